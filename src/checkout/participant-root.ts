@@ -1,0 +1,72 @@
+import 'reflect-metadata';
+import type { Channel, CompatServiceDefinition, Server } from 'nice-grpc';
+import { container, type DependencyContainer } from 'tsyringe';
+import type { Order } from '../gen/causeway/v1/checkout';
+import { CONFIG, loadConfig, type CausewayConfig, type CheckoutServiceName } from '../platform/config';
+import { createGrpcClient } from '../platform/grpc';
+import { hostGrpcService } from '../platform/grpc-host';
+import { createLogger, LOGGER, type Logger } from '../platform/logger';
+import { systemTime, TIME } from '../platform/time';
+import { OrderLedger } from './order-ledger';
+import { LEDGER } from './tokens';
+
+/**
+ * What the three checkout services' composition roots share: config, logger,
+ * clock, the order ledger with its expiry sweeper, clients to the other
+ * services, and hosting. Each main.ts adds its own classes and starts.
+ */
+export class ParticipantRoot {
+  readonly config: CausewayConfig;
+  readonly logger: Logger;
+  readonly container: DependencyContainer = container;
+  private readonly channels: Channel[] = [];
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(readonly name: CheckoutServiceName) {
+    this.config = loadConfig();
+    this.logger = createLogger(name, this.config.logLevel);
+    const ledger = new OrderLedger<Order>(name, this.config.orderTtlMs);
+    container.register(CONFIG, { useValue: this.config });
+    container.register(LOGGER, { useValue: this.logger });
+    container.register(TIME, { useValue: systemTime });
+    container.register(LEDGER, { useValue: ledger });
+    this.sweeper = setInterval(
+      () => {
+        const dropped = ledger.sweep(systemTime.now());
+        if (dropped > 0) this.logger.warn(`forgot ${dropped} orders never cleared within ${this.config.orderTtlMs} ms`);
+      },
+      Math.min(this.config.orderTtlMs, 10_000),
+    );
+    this.sweeper.unref();
+  }
+
+  /** A client to another checkout service, closed on shutdown. */
+  client<Service extends CompatServiceDefinition>(definition: Service, target: CheckoutServiceName) {
+    const { client, channel } = createGrpcClient(definition, this.config.addresses[target], {
+      deadlineMs: this.config.rpcDeadlineMs,
+    });
+    this.channels.push(channel);
+    return client;
+  }
+
+  start(register: (server: Server) => void) {
+    return hostGrpcService({
+      name: this.name,
+      config: this.config,
+      logger: this.logger,
+      register,
+      onShutdown: () => {
+        clearInterval(this.sweeper);
+        for (const channel of this.channels) channel.close();
+      },
+    });
+  }
+}
+
+/** Runs a main function, exiting with a clear message if start-up fails. */
+export function runMain(name: string, main: () => Promise<unknown>): void {
+  main().catch((err: Error) => {
+    process.stderr.write(`${name} failed to start: ${err.message}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,65 @@
+import { ServerError, Status } from 'nice-grpc';
+import type {
+  ClearOrderRequest,
+  ClearOrderResponse,
+  InitOrderRequest,
+  InitOrderResponse,
+  Order,
+} from '../gen/causeway/v1/checkout';
+import type { Logger } from '../platform/logger';
+import type { TimeSource } from '../platform/time';
+import { DuplicateOrderError, OrderLedger, UnknownOrderError } from './order-ledger';
+import { clockFromWire, clockRecord, clockToWire } from './wire';
+
+/**
+ * The InitOrder and ClearOrder handlers every checkout service shares: cache the
+ * order with a zero clock; forget it on the final broadcast if local ≤ final.
+ */
+export function participantHandlers(ledger: OrderLedger<Order>, time: TimeSource, logger: Logger) {
+  return {
+    async initOrder(request: InitOrderRequest): Promise<InitOrderResponse> {
+      const order = request.order;
+      if (!order?.orderId) throw new ServerError(Status.INVALID_ARGUMENT, 'order.orderId is required');
+      try {
+        return { clock: clockToWire(ledger.init(order.orderId, order, time.now())) };
+      } catch (err) {
+        if (err instanceof DuplicateOrderError) throw new ServerError(Status.ALREADY_EXISTS, err.message);
+        throw err;
+      }
+    },
+
+    async clearOrder(request: ClearOrderRequest): Promise<ClearOrderResponse> {
+      const finalClock = clockFromWire(request.finalClock);
+      try {
+        const outcome = ledger.clear(request.orderId, finalClock);
+        if (!outcome.cleared) {
+          logger.warn(`order ${request.orderId} not cleared: ${outcome.reason}`, {
+            order_id: request.orderId,
+            vector_clock: clockRecord(outcome.localClock),
+            final_clock: clockRecord(finalClock),
+          });
+          throw new ServerError(
+            Status.FAILED_PRECONDITION,
+            `order ${request.orderId}: ${outcome.reason} ` +
+              `(local ${JSON.stringify(clockRecord(outcome.localClock))}, final ${JSON.stringify(clockRecord(finalClock))})`,
+          );
+        }
+        logger.debug(`order ${request.orderId} cleared`, { order_id: request.orderId });
+        return { cleared: true, localClock: clockToWire(outcome.localClock) };
+      } catch (err) {
+        if (err instanceof UnknownOrderError) throw new ServerError(Status.NOT_FOUND, err.message);
+        throw err;
+      }
+    },
+  };
+}
+
+/** Maps an unknown order inside an event handler to NOT_FOUND. */
+export async function withKnownOrder<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof UnknownOrderError) throw new ServerError(Status.NOT_FOUND, err.message);
+    throw err;
+  }
+}

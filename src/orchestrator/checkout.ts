@@ -1,0 +1,180 @@
+import { SpanStatusCode, trace } from '@opentelemetry/api';
+import { randomUUID } from 'node:crypto';
+import { ClientError, Status } from 'nice-grpc';
+import { inject, injectable } from 'tsyringe';
+import { CLOCK_PROCESSES } from '../checkout/events';
+import { FRAUD_DETECTION_CLIENT, SUGGESTIONS_CLIENT, TRANSACTION_VERIFICATION_CLIENT } from '../checkout/tokens';
+import { clockRecord, clockFromWire, clockToWire } from '../checkout/wire';
+import type { ChainResult, ClearOrderResponse, Order } from '../gen/causeway/v1/checkout';
+import type { FraudDetectionClient } from '../gen/causeway/v1/fraud_detection';
+import type { SuggestionsClient } from '../gen/causeway/v1/suggestions';
+import type { TransactionVerificationClient } from '../gen/causeway/v1/transaction_verification';
+import { LOGGER, type Logger } from '../platform/logger';
+import { VectorClock } from '../vector-clock/vector-clock';
+import type { CheckoutRequest } from './schema';
+
+export interface CheckoutEvent {
+  event: string;
+  service: string;
+  vectorClock: Record<string, number>;
+  passed: boolean;
+}
+
+export interface CheckoutResult {
+  orderId: string;
+  status: 'Order Approved' | 'Order Rejected';
+  suggestedBooks: { bookId: string; title: string; author: string }[];
+  traceId: string | null;
+  events: CheckoutEvent[];
+  rejection?: { event: string; code: string; message: string };
+}
+
+/** A downstream service could not be reached in time: the order's outcome is unknown, not rejected. */
+export class DependencyError extends Error {
+  constructor(
+    message: string,
+    readonly timedOut: boolean,
+  ) {
+    super(message);
+    this.name = 'DependencyError';
+  }
+}
+
+/** The request in the services' wire shape, with the course's alternative terms field. */
+export function toOrder(orderId: string, request: CheckoutRequest): Order {
+  const a = request.billingAddress ?? {};
+  return {
+    orderId,
+    user: { name: request.user.name ?? '', contact: request.user.contact ?? '' },
+    creditCard: {
+      number: request.creditCard.number ?? '',
+      expirationDate: request.creditCard.expirationDate ?? '',
+      cvv: request.creditCard.cvv ?? '',
+    },
+    items: request.items.map((item) => ({ name: item.name ?? '', quantity: item.quantity ?? 0 })),
+    billingAddress: { street: a.street ?? '', city: a.city ?? '', state: a.state ?? '', zip: a.zip ?? '', country: a.country ?? '' },
+    shippingMethod: request.shippingMethod ?? '',
+    termsAccepted: request.termsAndConditionsAccepted ?? request.termsAccepted ?? false,
+    giftWrapping: request.giftWrapping ?? false,
+  };
+}
+
+const NO_CARD = { number: '', expirationDate: '', cvv: '' };
+
+/** Each service gets only what its events need; suggestions never see the card. */
+export const projections = {
+  'transaction-verification': (order: Order): Order => order,
+  'fraud-detection': (order: Order): Order => ({
+    ...order,
+    creditCard: { ...NO_CARD, number: order.creditCard?.number ?? '' },
+    billingAddress: undefined,
+  }),
+  suggestions: (order: Order): Order => ({
+    ...order,
+    user: undefined,
+    creditCard: undefined,
+    billingAddress: undefined,
+  }),
+};
+
+const tracer = trace.getTracer('causeway.orchestrator');
+
+/**
+ * Drives one checkout. The orchestrator does not sequence the events: it
+ * initialises the three services, asks transaction-verification to start, and
+ * the services call each other (A→B→D→C→E→F). Then it broadcasts the final clock
+ * so each service can forget the order.
+ */
+@injectable()
+export class CheckoutFlow {
+  constructor(
+    @inject(TRANSACTION_VERIFICATION_CLIENT) private readonly verification: TransactionVerificationClient,
+    @inject(FRAUD_DETECTION_CLIENT) private readonly fraud: FraudDetectionClient,
+    @inject(SUGGESTIONS_CLIENT) private readonly suggestions: SuggestionsClient,
+    @inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  checkout(request: CheckoutRequest): Promise<CheckoutResult> {
+    const orderId = `ord_${randomUUID()}`;
+    return tracer.startActiveSpan('checkout', { attributes: { 'order.id': orderId } }, async (span) => {
+      try {
+        const order = toOrder(orderId, request);
+        await this.initialise(order);
+        const chain = await this.call('transaction-verification', () =>
+          this.verification.startChecks({ orderId, clock: clockToWire(VectorClock.zero()), causeTraceparent: '' }),
+        );
+        const result = this.toResult(orderId, chain, span.spanContext().traceId);
+        span.setAttribute('order.status', result.status);
+        if (result.rejection) span.setAttribute('order.rejection.code', result.rejection.code);
+        this.logger.info(`order ${orderId}: ${result.status}${result.rejection ? ` at event ${result.rejection.event} (${result.rejection.code})` : ''}`, {
+          order_id: orderId,
+          events: result.events.map((e) => `${e.event}${VectorClock.from(e.vectorClock).format(CLOCK_PROCESSES)}`).join(' '),
+        });
+        await this.broadcastFinalClock(orderId, chain);
+        return result;
+      } catch (err) {
+        span.recordException(err as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
+        throw err;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  private async initialise(order: Order): Promise<void> {
+    await Promise.all([
+      this.call('transaction-verification', () => this.verification.initOrder({ order: projections['transaction-verification'](order) })),
+      this.call('fraud-detection', () => this.fraud.initOrder({ order: projections['fraud-detection'](order) })),
+      this.call('suggestions', () => this.suggestions.initOrder({ order: projections.suggestions(order) })),
+    ]);
+  }
+
+  /** The last event's clock is the final clock: every event of the order happened before or at it. */
+  private async broadcastFinalClock(orderId: string, chain: ChainResult): Promise<void> {
+    const last = chain.events.at(-1);
+    const finalClock = last?.clock ?? clockToWire(VectorClock.zero());
+    const request = { orderId, finalClock };
+    const outcomes = await Promise.allSettled<ClearOrderResponse>([
+      this.verification.clearOrder(request),
+      this.fraud.clearOrder(request),
+      this.suggestions.clearOrder(request),
+    ]);
+    outcomes.forEach((outcome, i) => {
+      if (outcome.status === 'rejected') {
+        this.logger.warn(`order ${orderId}: ${CLOCK_PROCESSES[i]} did not clear it: ${(outcome.reason as Error).message}`, {
+          order_id: orderId,
+          final_clock: clockRecord(clockFromWire(finalClock)),
+        });
+      }
+    });
+  }
+
+  private toResult(orderId: string, chain: ChainResult, traceId: string): CheckoutResult {
+    const events = chain.events.map((e) => ({
+      event: e.event,
+      service: e.service,
+      vectorClock: clockRecord(clockFromWire(e.clock)),
+      passed: !e.failed,
+    }));
+    const validTrace = /^[0-9a-f]{32}$/.test(traceId) && !/^0+$/.test(traceId) ? traceId : null;
+    if (chain.rejection) {
+      return { orderId, status: 'Order Rejected', suggestedBooks: [], traceId: validTrace, events, rejection: chain.rejection };
+    }
+    return { orderId, status: 'Order Approved', suggestedBooks: chain.suggestedBooks, traceId: validTrace, events };
+  }
+
+  /** Maps a failed call to a dependency error that names the service. */
+  private async call<T>(service: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof ClientError) {
+        const timedOut = err.code === Status.DEADLINE_EXCEEDED;
+        this.logger.warn(`call to ${service} failed: ${Status[err.code]}: ${err.details}`);
+        throw new DependencyError(`${service} ${timedOut ? 'timed out' : 'is unavailable'} (${Status[err.code]}: ${err.details})`, timedOut);
+      }
+      throw err;
+    }
+  }
+}

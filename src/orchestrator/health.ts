@@ -1,0 +1,32 @@
+import type { Client } from 'nice-grpc';
+import { HealthCheckResponse_ServingStatus, type HealthDefinition } from '../gen/grpc/health/v1/health';
+
+type HealthClient = Client<typeof HealthDefinition>;
+
+export interface HealthReport {
+  status: 'ok' | 'degraded';
+  services: Record<string, { status: string; latencyMs?: number; error?: string }>;
+}
+
+/** Asks each downstream service's grpc.health.v1 endpoint how it is. */
+export class DownstreamHealth {
+  constructor(private readonly clients: Readonly<Record<string, HealthClient>>) {}
+
+  async check(): Promise<HealthReport> {
+    const entries = await Promise.all(
+      Object.entries(this.clients).map(async ([name, client]) => {
+        const started = performance.now();
+        try {
+          const { status } = await client.check({ service: '' });
+          const latencyMs = Math.round((performance.now() - started) * 10) / 10;
+          return [name, { status: HealthCheckResponse_ServingStatus[status] ?? 'UNKNOWN', latencyMs }] as const;
+        } catch (err) {
+          return [name, { status: 'UNREACHABLE', error: (err as Error).message }] as const;
+        }
+      }),
+    );
+    const services: HealthReport['services'] = Object.fromEntries(entries);
+    const ok = Object.values(services).every((s) => s.status === 'SERVING');
+    return { status: ok ? 'ok' : 'degraded', services };
+  }
+}

@@ -1,0 +1,99 @@
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { Logger } from '../platform/logger';
+import { DependencyError, type CheckoutFlow, type CheckoutResult } from './checkout';
+import type { DownstreamHealth } from './health';
+import type { OrderStore } from './order-store';
+import { checkoutRequestSchema, type CheckoutRequest } from './schema';
+
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export interface HttpDeps {
+  flow: CheckoutFlow;
+  store: OrderStore<CheckoutResult>;
+  health: DownstreamHealth;
+  corsOrigins: readonly string[];
+  logger: Logger;
+}
+
+/** `{error: {code, message}}`, the one error shape every endpoint answers with. */
+const errorBody = (code: string, message: string) => ({ error: { code, message } });
+
+/** Fastify's error codes, as the stable codes clients see. */
+const FASTIFY_ERRORS: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'EMPTY_BODY',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'MALFORMED_JSON',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'BAD_CONTENT_LENGTH',
+};
+
+export function buildHttpApp(deps: HttpDeps): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: MAX_BODY_BYTES,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
+    // Types are checked, not coerced: "2" is not a quantity.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
+  });
+
+  // The course's page posts JSON without a Content-Type (so as text/plain): every body is parsed as JSON.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+
+  app.addHook('onRequest', async (request, reply) => {
+    const origin = request.headers.origin;
+    if (origin && (deps.corsOrigins.includes('*') || deps.corsOrigins.includes(origin))) {
+      reply.header('Access-Control-Allow-Origin', origin);
+      reply.header('Vary', 'Origin');
+      if (request.method === 'OPTIONS') {
+        reply.header('Access-Control-Allow-Methods', 'GET, POST, OPTIONS');
+        reply.header('Access-Control-Allow-Headers', 'Content-Type');
+        reply.header('Access-Control-Max-Age', '600');
+        return reply.code(204).send();
+      }
+    }
+  });
+
+  app.post<{ Body: CheckoutRequest }>('/checkout', { schema: { body: checkoutRequestSchema } }, async (request) => {
+    const result = await deps.flow.checkout(request.body);
+    deps.store.put(result.orderId, result);
+    return result;
+  });
+
+  app.get<{ Params: { id: string } }>('/orders/:id', async (request, reply) => {
+    const result = deps.store.get(request.params.id);
+    if (!result) return reply.code(404).send(errorBody('ORDER_NOT_FOUND', `no order ${request.params.id} is known here`));
+    return result;
+  });
+
+  app.get('/health', async (_request, reply) => {
+    const report = await deps.health.check();
+    return reply.code(report.status === 'ok' ? 200 : 503).send(report);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send(errorBody('NOT_FOUND', `${request.method} ${request.url} does not exist`));
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error.validation) {
+      const first = error.validation[0];
+      const where = `${error.validationContext ?? 'body'}${first?.instancePath ?? ''}`;
+      return reply.code(400).send(errorBody('INVALID_REQUEST', `${where} ${first?.message ?? 'is invalid'}`));
+    }
+    if (error instanceof DependencyError) {
+      return reply.code(error.timedOut ? 504 : 503).header('Retry-After', '1').send(errorBody(error.timedOut ? 'UPSTREAM_TIMEOUT' : 'SERVICE_UNAVAILABLE', error.message));
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      const code = FASTIFY_ERRORS[error.code] ?? (error instanceof SyntaxError ? 'MALFORMED_JSON' : 'BAD_REQUEST');
+      return reply.code(status).send(errorBody(code, error.message));
+    }
+    deps.logger.error(`unexpected error on ${request.method} ${request.url}`, { error: error.message, stack: error.stack });
+    return reply.code(500).send(errorBody('INTERNAL', 'internal error'));
+  });
+
+  return app;
+}

@@ -1,0 +1,56 @@
+/** Composition root of the orchestrator: HTTP on :8081, clients to the three checkout services. */
+import 'reflect-metadata';
+import type { Channel } from 'nice-grpc';
+import { container } from 'tsyringe';
+import { runMain } from '../checkout/participant-root';
+import { FRAUD_DETECTION_CLIENT, SUGGESTIONS_CLIENT, TRANSACTION_VERIFICATION_CLIENT } from '../checkout/tokens';
+import { FraudDetectionDefinition } from '../gen/causeway/v1/fraud_detection';
+import { SuggestionsDefinition } from '../gen/causeway/v1/suggestions';
+import { TransactionVerificationDefinition } from '../gen/causeway/v1/transaction_verification';
+import { HealthDefinition } from '../gen/grpc/health/v1/health';
+import { CHECKOUT_SERVICES, CONFIG, loadConfig } from '../platform/config';
+import { createGrpcClient } from '../platform/grpc';
+import { Lifecycle } from '../platform/lifecycle';
+import { createLogger, LOGGER } from '../platform/logger';
+import { CheckoutFlow, type CheckoutResult } from './checkout';
+import { DownstreamHealth } from './health';
+import { buildHttpApp } from './http';
+import { OrderStore } from './order-store';
+
+runMain('orchestrator', async () => {
+  const config = loadConfig();
+  const logger = createLogger('orchestrator', config.logLevel);
+  const lifecycle = new Lifecycle(logger);
+  lifecycle.install();
+  const channels: Channel[] = [];
+  const connect = <D extends Parameters<typeof createGrpcClient>[0]>(definition: D, target: (typeof CHECKOUT_SERVICES)[number], traced = true) => {
+    const { client, channel } = createGrpcClient(definition, config.addresses[target], { deadlineMs: config.rpcDeadlineMs, traced });
+    channels.push(channel);
+    return client;
+  };
+
+  container.register(CONFIG, { useValue: config });
+  container.register(LOGGER, { useValue: logger });
+  container.register(TRANSACTION_VERIFICATION_CLIENT, { useValue: connect(TransactionVerificationDefinition, 'transaction-verification') });
+  container.register(FRAUD_DETECTION_CLIENT, { useValue: connect(FraudDetectionDefinition, 'fraud-detection') });
+  container.register(SUGGESTIONS_CLIENT, { useValue: connect(SuggestionsDefinition, 'suggestions') });
+  const health = new DownstreamHealth(
+    Object.fromEntries(CHECKOUT_SERVICES.map((s) => [s, connect(HealthDefinition, s, false)])),
+  );
+
+  const app = buildHttpApp({
+    flow: container.resolve(CheckoutFlow),
+    store: new OrderStore<CheckoutResult>(config.orderStoreCapacity),
+    health,
+    corsOrigins: config.corsOrigins,
+    logger,
+  });
+  await app.listen({ host: config.host, port: config.ports.orchestrator });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.ports.orchestrator;
+  logger.info(`orchestrator listening on http://${config.host}:${port}`, { port });
+  lifecycle.onShutdown(async () => {
+    await app.close();
+    for (const channel of channels) channel.close();
+  });
+});

@@ -1,0 +1,139 @@
+/**
+ * Typed configuration from the environment, with the defaults `npm start` uses.
+ * Every knob is read here, once, so a reader can see them all in one place.
+ */
+
+export const CHECKOUT_SERVICES = ['transaction-verification', 'fraud-detection', 'suggestions'] as const;
+export type CheckoutServiceName = (typeof CHECKOUT_SERVICES)[number];
+
+export const SERVICES = ['orchestrator', ...CHECKOUT_SERVICES] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+export const DEFAULT_PORTS: Record<ServiceName, number> = {
+  orchestrator: 8081,
+  'fraud-detection': 50051,
+  'transaction-verification': 50052,
+  suggestions: 50053,
+};
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** `fraud-detection` → `FRAUD_DETECTION`, the prefix of that service's variables. */
+export function envPrefix(service: ServiceName): string {
+  return service.toUpperCase().replace(/-/g, '_');
+}
+
+export function readInt(env: Env, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name}=${JSON.stringify(raw)} must be an integer in [${min}, ${max}]`);
+  }
+  return value;
+}
+
+export function readList(env: Env, name: string, fallback: readonly string[]): string[] {
+  const raw = env[name];
+  if (raw === undefined) return [...fallback];
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+}
+
+export function readBool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name}=${JSON.stringify(env[name])} must be true or false`);
+}
+
+export interface VelocityLimit {
+  /** At most this many orders inside the window are allowed; one more is rejected. */
+  limit: number;
+  windowMs: number;
+}
+
+export interface CausewayConfig {
+  /** Interface the servers bind to. */
+  host: string;
+  ports: Record<ServiceName, number>;
+  /** Where each gRPC service is reached (host:port). */
+  addresses: Record<CheckoutServiceName, string>;
+  otlpEndpoint: string;
+  logLevel: string;
+  /** Deadline for one internal gRPC call; chained calls each get their own. */
+  rpcDeadlineMs: number;
+  /** A cached order that was never cleared is forgotten after this long. */
+  orderTtlMs: number;
+  corsOrigins: string[];
+  /** How many checkout results GET /orders/:id remembers. */
+  orderStoreCapacity: number;
+  fraud: {
+    contactVelocity: VelocityLimit;
+    cardVelocity: VelocityLimit;
+    maxItemQuantity: number;
+    blockedUsers: string[];
+    disposableDomains: string[];
+  };
+  suggestionCount: number;
+}
+
+const DISPOSABLE_DOMAINS = [
+  'mailinator.com',
+  'guerrillamail.com',
+  '10minutemail.com',
+  'yopmail.com',
+  'trashmail.com',
+  'temp-mail.org',
+  'sharklasers.com',
+  'dispostable.com',
+  'throwawaymail.com',
+  'getnada.com',
+];
+
+export function loadConfig(env: Env = process.env): CausewayConfig {
+  const ports = Object.fromEntries(
+    SERVICES.map((s) => [s, readInt(env, `${envPrefix(s)}_PORT`, DEFAULT_PORTS[s], 0, 65535)]),
+  ) as Record<ServiceName, number>;
+  const addresses = Object.fromEntries(
+    CHECKOUT_SERVICES.map((s) => [s, env[`${envPrefix(s)}_ADDRESS`] ?? `127.0.0.1:${ports[s]}`]),
+  ) as Record<CheckoutServiceName, string>;
+  return {
+    host: env.CAUSEWAY_HOST ?? '0.0.0.0',
+    ports,
+    addresses,
+    otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4317',
+    logLevel: env.LOG_LEVEL ?? 'info',
+    rpcDeadlineMs: readInt(env, 'CAUSEWAY_RPC_DEADLINE_MS', 3000, 1),
+    orderTtlMs: readInt(env, 'CAUSEWAY_ORDER_TTL_MS', 120_000, 1),
+    corsOrigins: readList(env, 'CAUSEWAY_CORS_ORIGINS', ['http://localhost:8080', 'http://127.0.0.1:8080']),
+    orderStoreCapacity: readInt(env, 'CAUSEWAY_ORDER_STORE_CAPACITY', 10_000, 1),
+    fraud: {
+      contactVelocity: {
+        limit: readInt(env, 'FRAUD_CONTACT_VELOCITY_LIMIT', 30, 1),
+        windowMs: readInt(env, 'FRAUD_CONTACT_VELOCITY_WINDOW_MS', 60_000, 1),
+      },
+      cardVelocity: {
+        limit: readInt(env, 'FRAUD_CARD_VELOCITY_LIMIT', 30, 1),
+        windowMs: readInt(env, 'FRAUD_CARD_VELOCITY_WINDOW_MS', 60_000, 1),
+      },
+      maxItemQuantity: readInt(env, 'FRAUD_MAX_ITEM_QUANTITY', 100, 1),
+      blockedUsers: readList(env, 'FRAUD_BLOCKED_USERS', ['blocked@example.com']).map((u) => u.toLowerCase()),
+      disposableDomains: readList(env, 'FRAUD_DISPOSABLE_DOMAINS', DISPOSABLE_DOMAINS).map((d) => d.toLowerCase()),
+    },
+    suggestionCount: readInt(env, 'SUGGESTIONS_COUNT', 3, 1, 20),
+  };
+}
+
+/** Injection token for the process's CausewayConfig. */
+export const CONFIG = Symbol('CausewayConfig');

@@ -1,0 +1,34 @@
+import type { Server } from 'nice-grpc';
+import type { CausewayConfig, ServiceName } from './config';
+import { addHealth, createGrpcServer, listen } from './grpc';
+import { Lifecycle } from './lifecycle';
+import type { Logger } from './logger';
+
+export interface GrpcHostOptions {
+  name: ServiceName;
+  config: CausewayConfig;
+  logger: Logger;
+  /** Adds the service's implementations to the server. */
+  register: (server: Server) => void;
+  /** Work to stop on shutdown (timers, client channels), run before the server closes. */
+  onShutdown?: () => void | Promise<void>;
+}
+
+/** Starts a gRPC service process: server with health, listen, graceful shutdown. */
+export async function hostGrpcService(options: GrpcHostOptions): Promise<{ port: number; server: Server }> {
+  const { name, config, logger } = options;
+  const lifecycle = new Lifecycle(logger);
+  lifecycle.install();
+  const server = createGrpcServer(logger);
+  options.register(server);
+  let serving = true;
+  addHealth(server, () => serving);
+  const port = await listen(server, config.host, config.ports[name]);
+  lifecycle.onShutdown(async () => {
+    serving = false;
+    await options.onShutdown?.();
+    server.forceShutdown();
+  });
+  logger.info(`${name} listening on ${config.host}:${port}`, { port });
+  return { port, server };
+}

@@ -1,0 +1,90 @@
+import { isAbortError } from 'abort-controller-x';
+import {
+  ClientError,
+  createChannel,
+  createClientFactory,
+  createServer,
+  ServerError,
+  Status,
+  type Channel,
+  type ClientMiddleware,
+  type CompatServiceDefinition,
+  type Server,
+  type ServerMiddleware,
+} from 'nice-grpc';
+import { deadlineMiddleware, type DeadlineOptions } from 'nice-grpc-client-middleware-deadline';
+import { openTelemetryClientMiddleware, openTelemetryServerMiddleware } from 'nice-grpc-opentelemetry';
+import {
+  HealthCheckResponse_ServingStatus,
+  HealthDefinition,
+  type HealthServiceImplementation,
+} from '../gen/grpc/health/v1/health';
+import type { Logger } from './logger';
+
+/**
+ * Turns what a handler throws into a gRPC status. ServerErrors pass through; a
+ * failed downstream call keeps its status (so UNAVAILABLE stays UNAVAILABLE up the
+ * chain); anything else is a bug: logged with its stack, answered as INTERNAL
+ * without details, so no order data leaks into a status message.
+ */
+export function errorBoundary(logger: Logger): ServerMiddleware {
+  return async function* boundary(call, context) {
+    try {
+      return yield* call.next(call.request, context);
+    } catch (err) {
+      if (err instanceof ServerError || isAbortError(err)) throw err;
+      if (err instanceof ClientError) throw new ServerError(err.code, `${err.path}: ${err.details}`);
+      const e = err as Error;
+      logger.error(`unexpected error in ${call.method.path}`, { error: e.message, stack: e.stack });
+      throw new ServerError(Status.INTERNAL, 'internal error');
+    }
+  };
+}
+
+/** A gRPC server with tracing (outermost, so it sees the final status) and the error boundary. */
+export function createGrpcServer(logger: Logger): Server {
+  return createServer().use(openTelemetryServerMiddleware()).use(errorBoundary(logger));
+}
+
+/** Answers grpc.health.v1 Check: SERVING while `serving()` says so. */
+export function healthService(serving: () => boolean = () => true): HealthServiceImplementation {
+  return {
+    async check() {
+      return {
+        status: serving() ? HealthCheckResponse_ServingStatus.SERVING : HealthCheckResponse_ServingStatus.NOT_SERVING,
+      };
+    },
+  };
+}
+
+export function addHealth(server: Server, serving?: () => boolean): void {
+  server.add(HealthDefinition, healthService(serving));
+}
+
+/** Every call gets a deadline: the caller's, or this default. */
+export function defaultDeadline(ms: number): ClientMiddleware<DeadlineOptions> {
+  return (call, options) => deadlineMiddleware(call, { ...options, deadline: options.deadline ?? ms });
+}
+
+export interface GrpcClientOptions {
+  deadlineMs: number;
+  /** Health probes are not worth a trace each. */
+  traced?: boolean;
+}
+
+/** A typed client over its own channel, with a default deadline and tracing. */
+export function createGrpcClient<Service extends CompatServiceDefinition>(
+  definition: Service,
+  address: string,
+  options: GrpcClientOptions,
+) {
+  const channel: Channel = createChannel(address);
+  const withDeadline = createClientFactory().use(defaultDeadline(options.deadlineMs));
+  const factory = options.traced === false ? withDeadline : withDeadline.use(openTelemetryClientMiddleware());
+  const client = factory.create(definition, channel);
+  return { client, channel };
+}
+
+export async function listen(server: Server, host: string, port: number): Promise<number> {
+  return server.listen(`${host}:${port}`);
+}

@@ -1,0 +1,10 @@
+/**
+ * Preloaded with `node -r dist/platform/telemetry/preload.js <service main>`, so the
+ * SDK starts before any instrumented module loads. The service name comes from
+ * OTEL_SERVICE_NAME, or else from the main script's folder (dist/<service>/main.js).
+ */
+import path from 'node:path';
+import { startTelemetry } from './sdk';
+
+const script = process.argv[1] ?? '';
+startTelemetry(process.env.OTEL_SERVICE_NAME ?? path.basename(path.dirname(script)));

@@ -1,0 +1,92 @@
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
+import { readBool } from '../config';
+
+type Report = (level: 'warn' | 'info', message: string) => void;
+
+/**
+ * Wraps the OTLP exporter so that a missing collector is reported once (and its
+ * return once), instead of an error per batch; the service never depends on it.
+ */
+export class ReportingSpanExporter implements SpanExporter {
+  private healthy: boolean | undefined;
+
+  constructor(
+    private readonly inner: SpanExporter,
+    private readonly endpoint: string,
+    private readonly report: Report,
+  ) {}
+
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    this.inner.export(spans, (result) => {
+      const ok = result.code === ExportResultCode.SUCCESS;
+      if (!ok && this.healthy !== false) {
+        this.report(
+          'warn',
+          `trace export to ${this.endpoint} failed (${result.error?.message ?? 'unknown error'}); ` +
+            'the service keeps working and keeps retrying quietly; start a collector or set OTEL_EXPORTER_OTLP_ENDPOINT',
+        );
+      } else if (ok && this.healthy === false) {
+        this.report('info', `trace export to ${this.endpoint} recovered`);
+      }
+      this.healthy = ok;
+      done(result);
+    });
+  }
+
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush?.() ?? Promise.resolve();
+  }
+}
+
+let sdk: NodeSDK | undefined;
+
+/**
+ * Starts OpenTelemetry for this process. Must run before @grpc/grpc-js and http
+ * are loaded (see preload.ts), or the instrumentations see nothing.
+ */
+export function startTelemetry(serviceName: string, env: NodeJS.ProcessEnv = process.env): void {
+  if (sdk || readBool(env, 'OTEL_SDK_DISABLED', false)) return;
+  // Only traces are exported over OTLP here; keep the SDK from guessing exporters for the rest.
+  env.OTEL_LOGS_EXPORTER ??= 'none';
+  env.OTEL_METRICS_EXPORTER ??= 'none';
+  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4317';
+  const report: Report = (level, message) =>
+    process.stdout.write(
+      JSON.stringify({ level, message, service: serviceName, timestamp: new Date().toISOString() }) + '\n',
+    );
+  const exporter = new ReportingSpanExporter(new OTLPTraceExporter({ url: endpoint }), endpoint, report);
+  sdk = new NodeSDK({
+    resource: resourceFromAttributes({
+      [ATTR_SERVICE_NAME]: serviceName,
+      [ATTR_SERVICE_VERSION]: env.npm_package_version ?? '0.1.0',
+      'service.namespace': 'causeway',
+    }),
+    spanProcessors: [new BatchSpanProcessor(exporter)],
+    instrumentations: [
+      new HttpInstrumentation({
+        // Health probes would drown the interesting traces.
+        ignoreIncomingRequestHook: (req) => req.url === '/health' || req.method === 'OPTIONS',
+        // Outgoing HTTP is only the OTLP exporter's own traffic, if any.
+        ignoreOutgoingRequestHook: () => true,
+      }),
+    ],
+  });
+  sdk.start();
+}
+
+/** Flushes and stops the SDK; safe to call when telemetry never started. */
+export async function shutdownTelemetry(): Promise<void> {
+  const running = sdk;
+  sdk = undefined;
+  await running?.shutdown().catch(() => undefined);
+}

@@ -1,0 +1,55 @@
+import { inject, injectable } from 'tsyringe';
+import { pass } from '../checkout/events';
+import { EventChain } from '../checkout/event-chain';
+import type { OrderLedger } from '../checkout/order-ledger';
+import { participantHandlers, withKnownOrder } from '../checkout/participant';
+import { LEDGER } from '../checkout/tokens';
+import type { Book, ChainResult, Handoff, Order } from '../gen/causeway/v1/checkout';
+import type { SuggestionsServiceImplementation } from '../gen/causeway/v1/suggestions';
+import { CONFIG, type CausewayConfig } from '../platform/config';
+import { LOGGER, type Logger } from '../platform/logger';
+import { TIME, type TimeSource } from '../platform/time';
+import { Recommender } from './recommender';
+
+/** Event F, the end of the chain: the suggested books travel back to the orchestrator. */
+@injectable()
+export class SuggestionsService implements SuggestionsServiceImplementation {
+  private readonly chain: EventChain<Order>;
+  readonly initOrder;
+  readonly clearOrder;
+
+  constructor(
+    @inject(LEDGER) ledger: OrderLedger<Order>,
+    @inject(Recommender) private readonly recommender: Recommender,
+    @inject(CONFIG) private readonly config: CausewayConfig,
+    @inject(TIME) time: TimeSource,
+    @inject(LOGGER) logger: Logger,
+  ) {
+    this.chain = new EventChain(ledger, logger);
+    ({ initOrder: this.initOrder, clearOrder: this.clearOrder } = participantHandlers(ledger, time, logger));
+  }
+
+  suggest(request: Handoff): Promise<ChainResult> {
+    let suggested: Book[] = [];
+    return withKnownOrder(() =>
+      this.chain.run(
+        request,
+        [
+          [
+            'F',
+            (order) => {
+              suggested = this.recommender
+                .suggest(
+                  order.items.map((item) => item.name),
+                  this.config.suggestionCount,
+                )
+                .map(({ bookId, title, author }) => ({ bookId, title, author }));
+              return pass;
+            },
+          ],
+        ],
+        async () => ({ suggestedBooks: suggested }),
+      ),
+    );
+  }
+}

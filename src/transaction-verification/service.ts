@@ -1,0 +1,53 @@
+import type { CallContext } from 'nice-grpc';
+import { inject, injectable } from 'tsyringe';
+import { EventChain } from '../checkout/event-chain';
+import type { OrderLedger } from '../checkout/order-ledger';
+import { participantHandlers, withKnownOrder } from '../checkout/participant';
+import { FRAUD_DETECTION_CLIENT, LEDGER } from '../checkout/tokens';
+import type { ChainResult, Handoff, Order } from '../gen/causeway/v1/checkout';
+import type { FraudDetectionClient } from '../gen/causeway/v1/fraud_detection';
+import type { TransactionVerificationServiceImplementation } from '../gen/causeway/v1/transaction_verification';
+import { LOGGER, type Logger } from '../platform/logger';
+import { TIME, type TimeSource } from '../platform/time';
+import { checkCardFormat, checkItems, checkUserData } from './rules';
+
+/** Events A and B (then D at fraud-detection), and C (then E at fraud-detection). */
+@injectable()
+export class TransactionVerificationService implements TransactionVerificationServiceImplementation {
+  private readonly chain: EventChain<Order>;
+  readonly initOrder;
+  readonly clearOrder;
+
+  constructor(
+    @inject(LEDGER) ledger: OrderLedger<Order>,
+    @inject(FRAUD_DETECTION_CLIENT) private readonly fraud: FraudDetectionClient,
+    @inject(TIME) private readonly time: TimeSource,
+    @inject(LOGGER) logger: Logger,
+  ) {
+    this.chain = new EventChain(ledger, logger);
+    ({ initOrder: this.initOrder, clearOrder: this.clearOrder } = participantHandlers(ledger, time, logger));
+  }
+
+  startChecks(request: Handoff, context: CallContext): Promise<ChainResult> {
+    return withKnownOrder(() =>
+      this.chain.run(
+        request,
+        [
+          ['A', (order) => checkItems(order.items)],
+          ['B', (order) => checkUserData(order)],
+        ],
+        (handoff) => this.fraud.checkUser(handoff, { signal: context.signal }),
+      ),
+    );
+  }
+
+  verifyCard(request: Handoff, context: CallContext): Promise<ChainResult> {
+    return withKnownOrder(() =>
+      this.chain.run(
+        request,
+        [['C', (order) => checkCardFormat(order.creditCard, new Date(this.time.now()))]],
+        (handoff) => this.fraud.checkCard(handoff, { signal: context.signal }),
+      ),
+    );
+  }
+}
