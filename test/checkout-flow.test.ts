@@ -1,0 +1,179 @@
+/**
+ * The whole checkout over real processes: HTTP into the orchestrator, gRPC between
+ * the services, the services driving the events A→B→D→C→E→F themselves.
+ */
+import { createChannel, createClient, ClientError, Status } from 'nice-grpc';
+import { SuggestionsDefinition } from '../src/gen/causeway/v1/suggestions';
+import { FraudDetectionDefinition } from '../src/gen/causeway/v1/fraud_detection';
+import { TransactionVerificationDefinition } from '../src/gen/causeway/v1/transaction_verification';
+import { coursePageOrder, postCheckout, startSystem, waitFor, type RunningSystem } from './support/system';
+
+const TV = 'transaction-verification';
+const FD = 'fraud-detection';
+const SG = 'suggestions';
+const clock = (tv: number, fd: number, sg: number) => ({ [TV]: tv, [FD]: fd, [SG]: sg });
+const ORDER = ['A', 'B', 'D', 'C', 'E', 'F'];
+
+let system: RunningSystem;
+
+beforeAll(async () => {
+  system = await startSystem({ FRAUD_BLOCKED_USERS: 'mallory@example.com' });
+});
+afterAll(async () => {
+  await system?.stop();
+});
+
+function grpc() {
+  const channel = (service: string) => createChannel(system.addresses[service]);
+  return {
+    [TV]: createClient(TransactionVerificationDefinition, channel(TV)),
+    [FD]: createClient(FraudDetectionDefinition, channel(FD)),
+    [SG]: createClient(SuggestionsDefinition, channel(SG)),
+  };
+}
+
+const eventLines = (orderId: string) =>
+  system.records().filter((r) => r.order_id === orderId && typeof r.event === 'string' && /^event [A-F] /.test(r.message));
+
+describe('an approved order', () => {
+  it('runs A→B→D→C→E→F with exactly the seed diagram’s clocks', async () => {
+    const { status, body } = await postCheckout(system.baseUrl, coursePageOrder({ items: [{ name: 'Dune', quantity: 1 }] }));
+    expect(status).toBe(200);
+    expect(body.status).toBe('Order Approved');
+    expect(body.orderId).toMatch(/^ord_/);
+    expect(body.events).toEqual([
+      { event: 'A', service: TV, vectorClock: clock(1, 0, 0), passed: true },
+      { event: 'B', service: TV, vectorClock: clock(2, 0, 0), passed: true },
+      { event: 'D', service: FD, vectorClock: clock(2, 1, 0), passed: true },
+      { event: 'C', service: TV, vectorClock: clock(3, 1, 0), passed: true },
+      { event: 'E', service: FD, vectorClock: clock(3, 2, 0), passed: true },
+      { event: 'F', service: SG, vectorClock: clock(3, 2, 1), passed: true },
+    ]);
+    expect(body.rejection).toBeUndefined();
+    expect(body.suggestedBooks.length).toBe(3);
+    for (const book of body.suggestedBooks) {
+      expect(book).toEqual({ bookId: expect.stringMatching(/^bk-/), title: expect.any(String), author: expect.any(String) });
+      expect(book.title).not.toBe('Dune');
+    }
+    expect(body.traceId).toMatch(/^[0-9a-f]{32}$/);
+
+    // Each service logged its own events, with the clock and the checkout's trace id.
+    const lines = await waitFor('six event log lines', async () => {
+      const found = eventLines(body.orderId);
+      return found.length === 6 ? found : undefined;
+    });
+    expect(lines.map((l) => [l.event, l.service])).toEqual(ORDER.map((e, i) => [e, body.events[i].service]));
+    for (const [i, line] of lines.entries()) {
+      expect(line.vector_clock).toEqual(body.events[i].vectorClock);
+      expect(line.trace_id).toBe(body.traceId);
+    }
+  });
+
+  it('is served again by GET /orders/:id', async () => {
+    const { body } = await postCheckout(system.baseUrl, coursePageOrder());
+    const res = await fetch(`${system.baseUrl}/orders/${body.orderId}`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual(body);
+    const missing = await fetch(`${system.baseUrl}/orders/ord_nope`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toEqual({ error: { code: 'ORDER_NOT_FOUND', message: expect.any(String) } });
+  });
+});
+
+describe('a failing event stops the chain', () => {
+  const cases: [string, Record<string, unknown>, string][] = [
+    ['A', { items: [] }, 'ITEMS_EMPTY'],
+    ['B', { termsAccepted: false }, 'TERMS_NOT_ACCEPTED'],
+    ['D', { user: { name: 'Mallory', contact: 'mallory@example.com' } }, 'USER_BLOCKLISTED'],
+    ['C', { creditCard: { number: '4111111111111112', expirationDate: '12/30', cvv: '123' } }, 'CARD_NUMBER_INVALID'],
+    ['E', { creditCard: { number: '0000000000000000', expirationDate: '12/30', cvv: '123' } }, 'CARD_REPEATED_DIGITS'],
+  ];
+
+  it.each(cases)('at event %s: a 200 rejection, and no later event runs', async (event, change, code) => {
+    const { status, body } = await postCheckout(system.baseUrl, coursePageOrder(change), 'text/plain;charset=UTF-8');
+    expect(status).toBe(200);
+    expect(body.status).toBe('Order Rejected');
+    expect(body.suggestedBooks).toEqual([]);
+    expect(body.rejection).toEqual({ event, code, message: expect.any(String) });
+    const ran = ORDER.slice(0, ORDER.indexOf(event) + 1);
+    expect(body.events.map((e: { event: string }) => e.event)).toEqual(ran);
+    expect(body.events.at(-1).passed).toBe(false);
+    expect(body.events.slice(0, -1).every((e: { passed: boolean }) => e.passed)).toBe(true);
+
+    // The services' own logs agree: the events up to the failure ran, none after it.
+    await waitFor(`the log line of event ${event}`, async () =>
+      eventLines(body.orderId).some((l) => l.event === event) ? true : undefined,
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    expect(eventLines(body.orderId).map((l) => l.event)).toEqual(ran);
+  });
+});
+
+describe('the final clock broadcast', () => {
+  it('clears the order from all three services', async () => {
+    const { body } = await postCheckout(system.baseUrl, coursePageOrder());
+    const clients = grpc();
+    for (const service of [TV, FD, SG] as const) {
+      // Already cleared by the orchestrator's broadcast: the order is gone.
+      await expect(
+        clients[service].clearOrder({ orderId: body.orderId, finalClock: { entries: clock(3, 2, 1) } }),
+      ).rejects.toMatchObject({ code: Status.NOT_FOUND });
+    }
+  });
+
+  it('is refused by a service whose local clock is ahead of the final clock', async () => {
+    const sg = grpc()[SG];
+    const orderId = `ord_test_${Date.now()}`;
+    await sg.initOrder({ order: { orderId, items: [{ name: 'Dune', quantity: 1 }], shippingMethod: '', termsAccepted: true, giftWrapping: false } });
+    const result = await sg.suggest({ orderId, clock: { entries: clock(3, 2, 0) }, causeTraceparent: '' });
+    expect(result.events.map((e) => e.clock?.entries)).toEqual([clock(3, 2, 1)]);
+
+    const refused = await sg.clearOrder({ orderId, finalClock: { entries: clock(3, 2, 0) } }).catch((e) => e);
+    expect(refused).toBeInstanceOf(ClientError);
+    expect(refused.code).toBe(Status.FAILED_PRECONDITION);
+    expect(refused.details).toMatch(/ahead/);
+
+    const cleared = await sg.clearOrder({ orderId, finalClock: { entries: clock(3, 2, 1) } });
+    expect(cleared.cleared).toBe(true);
+  });
+
+  it('rejects an unknown order with NOT_FOUND instead of inventing a clock', async () => {
+    await expect(grpc()[TV].startChecks({ orderId: 'ord_unknown', clock: { entries: {} }, causeTraceparent: '' })).rejects.toMatchObject({
+      code: Status.NOT_FOUND,
+    });
+  });
+});
+
+describe('operations', () => {
+  it('reports every downstream service on GET /health', async () => {
+    const res = await fetch(`${system.baseUrl}/health`);
+    const body = await res.json();
+    expect(res.status).toBe(200);
+    expect(body.status).toBe('ok');
+    expect(Object.keys(body.services).sort()).toEqual([FD, SG, TV]);
+    for (const s of Object.values(body.services) as { status: string }[]) expect(s.status).toBe('SERVING');
+  });
+
+  it('keeps working without a collector and says so once per service', async () => {
+    await postCheckout(system.baseUrl, coursePageOrder());
+    const warnings = await waitFor('an export warning from every service', async () => {
+      const found = system.records().filter((r) => /trace export to .* failed/.test(r.message));
+      return new Set(found.map((r) => r.service)).size === 4 ? found : undefined;
+    });
+    await postCheckout(system.baseUrl, coursePageOrder());
+    await new Promise((r) => setTimeout(r, 700));
+    const after = system.records().filter((r) => /trace export to .* failed/.test(r.message));
+    expect(after.length).toBe(warnings.length);
+    expect(after.length).toBe(4);
+  });
+
+  it('never logs a card number or CVV', async () => {
+    await postCheckout(system.baseUrl, coursePageOrder({ creditCard: { number: '5555555555554444', expirationDate: '12/30', cvv: '9071' } }));
+    await new Promise((r) => setTimeout(r, 300));
+    const all = system.lines.join('\n');
+    expect(all).toContain('event E passed');
+    expect(all).not.toContain('5555555555554444');
+    expect(all).not.toContain('4111111111111111');
+    expect(all).not.toMatch(/(^|\D)9071(\D|$)/);
+  });
+});
