@@ -1,0 +1,111 @@
+/**
+ * Traces leave the services over OTLP/gRPC: a real receiver started here gets one
+ * trace per checkout, the six event spans with their vector clocks and
+ * happened-before links, and no card data anywhere.
+ */
+import { OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver';
+import { coursePageOrder, postCheckout, startSystem, waitFor, type RunningSystem } from './support/system';
+
+const CARD = '5555555555554444';
+const CVV = '9071';
+const receiver = new OtlpReceiver();
+let system: RunningSystem;
+
+beforeAll(async () => {
+  const endpoint = await receiver.start();
+  system = await startSystem({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint });
+});
+afterAll(async () => {
+  await system?.stop();
+  await receiver.stop();
+});
+
+describe('OTLP trace export', () => {
+  let checkout: any;
+  let trace: ReceivedSpan[];
+  let events: Record<string, ReceivedSpan>;
+
+  beforeAll(async () => {
+    const res = await postCheckout(
+      system.baseUrl,
+      coursePageOrder({ creditCard: { number: CARD, expirationDate: '12/30', cvv: CVV }, items: [{ name: 'Emma', quantity: 1 }] }),
+    );
+    expect(res.body.status).toBe('Order Approved');
+    checkout = res.body;
+    trace = await waitFor('the checkout trace with six event spans and the orchestrator spans', async () => {
+      const spans = receiver.spans().filter((s) => s.traceId === checkout.traceId);
+      const eventSpans = spans.filter((s) => /^event [A-F]$/.test(s.name));
+      return eventSpans.length === 6 && spans.some((s) => s.name === 'checkout') ? spans : undefined;
+    });
+    events = Object.fromEntries(trace.filter((s) => /^event [A-F]$/.test(s.name)).map((s) => [s.attributes['order.event'] as string, s]));
+  });
+
+  it('puts the whole checkout in one trace, from the HTTP request down to event F', () => {
+    expect(Object.keys(events).sort()).toEqual(['A', 'B', 'C', 'D', 'E', 'F']);
+    const services = new Set(trace.map((s) => s.service));
+    expect(services).toEqual(new Set(['orchestrator', 'transaction-verification', 'fraud-detection', 'suggestions']));
+    expect(trace.some((s) => s.service === 'orchestrator' && s.name.startsWith('POST'))).toBe(true);
+    // gRPC client and server spans from nice-grpc-opentelemetry join the same trace.
+    const checkUser = trace.filter((s) => s.name === 'causeway.v1.FraudDetection/CheckUser');
+    expect(checkUser.map((s) => s.service).sort()).toEqual(['fraud-detection', 'transaction-verification']);
+    const [client, server] = ['transaction-verification', 'fraud-detection'].map((svc) => checkUser.find((s) => s.service === svc)!);
+    expect(server.parentSpanId).toBe(client.spanId);
+  });
+
+  it('gives each event span its order, event, service and vector clock', () => {
+    const expected: Record<string, [string, number, number, number]> = {
+      A: ['transaction-verification', 1, 0, 0],
+      B: ['transaction-verification', 2, 0, 0],
+      D: ['fraud-detection', 2, 1, 0],
+      C: ['transaction-verification', 3, 1, 0],
+      E: ['fraud-detection', 3, 2, 0],
+      F: ['suggestions', 3, 2, 1],
+    };
+    for (const [event, [service, tv, fd, sg]] of Object.entries(expected)) {
+      const span = events[event];
+      expect(span.service).toBe(service);
+      expect(span.attributes['order.id']).toBe(checkout.orderId);
+      expect(span.attributes['order.event']).toBe(event);
+      expect(JSON.parse(span.attributes['vector_clock'] as string)).toEqual({
+        'transaction-verification': tv,
+        'fraud-detection': fd,
+        suggestions: sg,
+      });
+      expect(span.attributes['vector_clock.transaction-verification']).toBe(tv);
+      expect(span.attributes['vector_clock.fraud-detection']).toBe(fd);
+      expect(span.attributes['vector_clock.suggestions']).toBe(sg);
+    }
+  });
+
+  it('links each event span to the span of the event it causally follows', () => {
+    expect(events.A.links).toEqual([]);
+    for (const [event, cause] of [
+      ['B', 'A'],
+      ['D', 'B'],
+      ['C', 'D'],
+      ['E', 'C'],
+      ['F', 'E'],
+    ]) {
+      expect(events[event].links.map((l) => [l.traceId, l.spanId])).toEqual([[checkout.traceId, events[cause].spanId]]);
+    }
+  });
+
+  it('marks a failed event span as an error with its rejection code', async () => {
+    const res = await postCheckout(system.baseUrl, coursePageOrder({ items: [] }));
+    const span = await waitFor('the failed event A span', async () =>
+      receiver.spans().find((s) => s.traceId === res.body.traceId && s.name === 'event A'),
+    );
+    expect(span.status.code).toBe(2); // STATUS_CODE_ERROR
+    expect(span.attributes['order.rejection.code']).toBe('ITEMS_EMPTY');
+  });
+
+  it('exports no card number or CVV anywhere', () => {
+    const everything = JSON.stringify(receiver.spans());
+    expect(everything).not.toContain(CARD);
+    expect(everything).not.toMatch(new RegExp(`(^|\\D)${CVV}(\\D|$)`));
+  });
+
+  it('does not complain about the collector when it is there', () => {
+    expect(system.records().filter((r) => /trace export to .* failed/.test(r.message))).toEqual([]);
+  });
+});
