@@ -6,7 +6,7 @@
 export const CHECKOUT_SERVICES = ['transaction-verification', 'fraud-detection', 'suggestions'] as const;
 export type CheckoutServiceName = (typeof CHECKOUT_SERVICES)[number];
 
-export const SERVICES = ['orchestrator', ...CHECKOUT_SERVICES] as const;
+export const SERVICES = ['orchestrator', ...CHECKOUT_SERVICES, 'order-queue'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
 export const DEFAULT_PORTS: Record<ServiceName, number> = {
@@ -14,6 +14,7 @@ export const DEFAULT_PORTS: Record<ServiceName, number> = {
   'fraud-detection': 50051,
   'transaction-verification': 50052,
   suggestions: 50053,
+  'order-queue': 50054,
 };
 
 export class ConfigError extends Error {
@@ -68,7 +69,7 @@ export interface CausewayConfig {
   host: string;
   ports: Record<ServiceName, number>;
   /** Where each gRPC service is reached (host:port). */
-  addresses: Record<CheckoutServiceName, string>;
+  addresses: Record<CheckoutServiceName | 'order-queue', string>;
   otlpEndpoint: string;
   logLevel: string;
   /** Deadline for one internal gRPC call; chained calls each get their own. */
@@ -86,6 +87,12 @@ export interface CausewayConfig {
     disposableDomains: string[];
   };
   suggestionCount: number;
+  queue: {
+    /** Where the queue keeps its journal. */
+    dataDir: string;
+    /** Default visibility timeout of a lease. */
+    leaseMs: number;
+  };
 }
 
 const DISPOSABLE_DOMAINS = [
@@ -106,8 +113,8 @@ export function loadConfig(env: Env = process.env): CausewayConfig {
     SERVICES.map((s) => [s, readInt(env, `${envPrefix(s)}_PORT`, DEFAULT_PORTS[s], 0, 65535)]),
   ) as Record<ServiceName, number>;
   const addresses = Object.fromEntries(
-    CHECKOUT_SERVICES.map((s) => [s, env[`${envPrefix(s)}_ADDRESS`] ?? `127.0.0.1:${ports[s]}`]),
-  ) as Record<CheckoutServiceName, string>;
+    [...CHECKOUT_SERVICES, 'order-queue' as const].map((s) => [s, env[`${envPrefix(s)}_ADDRESS`] ?? `127.0.0.1:${ports[s]}`]),
+  ) as CausewayConfig['addresses'];
   return {
     host: env.CAUSEWAY_HOST ?? '0.0.0.0',
     ports,
@@ -132,6 +139,10 @@ export function loadConfig(env: Env = process.env): CausewayConfig {
       disposableDomains: readList(env, 'FRAUD_DISPOSABLE_DOMAINS', DISPOSABLE_DOMAINS).map((d) => d.toLowerCase()),
     },
     suggestionCount: readInt(env, 'SUGGESTIONS_COUNT', 3, 1, 20),
+    queue: {
+      dataDir: env.ORDER_QUEUE_DATA_DIR ?? `${env.CAUSEWAY_DATA_DIR ?? './data'}/order-queue`,
+      leaseMs: readInt(env, 'ORDER_QUEUE_LEASE_MS', 5000, 1),
+    },
   };
 }
 
