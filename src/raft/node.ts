@@ -1,0 +1,479 @@
+import { RaftLog } from './log';
+import { majorityMatch, quorum, tally } from './quorum';
+import type { Entry, HardState, Message, NodeId, RaftConfig, Ready, Role, Storage } from './types';
+
+interface Progress {
+  /** Highest index known to be replicated on the follower. */
+  match: number;
+  /** Next index to send. */
+  next: number;
+  /** Heard from since the last CheckQuorum round. */
+  recentActive: boolean;
+}
+
+export interface RaftStatus {
+  id: NodeId;
+  role: Role;
+  term: number;
+  leader: NodeId | null;
+  vote: NodeId | null;
+  commit: number;
+  applied: number;
+  lastIndex: number;
+  /** Per follower (leader only). */
+  progress: Record<NodeId, { match: number; next: number }>;
+}
+
+/** What the node decided, for the caller's logs, spans and metrics. */
+export type RaftEvent =
+  | { type: 'election-started'; term: number; preVote: boolean }
+  | { type: 'vote-cast'; term: number; candidate: NodeId; granted: boolean; preVote: boolean }
+  | { type: 'became-leader'; term: number; votes: { granted: NodeId[]; denied: NodeId[] } }
+  | { type: 'election-lost'; term: number; preVote: boolean; votes: { granted: NodeId[]; denied: NodeId[] } }
+  | { type: 'stepped-down'; term: number; reason: string }
+  | { type: 'leader-changed'; term: number; leader: NodeId | null };
+
+/**
+ * A Raft node as a pure state machine, after etcd's raft: `tick()` advances
+ * logical time, `step(message)` handles a message, `propose(data)` appends a
+ * command; none of them does I/O. The caller collects the resulting work with
+ * `ready()` (persist, send, apply) and confirms it with `advance()`.
+ *
+ * Includes PreVote (§9.6 of Ongaro's thesis) so a node that was partitioned away
+ * cannot bump the term and depose a healthy leader when it returns, and
+ * CheckQuorum so a leader cut off from a majority steps down.
+ */
+export class RaftNode {
+  readonly id: NodeId;
+  private readonly peers: NodeId[];
+  private readonly log: RaftLog;
+
+  private term: number;
+  private vote: NodeId | null;
+  private role: Role = 'follower';
+  private leader: NodeId | null = null;
+  private commit: number;
+  private applied = 0;
+
+  private electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  private randomizedElectionTimeout = 0;
+  private votes = new Map<NodeId, boolean>();
+  private progress = new Map<NodeId, Progress>();
+
+  private messages: Message[] = [];
+  private events: RaftEvent[] = [];
+  private persistedHardState: HardState;
+  private softStateChanged = false;
+
+  constructor(
+    private readonly config: RaftConfig,
+    storage: Storage,
+  ) {
+    this.id = config.id;
+    this.peers = config.peers.filter((p) => p !== config.id);
+    this.log = new RaftLog(storage.entries);
+    this.term = storage.hardState.term;
+    this.vote = storage.hardState.vote;
+    this.commit = Math.min(storage.hardState.commit, this.log.lastIndex);
+    this.persistedHardState = { ...storage.hardState };
+    this.resetElectionTimer();
+  }
+
+  // ---------------------------------------------------------------- inputs
+
+  tick(): void {
+    if (this.role === 'leader') this.tickLeader();
+    else this.tickElection();
+  }
+
+  /** Appends commands to the log if this node leads; returns their indexes, or undefined if it does not. */
+  propose(commands: readonly string[]): number[] | undefined {
+    if (this.role !== 'leader') return undefined;
+    const indexes = commands.map((data) => {
+      const entry: Entry = { term: this.term, index: this.log.lastIndex + 1, type: 'command', data };
+      this.log.append(entry);
+      return entry.index;
+    });
+    this.maybeCommit();
+    this.broadcastAppend();
+    return indexes;
+  }
+
+  step(m: Message): void {
+    if (m.to !== this.id) return;
+    if (m.term > this.term) {
+      if ((m.type === 'Vote' || m.type === 'PreVote') && this.inLeaderLease()) {
+        // CheckQuorum's lease: we heard from a live leader within the election timeout,
+        // so this candidate is disruptive (e.g. just back from a partition). Ignore it.
+        return;
+      }
+      if (m.type === 'PreVote' || (m.type === 'PreVoteResponse' && !m.reject)) {
+        // A pre-vote never changes anybody's term.
+      } else {
+        const leader = m.type === 'Append' ? m.from : null;
+        this.becomeFollower(m.term, leader, `saw term ${m.term} from ${m.from}`);
+      }
+    } else if (m.term < this.term) {
+      if (m.type === 'Append') {
+        // A stale leader: tell it our term so it steps down (needed with CheckQuorum/PreVote,
+        // where it would otherwise never hear a higher term).
+        this.send({ type: 'AppendResponse', to: m.from, term: this.term, index: 0, reject: true, rejectHint: 0 });
+      } else if (m.type === 'PreVote') {
+        this.send({ type: 'PreVoteResponse', to: m.from, term: this.term, reject: true });
+      }
+      return;
+    }
+
+    switch (m.type) {
+      case 'PreVote':
+      case 'Vote':
+        this.handleVoteRequest(m);
+        return;
+      case 'PreVoteResponse':
+        if (this.role === 'pre-candidate') this.handleVoteResponse(m, true);
+        return;
+      case 'VoteResponse':
+        if (this.role === 'candidate') this.handleVoteResponse(m, false);
+        return;
+      case 'Append':
+        if (this.role === 'leader') return; // impossible in a correct cluster: one leader per term
+        if (this.role !== 'follower') this.becomeFollower(m.term, m.from, `heard leader ${m.from} of term ${m.term}`);
+        this.electionElapsed = 0;
+        this.setLeader(m.from);
+        this.handleAppend(m);
+        return;
+      case 'AppendResponse':
+        if (this.role === 'leader') this.handleAppendResponse(m);
+        return;
+    }
+  }
+
+  // ---------------------------------------------------------------- outputs
+
+  hasReady(): boolean {
+    return (
+      this.messages.length > 0 ||
+      this.log.unstable().length > 0 ||
+      this.commit > this.applied ||
+      this.softStateChanged ||
+      !sameHardState(this.hardState(), this.persistedHardState)
+    );
+  }
+
+  ready(): Ready {
+    const hs = this.hardState();
+    const rd: Ready = {
+      hardState: sameHardState(hs, this.persistedHardState) ? undefined : hs,
+      entries: this.log.unstable(),
+      messages: this.messages,
+      committed: this.log.slice(this.applied + 1, this.commit),
+      softStateChanged: this.softStateChanged,
+    };
+    this.messages = [];
+    this.softStateChanged = false;
+    return rd;
+  }
+
+  advance(rd: Ready): void {
+    if (rd.hardState) this.persistedHardState = rd.hardState;
+    const last = rd.entries.at(-1);
+    if (last) this.log.markStable(last);
+    const lastApplied = rd.committed.at(-1);
+    if (lastApplied) this.applied = Math.max(this.applied, lastApplied.index);
+  }
+
+  /** Decisions since the last call (elections, votes, leadership), for logs, spans and metrics. */
+  drainEvents(): RaftEvent[] {
+    const events = this.events;
+    this.events = [];
+    return events;
+  }
+
+  status(): RaftStatus {
+    return {
+      id: this.id,
+      role: this.role,
+      term: this.term,
+      leader: this.leader,
+      vote: this.vote,
+      commit: this.commit,
+      applied: this.applied,
+      lastIndex: this.log.lastIndex,
+      progress: Object.fromEntries([...this.progress].map(([id, p]) => [id, { match: p.match, next: p.next }])),
+    };
+  }
+
+  /** The entry at an index, for checks in tests and for status pages. */
+  entryAt(index: number): Entry | undefined {
+    return this.log.entry(index);
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.randomizedElectionTimeout) {
+      this.electionElapsed = 0;
+      this.campaign(this.config.preVote);
+    }
+  }
+
+  private tickLeader(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.config.electionTicks) {
+      this.electionElapsed = 0;
+      if (this.config.checkQuorum) {
+        const active = 1 + [...this.progress.values()].filter((p) => p.recentActive).length;
+        if (active < quorum(this.config.peers.length)) {
+          this.becomeFollower(this.term, null, 'lost contact with a majority (CheckQuorum)');
+          return;
+        }
+        for (const p of this.progress.values()) p.recentActive = false;
+      }
+    }
+    if (this.heartbeatElapsed >= this.config.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      this.broadcastAppend();
+    }
+  }
+
+  private inLeaderLease(): boolean {
+    return this.config.checkQuorum && this.leader !== null && this.electionElapsed < this.config.electionTicks;
+  }
+
+  private resetElectionTimer(): void {
+    this.electionElapsed = 0;
+    const n = this.config.electionTicks;
+    this.randomizedElectionTimeout = n + Math.floor(this.config.random() * n);
+  }
+
+  // ---------------------------------------------------------------- roles
+
+  private becomeFollower(term: number, leader: NodeId | null, reason: string): void {
+    const wasLeader = this.role === 'leader';
+    if (term > this.term) {
+      this.term = term;
+      this.vote = null;
+    }
+    this.role = 'follower';
+    this.setLeader(leader);
+    this.votes.clear();
+    this.progress.clear();
+    this.resetElectionTimer();
+    this.softStateChanged = true;
+    if (wasLeader) this.events.push({ type: 'stepped-down', term: this.term, reason });
+  }
+
+  /** Seed step 3–5: become (pre-)candidate, vote for yourself, ask everyone else. */
+  private campaign(preVote: boolean): void {
+    this.votes = new Map([[this.id, true]]);
+    this.setLeader(null);
+    this.resetElectionTimer();
+    this.softStateChanged = true;
+    let term: number;
+    if (preVote) {
+      this.role = 'pre-candidate';
+      term = this.term + 1; // the term we would campaign in; not adopted yet
+    } else {
+      this.role = 'candidate';
+      this.term += 1;
+      this.vote = this.id;
+      term = this.term;
+    }
+    this.events.push({ type: 'election-started', term, preVote });
+    if (tally(this.votes, this.config.peers.length) === 'won') {
+      this.onElectionWon(preVote);
+      return;
+    }
+    for (const to of this.peers) {
+      this.send({ type: preVote ? 'PreVote' : 'Vote', to, term, logTerm: this.log.lastTerm, index: this.log.lastIndex });
+    }
+  }
+
+  private becomeLeader(): void {
+    this.role = 'leader';
+    this.setLeader(this.id);
+    this.heartbeatElapsed = 0;
+    this.electionElapsed = 0;
+    this.softStateChanged = true;
+    this.progress = new Map(this.peers.map((p) => [p, { match: 0, next: this.log.lastIndex + 1, recentActive: true }]));
+    // Entries of earlier terms commit only once an entry of our own term does (§5.4.2).
+    this.log.append({ term: this.term, index: this.log.lastIndex + 1, type: 'noop' });
+    this.maybeCommit();
+    this.broadcastAppend();
+  }
+
+  private setLeader(leader: NodeId | null): void {
+    if (leader !== this.leader) {
+      this.leader = leader;
+      this.softStateChanged = true;
+      this.events.push({ type: 'leader-changed', term: this.term, leader });
+    }
+  }
+
+  // ---------------------------------------------------------------- elections
+
+  /** Seed step 6: vote for a candidate if we have not voted for another this term and its log is up to date. */
+  private handleVoteRequest(m: Message): void {
+    const preVote = m.type === 'PreVote';
+    const canVote =
+      this.vote === m.from ||
+      (this.vote === null && this.leader === null) ||
+      (preVote && m.term > this.term);
+    const granted = canVote && this.log.isUpToDate(m.logTerm ?? 0, m.index ?? 0);
+    const type = preVote ? 'PreVoteResponse' : 'VoteResponse';
+    if (granted) {
+      // Respond in the candidate's term: for a pre-vote it is the term it would campaign in.
+      this.send({ type, to: m.from, term: m.term, reject: false });
+      if (!preVote) {
+        this.vote = m.from;
+        this.electionElapsed = 0;
+      }
+    } else {
+      this.send({ type, to: m.from, term: this.term, reject: true });
+    }
+    this.events.push({ type: 'vote-cast', term: m.term, candidate: m.from, granted, preVote });
+  }
+
+  /** Seed step 7: a majority of votes makes the candidate leader. */
+  private handleVoteResponse(m: Message, preVote: boolean): void {
+    this.votes.set(m.from, !m.reject);
+    const outcome = tally(this.votes, this.config.peers.length);
+    if (outcome === 'won') this.onElectionWon(preVote);
+    else if (outcome === 'lost') {
+      this.events.push({ type: 'election-lost', term: preVote ? this.term + 1 : this.term, preVote, votes: this.voteLists() });
+      this.becomeFollower(this.term, null, 'lost the election');
+    }
+  }
+
+  private onElectionWon(preVote: boolean): void {
+    if (preVote) {
+      this.campaign(false);
+    } else {
+      this.events.push({ type: 'became-leader', term: this.term, votes: this.voteLists() });
+      this.becomeLeader();
+    }
+  }
+
+  private voteLists() {
+    const granted = [...this.votes].filter(([, g]) => g).map(([id]) => id);
+    const denied = [...this.votes].filter(([, g]) => !g).map(([id]) => id);
+    return { granted, denied };
+  }
+
+  // ---------------------------------------------------------------- replication
+
+  private broadcastAppend(): void {
+    for (const to of this.peers) this.sendAppend(to);
+  }
+
+  private sendAppend(to: NodeId): void {
+    const pr = this.progress.get(to);
+    if (!pr) return;
+    const prevIndex = pr.next - 1;
+    const entries = this.log.slice(pr.next, this.log.lastIndex, this.config.maxEntriesPerMessage ?? 256);
+    this.send({
+      type: 'Append',
+      to,
+      term: this.term,
+      index: prevIndex,
+      logTerm: this.log.termAt(prevIndex) ?? 0,
+      entries,
+      commit: this.commit,
+    });
+    // Optimistically pipeline: the next message carries what follows.
+    if (entries.length > 0) pr.next = entries[entries.length - 1].index + 1;
+  }
+
+  /** §5.3: accept entries that extend a matching prefix; drop conflicting suffixes. */
+  private handleAppend(m: Message): void {
+    const prevIndex = m.index ?? 0;
+    const prevTerm = m.logTerm ?? 0;
+    if (prevIndex < this.commit) {
+      // Everything up to our commit index is settled; say how far we are.
+      this.send({ type: 'AppendResponse', to: m.from, term: this.term, index: this.commit });
+      return;
+    }
+    if (this.log.termAt(prevIndex) !== prevTerm) {
+      this.send({
+        type: 'AppendResponse',
+        to: m.from,
+        term: this.term,
+        index: prevIndex,
+        reject: true,
+        rejectHint: this.conflictHint(prevIndex),
+      });
+      return;
+    }
+    let lastNew = prevIndex;
+    for (const entry of m.entries ?? []) {
+      const existing = this.log.termAt(entry.index);
+      if (existing === undefined) {
+        this.log.append(entry);
+      } else if (existing !== entry.term) {
+        if (entry.index <= this.commit) throw new Error(`leader ${m.from} conflicts with committed entry ${entry.index}`);
+        this.log.truncateFrom(entry.index);
+        this.log.append(entry);
+      }
+      lastNew = entry.index;
+    }
+    const leaderCommit = m.commit ?? 0;
+    if (leaderCommit > this.commit) this.commit = Math.min(leaderCommit, lastNew);
+    this.send({ type: 'AppendResponse', to: m.from, term: this.term, index: lastNew });
+  }
+
+  /** Where the leader should retry: past our end, or the first index of the conflicting term. */
+  private conflictHint(prevIndex: number): number {
+    if (prevIndex > this.log.lastIndex) return this.log.lastIndex + 1;
+    const conflictTerm = this.log.termAt(prevIndex);
+    let index = prevIndex;
+    while (index - 1 > this.commit && this.log.termAt(index - 1) === conflictTerm) index--;
+    return index;
+  }
+
+  private handleAppendResponse(m: Message): void {
+    const pr = this.progress.get(m.from);
+    if (!pr) return;
+    pr.recentActive = true;
+    const index = m.index ?? 0;
+    if (m.reject) {
+      if (index <= pr.match) return; // stale: we already know it has more
+      pr.next = Math.max(pr.match + 1, Math.min(m.rejectHint ?? index, index));
+      this.sendAppend(m.from);
+      return;
+    }
+    if (index > pr.match) {
+      pr.match = index;
+      if (this.maybeCommit()) this.broadcastAppend();
+    }
+    if (pr.next <= pr.match) pr.next = pr.match + 1;
+    if (pr.next <= this.log.lastIndex) this.sendAppend(m.from);
+  }
+
+  /** Commit the highest index on a majority, if it is from our term (§5.4.2). */
+  private maybeCommit(): boolean {
+    const matches = [this.log.lastIndex, ...[...this.progress.values()].map((p) => p.match)];
+    const candidate = majorityMatch(matches);
+    if (candidate > this.commit && this.log.termAt(candidate) === this.term) {
+      this.commit = candidate;
+      return true;
+    }
+    return false;
+  }
+
+  // ---------------------------------------------------------------- plumbing
+
+  private send(m: Omit<Message, 'from'>): void {
+    this.messages.push({ ...m, from: this.id });
+  }
+
+  private hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.commit };
+  }
+}
+
+function sameHardState(a: HardState, b: HardState): boolean {
+  return a.term === b.term && a.vote === b.vote && a.commit === b.commit;
+}

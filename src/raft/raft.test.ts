@@ -1,0 +1,212 @@
+/**
+ * The Raft core against the paper's rules (§5.2 election, §5.3 replication,
+ * §5.4 safety) and the seed's election steps, in deterministic scenarios; the
+ * randomized fault schedules are in raft.sim.test.ts.
+ */
+import { RaftNode } from './node';
+import { seededRandom } from './random';
+import type { Message, Ready } from './types';
+
+const ids = ['a', 'b', 'c'];
+
+function makeNode(id: string, seed = 1, preVote = true) {
+  return new RaftNode(
+    { id, peers: ids, electionTicks: 10, heartbeatTicks: 2, random: seededRandom(seed), preVote, checkQuorum: true },
+    { hardState: { term: 0, vote: null, commit: 0 }, entries: [] },
+  );
+}
+
+/** Delivers every message until the network is quiet; returns what was sent. */
+function settle(nodes: Record<string, RaftNode>, drop: (m: Message) => boolean = () => false): Message[] {
+  const sent: Message[] = [];
+  for (let round = 0; round < 100; round++) {
+    const batch: Message[] = [];
+    for (const node of Object.values(nodes)) {
+      if (!node.hasReady()) continue;
+      const rd: Ready = node.ready();
+      batch.push(...rd.messages);
+      node.advance(rd);
+    }
+    if (batch.length === 0) return sent;
+    sent.push(...batch);
+    for (const m of batch) if (!drop(m)) nodes[m.to]?.step(m);
+  }
+  throw new Error('network did not settle');
+}
+
+function tickUntilLeader(nodes: Record<string, RaftNode>, candidate: string): void {
+  for (let i = 0; i < 100 && nodes[candidate].status().role !== 'leader'; i++) {
+    nodes[candidate].tick();
+    settle(nodes);
+  }
+}
+
+describe('seed election steps', () => {
+  it('1. starts as a follower at term 0', () => {
+    const n = makeNode('a');
+    expect(n.status()).toMatchObject({ role: 'follower', term: 0, leader: null });
+  });
+
+  it('3–5. on election timeout: (pre-vote, then) candidate, term + 1, votes for itself, asks all others', () => {
+    const n = makeNode('a', 1, false);
+    for (let i = 0; i < 20; i++) n.tick();
+    expect(n.status()).toMatchObject({ role: 'candidate', term: 1, vote: 'a' });
+    const votes = n.ready().messages.filter((m) => m.type === 'Vote');
+    expect(votes.map((m) => m.to).sort()).toEqual(['b', 'c']);
+    expect(votes.every((m) => m.term === 1)).toBe(true);
+  });
+
+  it('timeouts are randomised in [electionTicks, 2·electionTicks)', () => {
+    const firstCampaign = (seed: number) => {
+      const n = makeNode('a', seed, false);
+      for (let t = 1; t <= 30; t++) {
+        n.tick();
+        if (n.status().role === 'candidate') return t;
+      }
+      return -1;
+    };
+    const timeouts = new Set([1, 2, 3, 4, 5, 6, 7, 8].map(firstCampaign));
+    expect(timeouts.size).toBeGreaterThan(2);
+    for (const t of timeouts) expect(t >= 10 && t < 20).toBe(true);
+  });
+
+  it('6. votes for at most one candidate per term', () => {
+    const c = makeNode('c');
+    c.step({ type: 'Vote', from: 'a', to: 'c', term: 1, logTerm: 0, index: 0 });
+    c.step({ type: 'Vote', from: 'b', to: 'c', term: 1, logTerm: 0, index: 0 });
+    const responses = c.ready().messages;
+    expect(responses.map((m) => [m.to, m.reject])).toEqual([
+      ['a', false],
+      ['b', true],
+    ]);
+    expect(c.status().vote).toBe('a');
+  });
+
+  it('6. refuses a candidate whose log is behind (§5.4.1)', () => {
+    const voter = new RaftNode(
+      { id: 'b', peers: ids, electionTicks: 10, heartbeatTicks: 2, random: seededRandom(1), preVote: true, checkQuorum: true },
+      {
+        hardState: { term: 1, vote: 'a', commit: 2 },
+        entries: [
+          { term: 1, index: 1, type: 'noop' },
+          { term: 1, index: 2, type: 'command', data: 'o1' },
+        ],
+      },
+    );
+    voter.step({ type: 'Vote', from: 'c', to: 'b', term: 5, logTerm: 1, index: 1 });
+    voter.step({ type: 'Vote', from: 'a', to: 'b', term: 5, logTerm: 1, index: 2 });
+    expect(voter.ready().messages.map((m) => [m.to, m.reject])).toEqual([
+      ['c', true],
+      ['a', false],
+    ]);
+    expect(voter.status()).toMatchObject({ term: 5, vote: 'a' });
+  });
+
+  it('ignores vote requests while it hears from a live leader (CheckQuorum lease)', () => {
+    const nodes = { a: makeNode('a', 1), b: makeNode('b', 2), c: makeNode('c', 3) };
+    tickUntilLeader(nodes, 'a');
+    nodes.b.step({ type: 'Vote', from: 'c', to: 'b', term: 9, logTerm: 5, index: 50 });
+    expect(nodes.b.ready().messages).toEqual([]);
+    expect(nodes.b.status()).toMatchObject({ term: 1, leader: 'a' });
+  });
+
+  it('7. a majority of votes makes the candidate leader, which then heartbeats', () => {
+    const nodes = { a: makeNode('a', 1), b: makeNode('b', 2), c: makeNode('c', 3) };
+    tickUntilLeader(nodes, 'a');
+    expect(nodes.a.status()).toMatchObject({ role: 'leader', term: 1, leader: 'a' });
+    expect(nodes.b.status()).toMatchObject({ role: 'follower', term: 1, leader: 'a' });
+    nodes.a.tick();
+    nodes.a.tick();
+    expect(nodes.a.ready().messages.filter((m) => m.type === 'Append').length).toBe(2);
+  });
+});
+
+describe('§5.3 log replication', () => {
+  it('commits on a majority and every replica applies the same entries in order', () => {
+    const nodes = { a: makeNode('a', 1), b: makeNode('b', 2), c: makeNode('c', 3) };
+    tickUntilLeader(nodes, 'a');
+    nodes.a.propose(['o1', 'o2']);
+    nodes.a.propose(['o3']);
+    const applied: Record<string, string[]> = { a: [], b: [], c: [] };
+    for (let i = 0; i < 5; i++) {
+      for (const [id, node] of Object.entries(nodes)) {
+        node.tick();
+        const rd = node.ready();
+        applied[id].push(...rd.committed.filter((e) => e.type === 'command').map((e) => e.data!));
+        node.advance(rd);
+        for (const m of rd.messages) nodes[m.to as 'a'].step(m);
+      }
+    }
+    expect(applied.a).toEqual(['o1', 'o2', 'o3']);
+    expect(applied.b).toEqual(['o1', 'o2', 'o3']);
+    expect(applied.c).toEqual(['o1', 'o2', 'o3']);
+  });
+
+  it('commits with one follower down, and the lagging follower catches up later', () => {
+    const nodes = { a: makeNode('a', 1), b: makeNode('b', 2), c: makeNode('c', 3) };
+    tickUntilLeader(nodes, 'a');
+    nodes.a.propose(['o1']);
+    settle(nodes, (m) => m.to === 'c' || m.from === 'c');
+    expect(nodes.a.status().commit).toBe(2); // noop + o1
+    expect(nodes.c.status().lastIndex).toBe(1);
+    nodes.a.tick();
+    nodes.a.tick();
+    settle(nodes);
+    expect(nodes.c.status()).toMatchObject({ lastIndex: 2, commit: 2 });
+  });
+
+  it('does not let a proposal on a follower through', () => {
+    expect(makeNode('b').propose(['o1'])).toBeUndefined();
+  });
+});
+
+describe('PreVote and CheckQuorum', () => {
+  it('a node back from a partition does not depose a healthy leader', () => {
+    const nodes = { a: makeNode('a', 1), b: makeNode('b', 2), c: makeNode('c', 3) };
+    tickUntilLeader(nodes, 'a');
+    // c is cut off and times out again and again: with PreVote its term never moves.
+    for (let i = 0; i < 100; i++) {
+      nodes.c.tick();
+      nodes.c.ready();
+    }
+    expect(nodes.c.status().term).toBe(1);
+    // back on the network, its pre-votes are refused (the others hear from a live leader)
+    nodes.c.tick();
+    for (let i = 0; i < 30; i++) {
+      nodes.c.tick();
+      nodes.a.tick();
+      settle(nodes);
+    }
+    expect(nodes.a.status()).toMatchObject({ role: 'leader', term: 1 });
+  });
+
+  it('a leader that cannot reach a majority steps down', () => {
+    const nodes = { a: makeNode('a', 1), b: makeNode('b', 2), c: makeNode('c', 3) };
+    tickUntilLeader(nodes, 'a');
+    for (let i = 0; i < 25; i++) {
+      nodes.a.tick();
+      nodes.a.ready();
+    }
+    expect(nodes.a.status().role).toBe('follower');
+    expect(nodes.a.drainEvents().some((e) => e.type === 'stepped-down')).toBe(true);
+  });
+});
+
+describe('restart', () => {
+  it('keeps term, vote and log across a restart and re-applies the committed log', () => {
+    const nodes = { a: makeNode('a', 1), b: makeNode('b', 2), c: makeNode('c', 3) };
+    tickUntilLeader(nodes, 'a');
+    nodes.a.propose(['o1']);
+    nodes.a.tick();
+    nodes.a.tick();
+    settle(nodes);
+    const b = nodes.b.status();
+    const entries = [1, 2].map((i) => nodes.b.entryAt(i)!);
+    const restarted = new RaftNode(
+      { id: 'b', peers: ids, electionTicks: 10, heartbeatTicks: 2, random: seededRandom(9), preVote: true, checkQuorum: true },
+      { hardState: { term: b.term, vote: b.vote, commit: b.commit }, entries },
+    );
+    expect(restarted.status()).toMatchObject({ term: 1, vote: 'a', commit: 2, applied: 0 });
+    expect(restarted.ready().committed.map((e) => e.data ?? e.type)).toEqual(['noop', 'o1']);
+  });
+});

@@ -1,0 +1,221 @@
+import { RaftNode } from '../node';
+import { seededRandom } from '../random';
+import type { Entry, HardState, Message, NodeId, Ready } from '../types';
+
+/**
+ * A simulated cluster for testing the Raft core, after etcd's rafttest: a
+ * network that drops, delays, duplicates and reorders messages and partitions
+ * nodes, and nodes that crash (losing everything not persisted) and restart.
+ * Everything is driven by one seeded PRNG, so any failing schedule replays
+ * exactly from its seed.
+ */
+
+export interface Faults {
+  drop: number;
+  duplicate: number;
+  maxDelay: number;
+  partitionChance: number;
+  crashChance: number;
+  /** Chance that a crash hits after persisting a Ready but before sending it. */
+  crashMidReady: number;
+}
+
+export const CALM: Faults = { drop: 0, duplicate: 0, maxDelay: 1, partitionChance: 0, crashChance: 0, crashMidReady: 0 };
+
+interface InFlight {
+  deliverAt: number;
+  message: Message;
+}
+
+/** What a node has on "disk": survives crashes. */
+class Disk {
+  hardState: HardState = { term: 0, vote: null, commit: 0 };
+  entries: Entry[] = [];
+
+  persist(rd: Ready): void {
+    if (rd.hardState) this.hardState = { ...rd.hardState };
+    if (rd.entries.length > 0) {
+      this.entries.length = rd.entries[0].index - 1;
+      this.entries.push(...rd.entries.map((e) => ({ ...e })));
+    }
+  }
+}
+
+/** The replicated state machine: executes each order once, in log order. */
+export class Executor {
+  readonly executed: { orderId: string; index: number }[] = [];
+  private readonly seen = new Set<string>();
+  readonly applied: Entry[] = [];
+
+  apply(entry: Entry): void {
+    this.applied.push(entry);
+    if (entry.type !== 'command' || !entry.data) return;
+    const orderId = entry.data;
+    if (this.seen.has(orderId)) return; // a redelivered order proposed twice: idempotent
+    this.seen.add(orderId);
+    this.executed.push({ orderId, index: entry.index });
+  }
+}
+
+export class SimNode {
+  node: RaftNode | undefined;
+  executor = new Executor();
+  readonly disk = new Disk();
+  /** Orders this node proposed as leader and has not seen applied: orderId → tick proposed. */
+  inFlight = new Map<string, number>();
+
+  constructor(
+    readonly id: NodeId,
+    private readonly members: NodeId[],
+    private readonly random: () => number,
+  ) {
+    this.start();
+  }
+
+  get up(): boolean {
+    return this.node !== undefined;
+  }
+
+  start(): void {
+    this.node = new RaftNode(
+      { id: this.id, peers: this.members, electionTicks: 10, heartbeatTicks: 2, random: this.random, preVote: true, checkQuorum: true, maxEntriesPerMessage: 8 },
+      { hardState: { ...this.disk.hardState }, entries: this.disk.entries.map((e) => ({ ...e })) },
+    );
+    // The state machine is in memory: rebuilt by re-applying the committed log.
+    this.executor = new Executor();
+    this.inFlight.clear();
+  }
+
+  crash(): void {
+    this.node = undefined;
+  }
+}
+
+export class Cluster {
+  readonly random: () => number;
+  readonly nodes: SimNode[];
+  private inFlight: InFlight[] = [];
+  now = 0;
+  /** Group id per node; messages only flow within a group. */
+  private partition = new Map<NodeId, number>();
+  private partitionUntil = 0;
+  /** Orders accepted into the queue and not yet acked by a leader. */
+  readonly queue = new Set<string>();
+  readonly enqueued: string[] = [];
+  /** Every leader ever seen: term → id. */
+  readonly leaders = new Map<number, NodeId>();
+  /** Every committed entry ever seen: index → term. */
+  readonly committed = new Map<number, number>();
+  faults: Faults;
+
+  constructor(
+    readonly seed: number,
+    size: number,
+    faults: Faults,
+  ) {
+    this.random = seededRandom(seed);
+    this.faults = faults;
+    const ids = Array.from({ length: size }, (_, i) => `n${i + 1}`);
+    this.nodes = ids.map((id) => new SimNode(id, ids, this.random));
+  }
+
+  enqueue(orderId: string): void {
+    this.queue.add(orderId);
+    this.enqueued.push(orderId);
+  }
+
+  /** One unit of simulated time: faults, deliveries, ticks, leader work, Ready processing, checks. */
+  step(check: (cluster: Cluster) => void): void {
+    this.now++;
+    this.maybeInjectFaults();
+    const due = this.inFlight.filter((f) => f.deliverAt <= this.now);
+    this.inFlight = this.inFlight.filter((f) => f.deliverAt > this.now);
+    for (const { message } of due) this.nodeById(message.to)?.node?.step(message);
+    for (const sim of this.nodes) sim.node?.tick();
+    for (const sim of this.nodes) this.leaderWork(sim);
+    for (const sim of this.nodes) this.processReady(sim);
+    check(this);
+  }
+
+  /** Stop injecting faults, heal partitions, restart crashed nodes. */
+  heal(): void {
+    this.faults = CALM;
+    this.partition.clear();
+    for (const sim of this.nodes) if (!sim.up) sim.start();
+  }
+
+  nodeById(id: NodeId): SimNode | undefined {
+    return this.nodes.find((n) => n.id === id);
+  }
+
+  private maybeInjectFaults(): void {
+    const f = this.faults;
+    if (this.partition.size > 0 && this.now >= this.partitionUntil) this.partition.clear();
+    if (this.partition.size === 0 && this.random() < f.partitionChance) {
+      for (const sim of this.nodes) this.partition.set(sim.id, this.random() < 0.5 ? 0 : 1);
+      this.partitionUntil = this.now + 20 + Math.floor(this.random() * 60);
+    }
+    for (const sim of this.nodes) {
+      if (sim.up && this.random() < f.crashChance) sim.crash();
+      else if (!sim.up && this.random() < 0.05) sim.start();
+    }
+  }
+
+  /** The executor's leader loop: propose queued orders once the leader has applied its own term's entry. */
+  private leaderWork(sim: SimNode): void {
+    const node = sim.node;
+    if (!node) return;
+    const status = node.status();
+    if (status.role !== 'leader') {
+      sim.inFlight.clear();
+      return;
+    }
+    const ownTermApplied = node.entryAt(status.applied)?.term === status.term;
+    if (!ownTermApplied) return;
+    const batch: string[] = [];
+    for (const orderId of this.queue) {
+      const since = sim.inFlight.get(orderId);
+      // A lease that was not acked in time is delivered again: propose it again.
+      if (since === undefined || this.now - since > 40) batch.push(orderId);
+      if (batch.length >= 4) break;
+    }
+    if (batch.length === 0) return;
+    node.propose(batch);
+    for (const orderId of batch) sim.inFlight.set(orderId, this.now);
+  }
+
+  private processReady(sim: SimNode): void {
+    const node = sim.node;
+    if (!node || !node.hasReady()) return;
+    const rd = node.ready();
+    sim.disk.persist(rd);
+    if (this.random() < this.faults.crashMidReady) {
+      sim.crash();
+      return;
+    }
+    for (const m of rd.messages) this.send(m);
+    for (const entry of rd.committed) {
+      sim.executor.apply(entry);
+      // The leader acks the queue only after the order is committed and applied.
+      if (node.status().role === 'leader' && entry.type === 'command' && entry.data) {
+        this.queue.delete(entry.data);
+        sim.inFlight.delete(entry.data);
+      }
+    }
+    node.advance(rd);
+    node.drainEvents();
+  }
+
+  private send(message: Message): void {
+    const f = this.faults;
+    const a = this.partition.get(message.from);
+    const b = this.partition.get(message.to);
+    if (a !== undefined && b !== undefined && a !== b) return;
+    if (this.random() < f.drop) return;
+    const copies = this.random() < f.duplicate ? 2 : 1;
+    for (let i = 0; i < copies; i++) {
+      // Random delays reorder messages.
+      this.inFlight.push({ deliverAt: this.now + 1 + Math.floor(this.random() * f.maxDelay), message: structuredClone(message) });
+    }
+  }
+}
