@@ -1,0 +1,58 @@
+/** Composition root of the order queue: journal replay, lease expiry timer, gRPC hosting. */
+import 'reflect-metadata';
+import { container } from 'tsyringe';
+import { runMain } from '../checkout/participant-root';
+import { OrderQueueDefinition } from '../gen/causeway/v1/order_queue';
+import { CONFIG, loadConfig } from '../platform/config';
+import { hostGrpcService } from '../platform/grpc-host';
+import { createLogger, LOGGER } from '../platform/logger';
+import { systemTime, TIME } from '../platform/time';
+import { Journal } from './journal';
+import { JOURNAL, OrderQueueService, QUEUE_STATE } from './service';
+
+/** How often leases past their visibility timeout are released. */
+const EXPIRY_INTERVAL_MS = 250;
+
+runMain('order-queue', async () => {
+  const config = loadConfig();
+  const logger = createLogger('order-queue', config.logLevel);
+
+  const journal = new Journal(config.queue.dataDir, {
+    onFailure: (err) => {
+      // The disk no longer holds what we think it does: stop, and let a restart replay the journal.
+      logger.error('journal write failed; exiting so a restart recovers from the journal', { error: err.message });
+      process.exit(1);
+    },
+  });
+  const state = await journal.load();
+  if (journal.truncatedBytes > 0) {
+    logger.warn(`cut ${journal.truncatedBytes} bytes of a torn final record off the journal`, { file: journal.file });
+  }
+  logger.info(`journal replayed: ${state.depth} orders waiting, term ${state.term}`, {
+    file: journal.file,
+    records: journal.size,
+    depth: state.depth,
+    term: state.term,
+  });
+
+  container.register(CONFIG, { useValue: config });
+  container.register(LOGGER, { useValue: logger });
+  container.register(TIME, { useValue: systemTime });
+  container.register(QUEUE_STATE, { useValue: state });
+  container.register(JOURNAL, { useValue: journal });
+  const service = container.resolve(OrderQueueService);
+
+  const expiry = setInterval(() => service.expireLeases(), EXPIRY_INTERVAL_MS);
+  expiry.unref();
+
+  await hostGrpcService({
+    name: 'order-queue',
+    config,
+    logger,
+    register: (server) => server.add(OrderQueueDefinition, service),
+    onShutdown: async () => {
+      clearInterval(expiry);
+      await journal.close();
+    },
+  });
+});
