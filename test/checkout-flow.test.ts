@@ -150,7 +150,7 @@ describe('operations', () => {
     const body = await res.json();
     expect(res.status).toBe(200);
     expect(body.status).toBe('ok');
-    expect(Object.keys(body.services).sort()).toEqual([FD, SG, TV]);
+    expect(Object.keys(body.services).sort()).toEqual([FD, 'order-queue', SG, TV]);
     for (const s of Object.values(body.services) as { status: string }[]) expect(s.status).toBe('SERVING');
   });
 

@@ -5,15 +5,42 @@
  * CAUSEWAY_LOG_FORMAT=json passes the services' JSON log lines through unchanged.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { loadConfig, type ServiceName } from '../platform/config';
+import { loadConfig } from '../platform/config';
 
 const dist = path.resolve(__dirname, '..');
 const preload = path.join(dist, 'platform', 'telemetry', 'preload.js');
 
-/** Start order: the end of the chain first, the HTTP front last. */
-export const LAUNCH_ORDER: readonly ServiceName[] = ['suggestions', 'fraud-detection', 'transaction-verification', 'orchestrator'];
+/** One process to run: its display name, the service folder under dist/, and its own environment. */
+export interface ProcessSpec {
+  name: string;
+  service: string;
+  env: Record<string, string>;
+}
+
+/**
+ * What `npm start` runs, in start order: the queue and the executor cluster, the
+ * end of the checkout chain first, the HTTP front last. Executors get their id,
+ * and a Prometheus port each (9461, 9462, ...); the queue gets 9460.
+ */
+export function processSpecs(env: NodeJS.ProcessEnv = process.env): ProcessSpec[] {
+  const executors = Object.keys(loadConfig(env).executor.peers);
+  const metricsBase = Number(env.CAUSEWAY_METRICS_BASE_PORT ?? 9460);
+  return [
+    { name: 'order-queue', service: 'order-queue', env: { CAUSEWAY_METRICS_PORT: String(metricsBase) } },
+    ...executors.map((id, i) => ({
+      name: id,
+      service: 'order-executor',
+      env: { EXECUTOR_ID: id, CAUSEWAY_METRICS_PORT: String(metricsBase + 1 + i), OTEL_RESOURCE_ATTRIBUTES: `service.instance.id=${id}` },
+    })),
+    ...['suggestions', 'fraud-detection', 'transaction-verification', 'orchestrator'].map((s) => ({ name: s, service: s, env: {} })),
+  ];
+}
+
+const SPECS = processSpecs();
+const LAUNCH_ORDER = SPECS.map((s) => s.name);
 
 const json = process.env.CAUSEWAY_LOG_FORMAT === 'json';
 const colour = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -22,7 +49,7 @@ const width = Math.max(...LAUNCH_ORDER.map((s) => s.length));
 
 function prefix(name: string): string {
   const label = name.padEnd(width);
-  const code = COLOURS[LAUNCH_ORDER.indexOf(name as ServiceName) % COLOURS.length] ?? 37;
+  const code = COLOURS[Math.max(0, LAUNCH_ORDER.indexOf(name)) % COLOURS.length] ?? 37;
   return colour ? `\x1b[${code}m${label}\x1b[0m │` : `${label} │`;
 }
 
@@ -44,25 +71,38 @@ function render(line: string): string {
 }
 
 interface Running {
-  name: ServiceName;
+  spec: ProcessSpec;
   child: ChildProcess;
   startedAt: number;
 }
 
-const running = new Map<ServiceName, Running>();
+const running = new Map<string, Running>();
 let stopping = false;
+
+/** Where `npm run chaos` finds the processes: {launcher, processes: {name: pid}}. */
+export function pidFilePath(env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(env.CAUSEWAY_DATA_DIR ?? './data', 'processes.json');
+}
+
+function writePidFile(): void {
+  const processes = Object.fromEntries([...running].map(([name, r]) => [name, r.child.pid]));
+  fs.mkdirSync(path.dirname(pidFilePath()), { recursive: true });
+  fs.writeFileSync(pidFilePath(), JSON.stringify({ launcher: process.pid, processes }, null, 2));
+}
 
 function say(message: string): void {
   process.stdout.write(json ? JSON.stringify({ level: 'info', service: 'launcher', message }) + '\n' : `${prefix('launcher')} ${message}\n`);
 }
 
-function start(name: ServiceName): void {
-  const child = spawn(process.execPath, ['-r', preload, path.join(dist, name, 'main.js')], {
-    env: { ...process.env, OTEL_SERVICE_NAME: name },
+function start(spec: ProcessSpec): void {
+  const { name } = spec;
+  const child = spawn(process.execPath, ['-r', preload, path.join(dist, spec.service, 'main.js')], {
+    env: { ...process.env, OTEL_SERVICE_NAME: spec.service, ...spec.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const entry = { name, child, startedAt: Date.now() };
+  const entry = { spec, child, startedAt: Date.now() };
   running.set(name, entry);
+  writePidFile();
   for (const stream of [child.stdout!, child.stderr!]) {
     readline.createInterface({ input: stream }).on('line', (line) => {
       process.stdout.write(json ? `${line}\n` : `${prefix(name)} ${render(line)}\n`);
@@ -78,8 +118,9 @@ function start(name: ServiceName): void {
       void stopAll(1);
       return;
     }
-    say(`restarting ${name}`);
-    setTimeout(() => !stopping && start(name), 500);
+    const delay = Number(process.env.CAUSEWAY_RESTART_DELAY_MS ?? 1000);
+    say(`restarting ${name} in ${delay} ms`);
+    setTimeout(() => !stopping && start(spec), delay);
   });
 }
 
@@ -109,7 +150,7 @@ function main(): void {
   const config = loadConfig();
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
-  for (const name of LAUNCH_ORDER) start(name);
+  for (const spec of SPECS) start(spec);
   say(
     `Causeway starting: checkout at http://localhost:${config.ports.orchestrator}/checkout, ` +
       `health at http://localhost:${config.ports.orchestrator}/health; traces to ${config.otlpEndpoint}. Ctrl-C stops.`,

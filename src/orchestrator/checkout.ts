@@ -1,9 +1,10 @@
-import { SpanStatusCode, trace } from '@opentelemetry/api';
+import { SpanStatusCode, trace, type SpanContext } from '@opentelemetry/api';
 import { randomUUID } from 'node:crypto';
 import { ClientError, Status } from 'nice-grpc';
 import { inject, injectable } from 'tsyringe';
 import { CLOCK_PROCESSES } from '../checkout/events';
-import { FRAUD_DETECTION_CLIENT, SUGGESTIONS_CLIENT, TRANSACTION_VERIFICATION_CLIENT } from '../checkout/tokens';
+import { FRAUD_DETECTION_CLIENT, ORDER_QUEUE_CLIENT, SUGGESTIONS_CLIENT, TRANSACTION_VERIFICATION_CLIENT } from '../checkout/tokens';
+import type { OrderQueueClient } from '../gen/causeway/v1/order_queue';
 import { clockRecord, clockFromWire, clockToWire } from '../checkout/wire';
 import type { ChainResult, ClearOrderResponse, Order } from '../gen/causeway/v1/checkout';
 import type { FraudDetectionClient } from '../gen/causeway/v1/fraud_detection';
@@ -23,6 +24,9 @@ export interface CheckoutEvent {
 export interface CheckoutResult {
   orderId: string;
   status: 'Order Approved' | 'Order Rejected';
+  /** rejected; or approved and durably queued; or executed by the executor cluster. */
+  state: 'rejected' | 'queued' | 'executed';
+  execution?: { executor: string; term: number; index: number };
   suggestedBooks: { bookId: string; title: string; author: string }[];
   traceId: string | null;
   events: CheckoutEvent[];
@@ -91,6 +95,7 @@ export class CheckoutFlow {
     @inject(TRANSACTION_VERIFICATION_CLIENT) private readonly verification: TransactionVerificationClient,
     @inject(FRAUD_DETECTION_CLIENT) private readonly fraud: FraudDetectionClient,
     @inject(SUGGESTIONS_CLIENT) private readonly suggestions: SuggestionsClient,
+    @inject(ORDER_QUEUE_CLIENT) private readonly queue: OrderQueueClient,
     @inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -111,6 +116,7 @@ export class CheckoutFlow {
           events: result.events.map((e) => `${e.event}${VectorClock.from(e.vectorClock).format(CLOCK_PROCESSES)}`).join(' '),
         });
         await this.broadcastFinalClock(orderId, chain);
+        if (result.status === 'Order Approved') await this.enqueue(order, span.spanContext());
         return result;
       } catch (err) {
         span.recordException(err as Error);
@@ -150,6 +156,35 @@ export class CheckoutFlow {
     });
   }
 
+  /**
+   * Hands an approved order to the queue; the answer waits until it is durable
+   * there, so an approval the customer sees is never lost. A few quick retries
+   * ride out a queue restart; enqueue is idempotent by order id.
+   */
+  private async enqueue(order: Order, spanContext: SpanContext): Promise<void> {
+    const digits = order.creditCard?.number.replace(/\D/g, '') ?? '';
+    const queued = {
+      orderId: order.orderId,
+      shippingMethod: order.shippingMethod,
+      items: order.items,
+      customerName: order.user?.name ?? '',
+      maskedCard: digits.length >= 4 ? `**** ${digits.slice(-4)}` : '****',
+      traceparent: trace.isSpanContextValid(spanContext)
+        ? `00-${spanContext.traceId}-${spanContext.spanId}-0${spanContext.traceFlags & 1}`
+        : '',
+      enqueuedAtMs: Date.now(),
+    };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.queue.enqueue({ order: queued });
+        return;
+      } catch (err) {
+        if (attempt >= 4) return this.call('order-queue', () => Promise.reject(err));
+        await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+      }
+    }
+  }
+
   private toResult(orderId: string, chain: ChainResult, traceId: string): CheckoutResult {
     const events = chain.events.map((e) => ({
       event: e.event,
@@ -159,9 +194,9 @@ export class CheckoutFlow {
     }));
     const validTrace = /^[0-9a-f]{32}$/.test(traceId) && !/^0+$/.test(traceId) ? traceId : null;
     if (chain.rejection) {
-      return { orderId, status: 'Order Rejected', suggestedBooks: [], traceId: validTrace, events, rejection: chain.rejection };
+      return { orderId, status: 'Order Rejected', state: 'rejected', suggestedBooks: [], traceId: validTrace, events, rejection: chain.rejection };
     }
-    return { orderId, status: 'Order Approved', suggestedBooks: chain.suggestedBooks, traceId: validTrace, events };
+    return { orderId, status: 'Order Approved', state: 'queued', suggestedBooks: chain.suggestedBooks, traceId: validTrace, events };
   }
 
   /** Maps a failed call to a dependency error that names the service. */

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Logger } from '../platform/logger';
 import { DependencyError, type CheckoutFlow, type CheckoutResult } from './checkout';
+import type { ClusterView } from './cluster';
 import type { DownstreamHealth } from './health';
 import type { OrderStore } from './order-store';
 import { checkoutRequestSchema, type CheckoutRequest } from './schema';
@@ -11,6 +12,7 @@ export interface HttpDeps {
   flow: CheckoutFlow;
   store: OrderStore<CheckoutResult>;
   health: DownstreamHealth;
+  cluster: ClusterView;
   corsOrigins: readonly string[];
   logger: Logger;
 }
@@ -42,9 +44,12 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
 
+  const allowedOrigin = (origin: string | undefined) =>
+    origin && (deps.corsOrigins.includes('*') || deps.corsOrigins.includes(origin)) ? origin : undefined;
+
   app.addHook('onRequest', async (request, reply) => {
-    const origin = request.headers.origin;
-    if (origin && (deps.corsOrigins.includes('*') || deps.corsOrigins.includes(origin))) {
+    const origin = allowedOrigin(request.headers.origin);
+    if (origin) {
       reply.header('Access-Control-Allow-Origin', origin);
       reply.header('Vary', 'Origin');
       if (request.method === 'OPTIONS') {
@@ -65,7 +70,38 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   app.get<{ Params: { id: string } }>('/orders/:id', async (request, reply) => {
     const result = deps.store.get(request.params.id);
     if (!result) return reply.code(404).send(errorBody('ORDER_NOT_FOUND', `no order ${request.params.id} is known here`));
+    if (result.state === 'queued') {
+      const execution = await deps.cluster.findExecution(result.orderId);
+      if (execution) {
+        const executed = { ...result, state: 'executed' as const, execution };
+        deps.store.put(result.orderId, executed);
+        return executed;
+      }
+    }
     return result;
+  });
+
+  app.get('/cluster', async () => deps.cluster.snapshot());
+
+  // Server-Sent Events: a snapshot first, then every role and leader change.
+  app.get('/cluster/events', (request, reply) => {
+    reply.hijack();
+    const origin = allowedOrigin(request.headers.origin);
+    reply.raw.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      ...(origin ? { 'access-control-allow-origin': origin, vary: 'Origin' } : {}),
+    });
+    reply.raw.write('retry: 1000\n\n');
+    const unsubscribe = deps.cluster.subscribe((event) => {
+      reply.raw.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+    });
+    const keepAlive = setInterval(() => reply.raw.write(': keep-alive\n\n'), 15_000);
+    request.raw.on('close', () => {
+      clearInterval(keepAlive);
+      unsubscribe();
+    });
   });
 
   app.get('/health', async (_request, reply) => {

@@ -3,7 +3,9 @@ import 'reflect-metadata';
 import type { Channel } from 'nice-grpc';
 import { container } from 'tsyringe';
 import { runMain } from '../checkout/participant-root';
-import { FRAUD_DETECTION_CLIENT, SUGGESTIONS_CLIENT, TRANSACTION_VERIFICATION_CLIENT } from '../checkout/tokens';
+import { FRAUD_DETECTION_CLIENT, ORDER_QUEUE_CLIENT, SUGGESTIONS_CLIENT, TRANSACTION_VERIFICATION_CLIENT } from '../checkout/tokens';
+import { OrderExecutorDefinition } from '../gen/causeway/v1/order_executor';
+import { OrderQueueDefinition } from '../gen/causeway/v1/order_queue';
 import { FraudDetectionDefinition } from '../gen/causeway/v1/fraud_detection';
 import { SuggestionsDefinition } from '../gen/causeway/v1/suggestions';
 import { TransactionVerificationDefinition } from '../gen/causeway/v1/transaction_verification';
@@ -13,6 +15,7 @@ import { createGrpcClient } from '../platform/grpc';
 import { Lifecycle } from '../platform/lifecycle';
 import { createLogger, LOGGER } from '../platform/logger';
 import { CheckoutFlow, type CheckoutResult } from './checkout';
+import { ClusterView } from './cluster';
 import { DownstreamHealth } from './health';
 import { buildHttpApp } from './http';
 import { OrderStore } from './order-store';
@@ -23,8 +26,9 @@ runMain('orchestrator', async () => {
   const lifecycle = new Lifecycle(logger);
   lifecycle.install();
   const channels: Channel[] = [];
-  const connect = <D extends Parameters<typeof createGrpcClient>[0]>(definition: D, target: (typeof CHECKOUT_SERVICES)[number], traced = true) => {
-    const { client, channel } = createGrpcClient(definition, config.addresses[target], { deadlineMs: config.rpcDeadlineMs, traced });
+  const connect = <D extends Parameters<typeof createGrpcClient>[0]>(definition: D, target: keyof typeof config.addresses | { address: string }, traced = true) => {
+    const address = typeof target === 'string' ? config.addresses[target] : target.address;
+    const { client, channel } = createGrpcClient(definition, address, { deadlineMs: config.rpcDeadlineMs, traced });
     channels.push(channel);
     return client;
   };
@@ -34,14 +38,25 @@ runMain('orchestrator', async () => {
   container.register(TRANSACTION_VERIFICATION_CLIENT, { useValue: connect(TransactionVerificationDefinition, 'transaction-verification') });
   container.register(FRAUD_DETECTION_CLIENT, { useValue: connect(FraudDetectionDefinition, 'fraud-detection') });
   container.register(SUGGESTIONS_CLIENT, { useValue: connect(SuggestionsDefinition, 'suggestions') });
+  const queue = connect(OrderQueueDefinition, 'order-queue');
+  container.register(ORDER_QUEUE_CLIENT, { useValue: queue });
+  // Status polling is not traced: the cluster view polls several times a second.
+  const executors = new Map(
+    Object.entries(config.executor.peers).map(([id, address]) => [
+      id,
+      { address, client: connect(OrderExecutorDefinition, { address }, false) },
+    ]),
+  );
+  const cluster = new ClusterView(executors, connect(OrderQueueDefinition, 'order-queue', false));
   const health = new DownstreamHealth(
-    Object.fromEntries(CHECKOUT_SERVICES.map((s) => [s, connect(HealthDefinition, s, false)])),
+    Object.fromEntries([...CHECKOUT_SERVICES, 'order-queue' as const].map((s) => [s, connect(HealthDefinition, s, false)])),
   );
 
   const app = buildHttpApp({
     flow: container.resolve(CheckoutFlow),
     store: new OrderStore<CheckoutResult>(config.orderStoreCapacity),
     health,
+    cluster,
     corsOrigins: config.corsOrigins,
     logger,
   });

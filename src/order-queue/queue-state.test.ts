@@ -135,6 +135,20 @@ describe('OrderQueueState', () => {
     expect([...recent.values()]).toEqual(['y', 'z']);
   });
 
+  it("voids a deposed leader's leases as soon as a newer term shows up", () => {
+    const queue = new OrderQueueState();
+    queue.enqueue(order('a'), 0);
+    queue.enqueue(order('b'), 0);
+    expect(queue.lease('old-leader', 3, 10, 60_000, 0).map((l) => l.order!.orderId)).toEqual(['a', 'b']);
+    // No waiting for the 60 s visibility timeout: the new leader gets both at once.
+    const leases = queue.lease('new-leader', 4, 10, 60_000, 1);
+    expect(leases.map((l) => [l.order!.orderId, l.delivery])).toEqual([
+      ['a', 2],
+      ['b', 2],
+    ]);
+    expect(() => queue.ack('old-leader', 3, ['a'])).toThrow(StaleTermError);
+  });
+
   it('refuses a consumer with a stale term and accepts a higher one', () => {
     const queue = new OrderQueueState();
     queue.enqueue(order('a'), 0);

@@ -71,7 +71,7 @@ interface Entry {
   seq: number;
   /** How many times it has been leased so far. */
   deliveries: number;
-  lease?: { consumerId: string; expiresAt: number };
+  lease?: { consumerId: string; term: number; expiresAt: number };
 }
 
 export interface ExpiredLease {
@@ -160,6 +160,12 @@ export class OrderQueueState {
     if (term < this.highestTerm) throw new StaleTermError(consumerId, term, this.highestTerm);
     if (term === this.highestTerm) return false;
     this.highestTerm = term;
+    // A newer leader took over: leases held under older terms are void (their acks
+    // would be refused), so their orders are ready for the new leader at once
+    // instead of after the visibility timeout.
+    for (const entry of [...this.leased.values()]) {
+      if (entry.lease!.term < term) this.release(entry);
+    }
     return true;
   }
 
@@ -176,7 +182,7 @@ export class OrderQueueState {
       if (!entry) break;
       this.ready[entry.priority].shift();
       entry.deliveries++;
-      entry.lease = { consumerId, expiresAt: now + leaseMs };
+      entry.lease = { consumerId, term, expiresAt: now + leaseMs };
       this.leased.set(entry.order.orderId, entry);
       if (entry.deliveries > 1) this.counters.redeliveredTotal++;
       leases.push({ order: entry.order, expiresAtMs: entry.lease.expiresAt, delivery: entry.deliveries });

@@ -9,6 +9,8 @@ export type CheckoutServiceName = (typeof CHECKOUT_SERVICES)[number];
 export const SERVICES = ['orchestrator', ...CHECKOUT_SERVICES, 'order-queue'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
+export const DEFAULT_EXECUTORS = ['executor-1', 'executor-2', 'executor-3'] as const;
+
 export const DEFAULT_PORTS: Record<ServiceName, number> = {
   orchestrator: 8081,
   'fraud-detection': 50051,
@@ -93,6 +95,55 @@ export interface CausewayConfig {
     /** Default visibility timeout of a lease. */
     leaseMs: number;
   };
+  executor: ExecutorConfig;
+}
+
+export interface ExecutorConfig {
+  /** This executor's id (EXECUTOR_ID); one of `peers`. */
+  id: string;
+  /** Every executor, this one included: id → host:port. */
+  peers: Record<string, string>;
+  /** This executor's gRPC port (from its entry in `peers` unless EXECUTOR_PORT says otherwise). */
+  port: number;
+  dataDir: string;
+  /** One Raft tick. Election timeout is electionTicks–2·electionTicks ticks. */
+  tickMs: number;
+  electionTicks: number;
+  heartbeatTicks: number;
+  /** Orders leased from the queue per Dequeue. */
+  batch: number;
+  /** Wait between Dequeue polls when the queue is empty. */
+  pollMs: number;
+}
+
+/** `executor-1=127.0.0.1:50061,executor-2=…` → {executor-1: '127.0.0.1:50061', …} */
+export function parsePeers(raw: string): Record<string, string> {
+  const peers: Record<string, string> = {};
+  for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const match = /^([\w.-]+)=(\S+:\d+)$/.exec(part);
+    if (!match) throw new ConfigError(`EXECUTOR_PEERS entry ${JSON.stringify(part)} must look like id=host:port`);
+    peers[match[1]] = match[2];
+  }
+  if (Object.keys(peers).length === 0) throw new ConfigError('EXECUTOR_PEERS lists no executors');
+  return peers;
+}
+
+function loadExecutorConfig(env: Env): ExecutorConfig {
+  const defaultPeers = DEFAULT_EXECUTORS.map((id, i) => `${id}=127.0.0.1:${50061 + i}`).join(',');
+  const peers = parsePeers(env.EXECUTOR_PEERS ?? defaultPeers);
+  const id = env.EXECUTOR_ID ?? Object.keys(peers)[0];
+  if (!(id in peers)) throw new ConfigError(`EXECUTOR_ID=${id} is not one of EXECUTOR_PEERS (${Object.keys(peers).join(', ')})`);
+  return {
+    id,
+    peers,
+    port: readInt(env, 'EXECUTOR_PORT', Number(peers[id].split(':').at(-1)), 0, 65535),
+    dataDir: env.EXECUTOR_DATA_DIR ?? `${env.CAUSEWAY_DATA_DIR ?? './data'}/order-executor/${id}`,
+    tickMs: readInt(env, 'RAFT_TICK_MS', 10, 1),
+    electionTicks: readInt(env, 'RAFT_ELECTION_TICKS', 10, 2),
+    heartbeatTicks: readInt(env, 'RAFT_HEARTBEAT_TICKS', 3, 1),
+    batch: readInt(env, 'EXECUTOR_BATCH', 64, 1, 1000),
+    pollMs: readInt(env, 'EXECUTOR_POLL_MS', 10, 1),
+  };
 }
 
 const DISPOSABLE_DOMAINS = [
@@ -143,6 +194,7 @@ export function loadConfig(env: Env = process.env): CausewayConfig {
       dataDir: env.ORDER_QUEUE_DATA_DIR ?? `${env.CAUSEWAY_DATA_DIR ?? './data'}/order-queue`,
       leaseMs: readInt(env, 'ORDER_QUEUE_LEASE_MS', 5000, 1),
     },
+    executor: loadExecutorConfig(env),
   };
 }
 

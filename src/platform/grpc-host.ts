@@ -5,7 +5,9 @@ import { Lifecycle } from './lifecycle';
 import type { Logger } from './logger';
 
 export interface GrpcHostOptions {
-  name: ServiceName;
+  name: ServiceName | 'order-executor';
+  /** Defaults to the service's configured port. */
+  port?: number;
   config: CausewayConfig;
   logger: Logger;
   /** Adds the service's implementations to the server. */
@@ -23,7 +25,7 @@ export async function hostGrpcService(options: GrpcHostOptions): Promise<{ port:
   options.register(server);
   let serving = true;
   addHealth(server, () => serving);
-  const port = await listen(server, config.host, config.ports[name]);
+  const port = await listen(server, config.host, options.port ?? config.ports[name as ServiceName]);
   lifecycle.onShutdown(async () => {
     serving = false;
     await options.onShutdown?.();

@@ -43,10 +43,10 @@ const traceCorrelation = winston.format((info) => {
 });
 
 /** JSON lines on stdout: one object per record, with service, trace and span ids. */
-export function createLogger(service: string, level = process.env.LOG_LEVEL ?? 'info'): Logger {
+export function createLogger(service: string, level = process.env.LOG_LEVEL ?? 'info', meta: Record<string, string> = {}): Logger {
   return winston.createLogger({
     level,
-    defaultMeta: { service },
+    defaultMeta: { service, ...meta },
     format: winston.format.combine(
       traceCorrelation(),
       redaction(),

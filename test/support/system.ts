@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 
@@ -23,6 +24,23 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** A base port with `count` free ports after it (for the launcher's consecutive metrics ports). */
+export async function freePortRange(count: number): Promise<number> {
+  const isFree = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const server = net.createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20000 + Math.floor(Math.random() * 10000);
+    let ok = true;
+    for (let i = 0; i < count && ok; i++) ok = await isFree(base + i);
+    if (ok) return base;
+  }
+  throw new Error(`no ${count} consecutive free ports found`);
+}
+
 export interface LogRecord {
   level: string;
   message: string;
@@ -37,6 +55,12 @@ export interface RunningSystem {
   /** Raw stdout lines of every service, in arrival order. */
   lines: string[];
   records(): LogRecord[];
+  /** The executors: id → host:port. */
+  executors: Record<string, string>;
+  metricsPorts: Record<string, number>;
+  dataDir: string;
+  /** Current pid of each process, as the launcher last wrote them. */
+  pids(): Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -68,7 +92,12 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
     TRANSACTION_VERIFICATION_PORT: await freePort(),
     FRAUD_DETECTION_PORT: await freePort(),
     SUGGESTIONS_PORT: await freePort(),
+    ORDER_QUEUE_PORT: await freePort(),
   };
+  const executors: Record<string, string> = {};
+  for (const id of ['executor-1', 'executor-2', 'executor-3']) executors[id] = `127.0.0.1:${await freePort()}`;
+  const metricsBase = await freePortRange(4);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'causeway-test-'));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     CAUSEWAY_HOST: '127.0.0.1',
@@ -76,6 +105,9 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
     // Nobody listens here unless a test says otherwise: export must degrade quietly.
     OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await freePort()}`,
     OTEL_BSP_SCHEDULE_DELAY: '100',
+    EXECUTOR_PEERS: Object.entries(executors).map(([id, a]) => `${id}=${a}`).join(','),
+    CAUSEWAY_DATA_DIR: dataDir,
+    CAUSEWAY_METRICS_BASE_PORT: String(metricsBase),
     ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
     ...extraEnv,
   };
@@ -98,7 +130,17 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
       'transaction-verification': `127.0.0.1:${ports.TRANSACTION_VERIFICATION_PORT}`,
       'fraud-detection': `127.0.0.1:${ports.FRAUD_DETECTION_PORT}`,
       suggestions: `127.0.0.1:${ports.SUGGESTIONS_PORT}`,
+      'order-queue': `127.0.0.1:${ports.ORDER_QUEUE_PORT}`,
     },
+    executors,
+    metricsPorts: {
+      'order-queue': metricsBase,
+      'executor-1': metricsBase + 1,
+      'executor-2': metricsBase + 2,
+      'executor-3': metricsBase + 3,
+    },
+    dataDir,
+    pids: () => JSON.parse(fs.readFileSync(path.join(dataDir, 'processes.json'), 'utf8')).processes,
     lines,
     records: () =>
       lines.flatMap((line) => {
@@ -112,6 +154,7 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
+      fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
   try {

@@ -2,6 +2,9 @@ import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { PeriodicExportingMetricReader, type IMetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
@@ -56,15 +59,24 @@ let sdk: NodeSDK | undefined;
  */
 export function startTelemetry(serviceName: string, env: NodeJS.ProcessEnv = process.env): void {
   if (sdk || readBool(env, 'OTEL_SDK_DISABLED', false)) return;
-  // Only traces are exported over OTLP here; keep the SDK from guessing exporters for the rest.
+  // Traces and metrics are wired below; keep the SDK from guessing an exporter for logs.
   env.OTEL_LOGS_EXPORTER ??= 'none';
-  env.OTEL_METRICS_EXPORTER ??= 'none';
   const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4317';
   const report: Report = (level, message) =>
     process.stdout.write(
       JSON.stringify({ level, message, service: serviceName, timestamp: new Date().toISOString() }) + '\n',
     );
   const exporter = new ReportingSpanExporter(new OTLPTraceExporter({ url: endpoint }), endpoint, report);
+  // Metrics go out over OTLP, and, where CAUSEWAY_METRICS_PORT is set, on a Prometheus /metrics endpoint.
+  const metricReaders: IMetricReader[] = [
+    new PeriodicExportingMetricReader({
+      exporter: new OTLPMetricExporter({ url: env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT ?? endpoint }),
+      exportIntervalMillis: 10_000,
+    }),
+  ];
+  if (env.CAUSEWAY_METRICS_PORT) {
+    metricReaders.push(new PrometheusExporter({ host: env.CAUSEWAY_HOST ?? '0.0.0.0', port: Number(env.CAUSEWAY_METRICS_PORT) }));
+  }
   sdk = new NodeSDK({
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: serviceName,
@@ -72,6 +84,7 @@ export function startTelemetry(serviceName: string, env: NodeJS.ProcessEnv = pro
       'service.namespace': 'causeway',
     }),
     spanProcessors: [new BatchSpanProcessor(exporter)],
+    metricReaders,
     instrumentations: [
       new HttpInstrumentation({
         // Health probes would drown the interesting traces.

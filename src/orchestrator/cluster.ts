@@ -1,0 +1,127 @@
+import type { OrderExecutorClient } from '../gen/causeway/v1/order_executor';
+import type { OrderQueueClient } from '../gen/causeway/v1/order_queue';
+
+export interface ExecutorView {
+  id: string;
+  address: string;
+  role: 'leader' | 'follower' | 'candidate' | 'unreachable';
+  term: number;
+  leaderId: string | null;
+  commitIndex: number;
+  appliedIndex: number;
+  logLength: number;
+  lastHeartbeatMs: number | null;
+  executedCount: number;
+}
+
+export interface ClusterSnapshot {
+  executors: ExecutorView[];
+  queue: { depth: number | null };
+  at: number;
+}
+
+export type ClusterEvent =
+  | { type: 'role'; executor: string; role: ExecutorView['role']; term: number; at: number }
+  | { type: 'leader'; leaderId: string | null; term: number; at: number };
+
+const PROBE_MS = 300;
+
+/**
+ * The orchestrator's view of the executor cluster and the queue, for GET /cluster,
+ * the Server-Sent Events stream of role and leader changes, and order state.
+ */
+export class ClusterView {
+  private listeners = new Set<(event: ClusterEvent | { type: 'snapshot'; snapshot: ClusterSnapshot }) => void>();
+  private poller: NodeJS.Timeout | undefined;
+  private last: ClusterSnapshot | undefined;
+
+  constructor(
+    private readonly executors: ReadonlyMap<string, { address: string; client: OrderExecutorClient }>,
+    private readonly queue: OrderQueueClient,
+    private readonly pollMs = 200,
+  ) {}
+
+  async snapshot(): Promise<ClusterSnapshot> {
+    const signal = () => AbortSignal.timeout(PROBE_MS);
+    const executors = await Promise.all(
+      [...this.executors].map(async ([id, { address, client }]): Promise<ExecutorView> => {
+        try {
+          const s = await client.status({}, { signal: signal() });
+          const role = s.role === 'leader' || s.role === 'follower' ? s.role : 'candidate';
+          return {
+            id,
+            address,
+            role,
+            term: s.term,
+            leaderId: s.leaderId || null,
+            commitIndex: s.commitIndex,
+            appliedIndex: s.appliedIndex,
+            logLength: s.logLength,
+            lastHeartbeatMs: s.lastHeartbeatMs || null,
+            executedCount: s.executedCount,
+          };
+        } catch {
+          return { id, address, role: 'unreachable', term: 0, leaderId: null, commitIndex: 0, appliedIndex: 0, logLength: 0, lastHeartbeatMs: null, executedCount: 0 };
+        }
+      }),
+    );
+    const depth = await this.queue.stats({}, { signal: signal() }).then(
+      (s) => s.depth,
+      () => null,
+    );
+    return { executors, queue: { depth }, at: Date.now() };
+  }
+
+  /** Where an order was executed, from the replicated ledger (the leader's first, else any replica's). */
+  async findExecution(orderId: string): Promise<{ executor: string; term: number; index: number } | undefined> {
+    for (const { client } of this.executors.values()) {
+      try {
+        const { executions } = await client.executions({ orderIds: [orderId] }, { signal: AbortSignal.timeout(PROBE_MS) });
+        const found = executions[0];
+        if (found) return { executor: found.executor, term: found.term, index: found.index };
+      } catch {
+        // try the next replica
+      }
+    }
+    return undefined;
+  }
+
+  /** Streams a snapshot now, then role and leader changes; returns the unsubscribe function. */
+  subscribe(listener: (event: ClusterEvent | { type: 'snapshot'; snapshot: ClusterSnapshot }) => void): () => void {
+    this.listeners.add(listener);
+    void this.snapshot().then((snapshot) => listener({ type: 'snapshot', snapshot }));
+    if (!this.poller) this.poller = setInterval(() => void this.poll(), this.pollMs);
+    return () => {
+      this.listeners.delete(listener);
+      if (this.listeners.size === 0 && this.poller) {
+        clearInterval(this.poller);
+        this.poller = undefined;
+        this.last = undefined;
+      }
+    };
+  }
+
+  private async poll(): Promise<void> {
+    const next = await this.snapshot();
+    const previous = this.last;
+    this.last = next;
+    if (!previous) return;
+    for (const event of diff(previous, next)) for (const listener of this.listeners) listener(event);
+  }
+}
+
+/** Role changes per executor, and a change of the cluster's leader (as the highest-term leader). */
+export function diff(before: ClusterSnapshot, after: ClusterSnapshot): ClusterEvent[] {
+  const events: ClusterEvent[] = [];
+  for (const now of after.executors) {
+    const was = before.executors.find((e) => e.id === now.id);
+    if (!was || was.role !== now.role || (now.role === 'leader' && was.term !== now.term)) {
+      events.push({ type: 'role', executor: now.id, role: now.role, term: now.term, at: after.at });
+    }
+  }
+  const leaderOf = (s: ClusterSnapshot) =>
+    s.executors.filter((e) => e.role === 'leader').sort((a, b) => b.term - a.term)[0] ?? null;
+  const [a, b] = [leaderOf(before), leaderOf(after)];
+  if (a?.id !== b?.id || a?.term !== b?.term) events.push({ type: 'leader', leaderId: b?.id ?? null, term: b?.term ?? 0, at: after.at });
+  return events;
+}

@@ -1,0 +1,88 @@
+import { SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import type { Logger } from '../platform/logger';
+import type { RaftEvent } from '../raft/node';
+import type { ExecutorMetrics } from './metrics';
+
+const tracer = trace.getTracer('causeway.executor');
+
+/**
+ * Turns the Raft core's decisions into telemetry: each election is a span
+ * (candidate, term, votes granted and denied, outcome); becoming leader and
+ * stepping down are span events and log lines with the term.
+ */
+export class ElectionTelemetry {
+  private election: Span | undefined;
+  private lastLeader: string | null = null;
+
+  constructor(
+    private readonly self: string,
+    private readonly logger: Logger,
+    private readonly metrics: ExecutorMetrics,
+  ) {}
+
+  observe(events: readonly RaftEvent[]): void {
+    for (const event of events) this.handle(event);
+  }
+
+  private handle(event: RaftEvent): void {
+    switch (event.type) {
+      case 'election-started': {
+        this.endElection('superseded', []);
+        this.metrics.electionStarted();
+        const kind = event.preVote ? 'pre-vote' : 'election';
+        this.election = tracer.startSpan(`raft ${kind}`, {
+          root: true,
+          attributes: { 'raft.candidate': this.self, 'raft.term': event.term, 'raft.pre_vote': event.preVote },
+        });
+        this.logger.info(`starting ${kind} for term ${event.term}`, { term: event.term });
+        return;
+      }
+      case 'vote-cast':
+        this.logger.info(
+          `${event.granted ? 'granted' : 'denied'} ${event.preVote ? 'pre-vote' : 'vote'} to ${event.candidate} for term ${event.term}`,
+          { term: event.term, candidate: event.candidate },
+        );
+        return;
+      case 'became-leader':
+        this.election?.setAttributes({
+          'raft.votes.granted': event.votes.granted,
+          'raft.votes.denied': event.votes.denied,
+        });
+        this.election?.addEvent('became leader', { 'raft.term': event.term });
+        this.endElection('won', []);
+        this.logger.info(`became leader for term ${event.term} (votes from ${event.votes.granted.join(', ')})`, { term: event.term });
+        return;
+      case 'election-lost':
+        this.election?.setAttributes({ 'raft.votes.granted': event.votes.granted, 'raft.votes.denied': event.votes.denied });
+        this.endElection('lost', []);
+        this.logger.info(`lost the ${event.preVote ? 'pre-vote' : 'election'} for term ${event.term}`, { term: event.term });
+        return;
+      case 'stepped-down': {
+        const span = tracer.startSpan('raft step down', { root: true, attributes: { 'raft.term': event.term, 'raft.reason': event.reason } });
+        span.addEvent('stepped down', { 'raft.term': event.term });
+        span.end();
+        this.logger.warn(`stepped down as leader in term ${event.term}: ${event.reason}`, { term: event.term });
+        return;
+      }
+      case 'leader-changed':
+        if (event.leader !== null && event.leader !== this.lastLeader) {
+          this.lastLeader = event.leader;
+          this.metrics.leaderChanged();
+          this.logger.info(`leader is ${event.leader === this.self ? 'me' : event.leader} (term ${event.term})`, {
+            term: event.term,
+            leader: event.leader,
+          });
+        }
+        if (event.leader !== null) this.endElection(event.leader === this.self ? 'won' : 'another leader won', []);
+        return;
+    }
+  }
+
+  private endElection(outcome: string, _denied: string[]): void {
+    if (!this.election) return;
+    this.election.setAttribute('raft.outcome', outcome);
+    if (outcome !== 'won' && outcome !== 'another leader won') this.election.setStatus({ code: SpanStatusCode.UNSET });
+    this.election.end();
+    this.election = undefined;
+  }
+}

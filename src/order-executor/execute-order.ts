@@ -1,0 +1,50 @@
+import { context, ROOT_CONTEXT, trace, type Link } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import type { Logger } from '../platform/logger';
+import type { Execution, OrderCommand } from './execution-ledger';
+
+const tracer = trace.getTracer('causeway.executor');
+const w3c = new W3CTraceContextPropagator();
+
+function checkoutLink(traceparent: string): Link[] {
+  if (!traceparent) return [];
+  const ctx = w3c.extract(ROOT_CONTEXT, { traceparent }, { get: (c, k) => c[k as 'traceparent'], keys: (c) => Object.keys(c) });
+  const span = trace.getSpanContext(ctx);
+  return span && trace.isSpanContextValid(span) ? [{ context: span, attributes: { 'causeway.link': 'checkout' } }] : [];
+}
+
+/**
+ * Executing an order: the one step that does the work once the order is
+ * committed. For now that is recording and announcing it; payment and stock
+ * will join here. Runs on every replica as it applies the log (the replicated
+ * state), so it must stay deterministic and free of external side effects
+ * until a leader-only step is added.
+ */
+export function executeOrder(command: OrderCommand, execution: Execution, self: string, logger: Logger): void {
+  const span = tracer.startSpan(
+    'execute order',
+    {
+      links: checkoutLink(command.traceparent),
+      attributes: {
+        'order.id': command.orderId,
+        'executor.id': self,
+        'executor.leader': execution.executor,
+        'raft.term': execution.term,
+        'raft.index': execution.index,
+        'order.items': command.items.length,
+      },
+    },
+    ROOT_CONTEXT,
+  );
+  context.with(trace.setSpan(context.active(), span), () => {
+    const items = command.items.map((i) => `${i.quantity} × ${i.name}`).join(', ');
+    logger.info(`Order ${command.orderId} executed: ${items}`, {
+      order_id: command.orderId,
+      leader: execution.executor,
+      term: execution.term,
+      index: execution.index,
+      shipping: command.shippingMethod,
+    });
+  });
+  span.end();
+}

@@ -1,0 +1,46 @@
+import { encodeCommand, ExecutionLedger, type OrderCommand } from './execution-ledger';
+
+const command = (orderId: string, leader = 'executor-1'): OrderCommand => ({
+  orderId,
+  leader,
+  shippingMethod: 'Standard',
+  customerName: 'John Doe',
+  maskedCard: '**** 1111',
+  items: [{ name: 'Dune', quantity: 1 }],
+  traceparent: '',
+});
+
+describe('ExecutionLedger', () => {
+  it('executes each order once, at its first committed position', () => {
+    const ledger = new ExecutionLedger();
+    expect(ledger.apply({ term: 1, index: 1, type: 'noop' }).kind).toBe('noop');
+    expect(ledger.apply({ term: 1, index: 2, type: 'command', data: encodeCommand(command('o1')) })).toMatchObject({
+      kind: 'executed',
+      execution: { orderId: 'o1', executor: 'executor-1', term: 1, index: 2 },
+    });
+    // Redelivered to the next leader before the first copy was acked: proposed again, not executed again.
+    expect(ledger.apply({ term: 2, index: 3, type: 'command', data: encodeCommand(command('o1', 'executor-2')) })).toMatchObject({
+      kind: 'duplicate',
+      execution: { index: 2, executor: 'executor-1' },
+    });
+    expect(ledger.size).toBe(1);
+    expect(ledger.get('o1')).toEqual({ orderId: 'o1', executor: 'executor-1', term: 1, index: 2 });
+  });
+
+  it('refuses to apply out of order', () => {
+    const ledger = new ExecutionLedger();
+    ledger.apply({ term: 1, index: 1, type: 'noop' });
+    expect(() => ledger.apply({ term: 1, index: 1, type: 'noop' })).toThrow(/out of order/);
+  });
+
+  it('is deterministic: replicas applying the same log agree', () => {
+    const log = ['a', 'b', 'a', 'c'].map((id, i) => ({ term: 1, index: i + 1, type: 'command' as const, data: encodeCommand(command(id)) }));
+    const [x, y] = [new ExecutionLedger(), new ExecutionLedger()];
+    for (const e of log) {
+      x.apply(e);
+      y.apply(e);
+    }
+    expect(x.all()).toEqual(y.all());
+    expect(x.all().map((e) => e.orderId)).toEqual(['a', 'b', 'c']);
+  });
+});

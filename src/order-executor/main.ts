@@ -1,0 +1,122 @@
+/**
+ * Composition root of one order executor: the pure Raft core wrapped in file
+ * storage, a gRPC transport and a timer; the replicated execution ledger; and,
+ * while leading, the loop that consumes the order queue.
+ */
+import 'reflect-metadata';
+import { container } from 'tsyringe';
+import { runMain } from '../checkout/participant-root';
+import { OrderExecutorDefinition } from '../gen/causeway/v1/order_executor';
+import { OrderQueueDefinition } from '../gen/causeway/v1/order_queue';
+import { CONFIG, loadConfig } from '../platform/config';
+import { createGrpcClient } from '../platform/grpc';
+import { hostGrpcService } from '../platform/grpc-host';
+import { createLogger, LOGGER } from '../platform/logger';
+import { RaftNode } from '../raft/node';
+import { ElectionTelemetry } from './election-telemetry';
+import { executeOrder } from './execute-order';
+import { ExecutionLedger } from './execution-ledger';
+import { ExecutorMetrics } from './metrics';
+import { QueueConsumer } from './queue-consumer';
+import { RaftDriver } from './raft-driver';
+import { RaftFileStorage } from './raft-storage';
+import { RaftTransport } from './raft-transport';
+import { OrderExecutorService } from './service';
+
+runMain('order-executor', async () => {
+  const config = loadConfig();
+  const ex = config.executor;
+  const logger = createLogger('order-executor', config.logLevel, { executor: ex.id });
+
+  const { storage, state } = await RaftFileStorage.open(ex.dataDir);
+  const node = new RaftNode(
+    {
+      id: ex.id,
+      peers: Object.keys(ex.peers),
+      electionTicks: ex.electionTicks,
+      heartbeatTicks: ex.heartbeatTicks,
+      random: Math.random,
+      preVote: true,
+      checkQuorum: true,
+    },
+    state,
+  );
+  const transport = new RaftTransport(ex.peers, ex.id, 1000, logger);
+  const ledger = new ExecutionLedger();
+  const { client: queue, channel: queueChannel } = createGrpcClient(OrderQueueDefinition, config.addresses['order-queue'], {
+    deadlineMs: config.rpcDeadlineMs,
+  });
+
+  let queueDepth: number | undefined;
+  let consumer: QueueConsumer | undefined;
+  const metrics = new ExecutorMetrics(ex.id, () => node.status(), () => queueDepth);
+  const elections = new ElectionTelemetry(ex.id, logger, metrics);
+
+  const driver = new RaftDriver(
+    node,
+    storage,
+    {
+      send: (messages) => transport.send(messages),
+      apply: (entries, replay) => {
+        for (const entry of entries) {
+          const applied = ledger.apply(entry);
+          if (applied.kind === 'noop') continue;
+          if (applied.kind === 'executed') {
+            if (replay) logger.debug(`replayed order ${applied.execution.orderId}`, { order_id: applied.execution.orderId });
+            else {
+              executeOrder(applied.command, applied.execution, ex.id, logger);
+              metrics.orderExecuted();
+            }
+          } else {
+            logger.info(`order ${applied.command.orderId} was proposed again at ${entry.index}; already executed at ${applied.execution.index}`, {
+              order_id: applied.command.orderId,
+            });
+          }
+          consumer?.onApplied(applied.command.orderId);
+        }
+      },
+      observe: (events) => elections.observe(events),
+      fatal: (error) => {
+        logger.error(`raft storage failed, stopping: ${error.message}`, { stack: error.stack });
+        process.exit(1);
+      },
+    },
+    ex.tickMs,
+  );
+
+  container.register(CONFIG, { useValue: config });
+  container.register(LOGGER, { useValue: logger });
+  container.register(ExecutionLedger, { useValue: ledger });
+  container.register(RaftDriver, { useValue: driver });
+  const service = container.resolve(OrderExecutorService);
+
+  consumer = new QueueConsumer(queue, driver, ledger, { id: ex.id, batch: ex.batch, leaseMs: config.queue.leaseMs, pollMs: ex.pollMs }, logger);
+  const depthPoller = setInterval(() => {
+    if (driver.status().role !== 'leader') return;
+    queue.stats({}).then(
+      (stats) => (queueDepth = stats.depth),
+      () => undefined,
+    );
+  }, 1000);
+  depthPoller.unref();
+
+  const recovered = state.entries.length;
+  await hostGrpcService({
+    name: 'order-executor',
+    port: ex.port,
+    config,
+    logger,
+    register: (server) => server.add(OrderExecutorDefinition, service),
+    onShutdown: async () => {
+      clearInterval(depthPoller);
+      await consumer?.stop();
+      await driver.stop();
+      transport.close();
+      queueChannel.close();
+      await storage.close();
+    },
+  });
+  logger.info(`executor ${ex.id} recovered term ${state.hardState.term}, ${recovered} log entries; peers ${Object.keys(ex.peers).join(', ')}`);
+  driver.start();
+  consumer.start();
+});

@@ -1,0 +1,58 @@
+import { metrics, type ObservableResult } from '@opentelemetry/api';
+import type { RaftStatus } from '../raft/node';
+
+/**
+ * The executor's metrics (OTLP, and Prometheus on CAUSEWAY_METRICS_PORT). Names
+ * map to Prometheus as: executor.is_leader → executor_is_leader,
+ * executor.leader.changes → executor_leader_changes_total, and so on.
+ */
+export class ExecutorMetrics {
+  private readonly meter = metrics.getMeter('causeway.executor');
+  private readonly leaderChanges = this.meter.createCounter('executor.leader.changes', {
+    description: 'Times this executor saw the cluster leader change',
+  });
+  private readonly executed = this.meter.createCounter('orders.executed', { description: 'Orders this replica executed' });
+  private readonly elections = this.meter.createCounter('executor.elections', { description: 'Elections this executor started' });
+  private readonly attributes: { executor: string };
+
+  constructor(
+    id: string,
+    status: () => RaftStatus,
+    queueDepth: () => number | undefined,
+  ) {
+    this.attributes = { executor: id };
+    // Counters export nothing until their first add: start them at 0 so increase() sees the first change.
+    this.leaderChanges.add(0, this.attributes);
+    this.executed.add(0, this.attributes);
+    this.elections.add(0, this.attributes);
+    const gauge = (name: string, description: string, read: (s: RaftStatus) => number) =>
+      this.meter
+        .createObservableGauge(name, { description })
+        .addCallback((result: ObservableResult) => result.observe(read(status()), this.attributes));
+    gauge('executor.is_leader', '1 while this executor is the leader', (s) => (s.role === 'leader' ? 1 : 0));
+    gauge('executor.raft.term', 'Current Raft term', (s) => s.term);
+    gauge('executor.commit.index', 'Highest committed log index', (s) => s.commit);
+    gauge('executor.applied.index', 'Highest applied log index', (s) => s.applied);
+    gauge('executor.replication.lag', 'Leader: entries the slowest follower lacks; follower: committed but unapplied', (s) =>
+      s.role === 'leader'
+        ? Math.max(0, ...Object.values(s.progress).map((p) => s.lastIndex - p.match))
+        : Math.max(0, s.commit - s.applied),
+    );
+    this.meter.createObservableGauge('order.queue.depth', { description: 'Orders in the queue, as the leader last saw' }).addCallback((result) => {
+      const depth = queueDepth();
+      if (depth !== undefined) result.observe(depth, this.attributes);
+    });
+  }
+
+  leaderChanged(): void {
+    this.leaderChanges.add(1, this.attributes);
+  }
+
+  orderExecuted(): void {
+    this.executed.add(1, this.attributes);
+  }
+
+  electionStarted(): void {
+    this.elections.add(1, this.attributes);
+  }
+}

@@ -1,0 +1,128 @@
+import { ClientError, Status } from 'nice-grpc';
+import type { Lease, OrderQueueClient } from '../gen/causeway/v1/order_queue';
+import type { Logger } from '../platform/logger';
+import { encodeCommand, type ExecutionLedger } from './execution-ledger';
+import type { RaftDriver } from './raft-driver';
+
+export interface QueueConsumerOptions {
+  id: string;
+  batch: number;
+  leaseMs: number;
+  pollMs: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The leader's work loop: lease orders from the queue (fenced by the Raft term),
+ * propose each to the log, and ack the lease only after the order is committed
+ * and applied. A lease that is never acked (leader crashed, lost leadership)
+ * expires and the order is delivered again; the ledger makes the second copy a
+ * no-op, so no order is lost and none runs twice.
+ */
+export class QueueConsumer {
+  private stopped = false;
+  private readonly pendingAcks = new Set<string>();
+  /** Orders proposed in the current term and not yet applied. */
+  private readonly inFlight = new Set<string>();
+  private inFlightTerm = 0;
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly queue: OrderQueueClient,
+    private readonly raft: RaftDriver,
+    private readonly ledger: ExecutionLedger,
+    private readonly options: QueueConsumerOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.loop;
+  }
+
+  /** Called for each applied order. Only the leader acks; followers just apply. */
+  onApplied(orderId: string): void {
+    this.inFlight.delete(orderId);
+    if (this.raft.status().role === 'leader') this.pendingAcks.add(orderId);
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        if (!this.raft.isServingLeader()) {
+          this.pendingAcks.clear();
+          this.inFlight.clear();
+          await sleep(this.options.pollMs);
+          continue;
+        }
+        const term = this.raft.status().term;
+        if (term !== this.inFlightTerm) {
+          this.inFlight.clear();
+          this.inFlightTerm = term;
+        }
+        await this.flushAcks(term);
+        const { leases } = await this.queue.dequeue({
+          consumerId: this.options.id,
+          term,
+          max: this.options.batch,
+          leaseMs: this.options.leaseMs,
+        });
+        const fresh = this.triage(leases);
+        if (fresh.length > 0 && this.raft.isServingLeader() && this.raft.status().term === term) {
+          this.raft.propose(fresh.map((lease) => this.command(lease)));
+          for (const lease of fresh) this.inFlight.add(lease.order!.orderId);
+        }
+        if (leases.length === 0) await sleep(this.options.pollMs);
+      } catch (err) {
+        if (err instanceof ClientError && err.code === Status.FAILED_PRECONDITION) {
+          this.logger.warn(`queue fenced us off: ${err.details}`);
+        } else {
+          this.logger.warn(`queue call failed: ${(err as Error).message}`);
+        }
+        await sleep(Math.max(this.options.pollMs, 100));
+      }
+    }
+  }
+
+  /** Already executed (a redelivery after a failover): just ack. Already proposed this term: wait. */
+  private triage(leases: readonly Lease[]): Lease[] {
+    const fresh: Lease[] = [];
+    for (const lease of leases) {
+      const orderId = lease.order?.orderId;
+      if (!orderId) continue;
+      if (this.ledger.get(orderId)) this.pendingAcks.add(orderId);
+      else if (!this.inFlight.has(orderId)) fresh.push(lease);
+    }
+    return fresh;
+  }
+
+  private command(lease: Lease) {
+    const order = lease.order!;
+    return encodeCommand({
+      orderId: order.orderId,
+      leader: this.options.id,
+      shippingMethod: order.shippingMethod,
+      customerName: order.customerName,
+      maskedCard: order.maskedCard,
+      items: order.items.map((i) => ({ name: i.name, quantity: i.quantity })),
+      traceparent: order.traceparent,
+    });
+  }
+
+  private async flushAcks(term: number): Promise<void> {
+    if (this.pendingAcks.size === 0) return;
+    const orderIds = [...this.pendingAcks];
+    this.pendingAcks.clear();
+    try {
+      await this.queue.ack({ consumerId: this.options.id, term, orderIds });
+    } catch (err) {
+      for (const id of orderIds) this.pendingAcks.add(id);
+      throw err;
+    }
+  }
+}

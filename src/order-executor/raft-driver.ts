@@ -1,0 +1,116 @@
+import type { RaftEvent, RaftNode, RaftStatus } from '../raft/node';
+import type { Entry, Message, NodeId } from '../raft/types';
+import type { RaftFileStorage } from './raft-storage';
+
+export interface RaftDriverHooks {
+  send(messages: readonly Message[]): void;
+  /** Committed entries, in log order, after they are durable. `replay` is true while re-applying the log at start-up. */
+  apply(entries: readonly Entry[], replay: boolean): void;
+  /** Elections, votes, leadership changes. */
+  observe(events: readonly RaftEvent[], status: RaftStatus): void;
+  /** Storage failed: the node must stop (fail-stop) rather than answer from memory it cannot make durable. */
+  fatal(error: Error): void;
+}
+
+/**
+ * The I/O around the pure RaftNode: a timer ticks it, the transport feeds it
+ * messages, and one loop at a time takes its Ready, persists (fsync), sends,
+ * applies and advances, in that order, which is what makes it safe to answer a
+ * vote or acknowledge an entry.
+ */
+export class RaftDriver {
+  private timer: NodeJS.Timeout | undefined;
+  private draining = false;
+  private scheduled = false;
+  private stopped = false;
+  /** Commit index found on disk at start: entries up to it are a replay, not news. */
+  private readonly replayThrough: number;
+  /** Last time a leader was heard from (follower) or a follower answered (leader). */
+  lastHeartbeatMs = 0;
+
+  constructor(
+    readonly node: RaftNode,
+    private readonly storage: RaftFileStorage,
+    private readonly hooks: RaftDriverHooks,
+    private readonly tickMs: number,
+  ) {
+    this.replayThrough = node.status().commit;
+  }
+
+  start(): void {
+    this.timer = setInterval(() => {
+      this.node.tick();
+      this.schedule();
+    }, this.tickMs);
+    this.schedule();
+  }
+
+  receive(messages: readonly Message[]): void {
+    if (this.stopped) return;
+    for (const m of messages) {
+      if (m.type === 'Append' || m.type === 'AppendResponse') this.lastHeartbeatMs = Date.now();
+      this.node.step(m);
+    }
+    this.schedule();
+  }
+
+  /** Proposes commands if this node leads; returns their log indexes, or undefined. */
+  propose(commands: readonly string[]): number[] | undefined {
+    const indexes = this.node.propose(commands);
+    this.schedule();
+    return indexes;
+  }
+
+  status(): RaftStatus {
+    return this.node.status();
+  }
+
+  /** True when this node leads and has applied an entry of its own term: its state is then complete (§5.4.2, §8). */
+  isServingLeader(): boolean {
+    const s = this.node.status();
+    return s.role === 'leader' && this.node.entryAt(s.applied)?.term === s.term;
+  }
+
+  leaderId(): NodeId | null {
+    return this.node.status().leader;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    while (this.draining) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.drain().catch((err: Error) => this.hooks.fatal(err));
+    });
+  }
+
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (!this.stopped && this.node.hasReady()) {
+        const rd = this.node.ready();
+        await this.storage.persist(rd);
+        this.hooks.send(rd.messages);
+        if (rd.committed.length > 0) {
+          const replay = rd.committed.filter((e) => e.index <= this.replayThrough);
+          const fresh = rd.committed.filter((e) => e.index > this.replayThrough);
+          if (replay.length > 0) this.hooks.apply(replay, true);
+          if (fresh.length > 0) this.hooks.apply(fresh, false);
+        }
+        this.node.advance(rd);
+        const events = this.node.drainEvents();
+        if (events.length > 0 || rd.softStateChanged) this.hooks.observe(events, this.node.status());
+      }
+    } finally {
+      this.draining = false;
+    }
+    if (!this.stopped && this.node.hasReady()) this.schedule();
+  }
+}
