@@ -43,7 +43,8 @@ describe('OTLP trace export', () => {
   it('puts the whole checkout in one trace, from the HTTP request down to event F', () => {
     expect(Object.keys(events).sort()).toEqual(['A', 'B', 'C', 'D', 'E', 'F']);
     const services = new Set(trace.map((s) => s.service));
-    expect(services).toEqual(new Set(['orchestrator', 'transaction-verification', 'fraud-detection', 'suggestions']));
+    // The four checkout services, and the queue the approved order was enqueued into.
+    expect(services).toEqual(new Set(['orchestrator', 'transaction-verification', 'fraud-detection', 'suggestions', 'order-queue']));
     expect(trace.some((s) => s.service === 'orchestrator' && s.name.startsWith('POST'))).toBe(true);
     // gRPC client and server spans from nice-grpc-opentelemetry join the same trace.
     const checkUser = trace.filter((s) => s.name === 'causeway.v1.FraudDetection/CheckUser');
@@ -88,6 +89,32 @@ describe('OTLP trace export', () => {
     ]) {
       expect(events[event].links.map((l) => [l.traceId, l.spanId])).toEqual([[checkout.traceId, events[cause].spanId]]);
     }
+  });
+
+  it("links the order's execution, on every replica, back to its checkout trace", async () => {
+    const executions = await waitFor('an execute-order span on each executor', async () => {
+      const found = receiver
+        .spans()
+        .filter((s) => s.name === 'execute order' && s.attributes['order.id'] === checkout.orderId);
+      return new Set(found.map((s) => s.attributes['executor.id'])).size === 3 ? found : undefined;
+    });
+    for (const span of executions) {
+      expect(span.service).toBe('order-executor');
+      expect(span.links.map((l) => l.traceId)).toEqual([checkout.traceId]);
+      expect(span.attributes['raft.index']).toEqual(expect.any(Number));
+    }
+  });
+
+  it('traces elections: candidate, term, votes and outcome', () => {
+    const won = receiver.spans().filter((s) => s.name === 'raft election' && s.attributes['raft.outcome'] === 'won');
+    expect(won.length).toBeGreaterThanOrEqual(1);
+    expect(won[0].attributes).toMatchObject({
+      'raft.candidate': expect.stringMatching(/^executor-\d$/),
+      'raft.term': expect.any(Number),
+      'raft.pre_vote': false,
+    });
+    expect((won[0].attributes['raft.votes.granted'] as string[]).length).toBeGreaterThanOrEqual(2);
+    expect(won[0].events.map((e) => e.name)).toContain('became leader');
   });
 
   it('marks a failed event span as an error with its rejection code', async () => {

@@ -36,8 +36,9 @@ describe('RaftFileStorage', () => {
     await storage.persist(ready({ entries: [1, 2, 3].map((i) => ({ term: 1, index: i, type: 'noop' })) }));
     await storage.persist(ready({ entries: [{ term: 2, index: 2, type: 'noop' }] }));
     await storage.close();
-    const { state } = await RaftFileStorage.open(dir);
-    expect(state.entries.map((e) => `${e.index}@${e.term}`)).toEqual(['1@1', '2@2']);
+    const reopened = await RaftFileStorage.open(dir);
+    await reopened.storage.close();
+    expect(reopened.state.entries.map((e) => `${e.index}@${e.term}`)).toEqual(['1@1', '2@2']);
   });
 
   it('ignores a torn last line, as after a crash mid-write', async () => {
@@ -45,8 +46,9 @@ describe('RaftFileStorage', () => {
     await storage.persist(ready({ hardState: { term: 3, vote: null, commit: 0 }, entries: [{ term: 3, index: 1, type: 'noop' }] }));
     await storage.close();
     fs.appendFileSync(path.join(dir, 'raft.log'), '{"e":[{"term":3,"ind');
-    const { state } = await RaftFileStorage.open(dir);
-    expect(state.hardState.term).toBe(3);
-    expect(state.entries).toHaveLength(1);
+    const reopened = await RaftFileStorage.open(dir);
+    await reopened.storage.close();
+    expect(reopened.state.hardState.term).toBe(3);
+    expect(reopened.state.entries).toHaveLength(1);
   });
 });
