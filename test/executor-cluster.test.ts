@@ -51,6 +51,31 @@ describe('executor cluster', () => {
     expect(cluster.queue.depth).toBe(0);
   });
 
+  it('exports Prometheus metrics from every executor and from the queue', async () => {
+    const leader = await waitFor('a leader', currentLeader);
+    const scrape = async (name: string) => (await fetch(`http://127.0.0.1:${system.metricsPorts[name]}/metrics`)).text();
+    const sample = (text: string, metric: string) => {
+      const match = new RegExp(`^${metric}(?:\\{[^}]*\\})? ([0-9.e+-]+)$`, 'm').exec(text);
+      if (!match) throw new Error(`${metric} missing from:\n${text}`);
+      return Number(match[1]);
+    };
+    let leaders = 0;
+    for (const id of Object.keys(system.executors)) {
+      const text = await scrape(id);
+      const isLeader = sample(text, 'executor_is_leader');
+      leaders += isLeader;
+      expect(isLeader).toBe(id === leader.id ? 1 : 0);
+      expect(sample(text, 'executor_raft_term')).toBe(leader.term);
+      expect(sample(text, 'executor_leader_changes_total')).toBeGreaterThanOrEqual(1);
+      expect(sample(text, 'executor_commit_index')).toBeGreaterThanOrEqual(1);
+      expect(sample(text, 'orders_executed_total')).toBeGreaterThanOrEqual(0);
+      expect(sample(text, 'executor_replication_lag')).toBeGreaterThanOrEqual(0);
+      expect(text).toMatch(/executor="executor-\d"/);
+    }
+    expect(leaders).toBe(1);
+    expect(await scrape('order-queue')).toMatch(/^order_queue_depth\{[^}]*state="ready"[^}]*\} 0$/m);
+  });
+
   it('executes an approved order and shows it on GET /orders/:id', async () => {
     const { body } = await postCheckout(system.baseUrl, coursePageOrder());
     expect(body.state).toBe('queued');

@@ -96,7 +96,9 @@ function say(message: string): void {
 
 function start(spec: ProcessSpec): void {
   const { name } = spec;
-  const child = spawn(process.execPath, ['-r', preload, path.join(dist, spec.service, 'main.js')], {
+  // CAUSEWAY_NODE_FLAGS, e.g. "--cpu-prof --cpu-prof-dir=prof", reaches every service (NODE_OPTIONS refuses --cpu-prof).
+  const flags = (process.env.CAUSEWAY_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...flags, '-r', preload, path.join(dist, spec.service, 'main.js')], {
     env: { ...process.env, OTEL_SERVICE_NAME: spec.service, ...spec.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -23,6 +23,9 @@ import { RaftFileStorage } from './raft-storage';
 import { RaftTransport } from './raft-transport';
 import { OrderExecutorService } from './service';
 
+/** How long one Dequeue long poll waits for an order. */
+const QUEUE_WAIT_MS = 500;
+
 runMain('order-executor', async () => {
   const config = loadConfig();
   const ex = config.executor;
@@ -43,8 +46,10 @@ runMain('order-executor', async () => {
   );
   const transport = new RaftTransport(ex.peers, ex.id, 1000, logger);
   const ledger = new ExecutionLedger();
+  // Not traced per call: an idle leader long-polls the queue continuously.
   const { client: queue, channel: queueChannel } = createGrpcClient(OrderQueueDefinition, config.addresses['order-queue'], {
-    deadlineMs: config.rpcDeadlineMs,
+    deadlineMs: config.rpcDeadlineMs + QUEUE_WAIT_MS,
+    traced: false,
   });
 
   let queueDepth: number | undefined;
@@ -90,7 +95,7 @@ runMain('order-executor', async () => {
   container.register(RaftDriver, { useValue: driver });
   const service = container.resolve(OrderExecutorService);
 
-  consumer = new QueueConsumer(queue, driver, ledger, { id: ex.id, batch: ex.batch, leaseMs: config.queue.leaseMs, pollMs: ex.pollMs }, logger);
+  consumer = new QueueConsumer(queue, driver, ledger, { id: ex.id, batch: ex.batch, leaseMs: config.queue.leaseMs, pollMs: ex.pollMs, waitMs: QUEUE_WAIT_MS }, logger);
   const depthPoller = setInterval(() => {
     if (driver.status().role !== 'leader') return;
     queue.stats({}).then(
@@ -107,6 +112,8 @@ runMain('order-executor', async () => {
     config,
     logger,
     register: (server) => server.add(OrderExecutorDefinition, service),
+    // Raft traffic and status polls would be hundreds of traces a second.
+    untraced: ['/causeway.v1.OrderExecutor/Step', '/causeway.v1.OrderExecutor/Status', '/causeway.v1.OrderExecutor/Executions'],
     onShutdown: async () => {
       clearInterval(depthPoller);
       await consumer?.stop();

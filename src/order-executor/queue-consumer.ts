@@ -9,6 +9,8 @@ export interface QueueConsumerOptions {
   batch: number;
   leaseMs: number;
   pollMs: number;
+  /** Long-poll wait of one Dequeue while the queue is empty. */
+  waitMs: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -27,6 +29,7 @@ export class QueueConsumer {
   private readonly inFlight = new Set<string>();
   private inFlightTerm = 0;
   private loop: Promise<void> | undefined;
+  private acking = false;
 
   constructor(
     private readonly queue: OrderQueueClient,
@@ -48,7 +51,23 @@ export class QueueConsumer {
   /** Called for each applied order. Only the leader acks; followers just apply. */
   onApplied(orderId: string): void {
     this.inFlight.delete(orderId);
-    if (this.raft.status().role === 'leader') this.pendingAcks.add(orderId);
+    if (this.raft.status().role !== 'leader') return;
+    this.pendingAcks.add(orderId);
+    this.flushAcksSoon();
+  }
+
+  /** Acks go out as soon as orders apply, batched: at most one Ack call in flight. */
+  private flushAcksSoon(): void {
+    if (this.acking || this.pendingAcks.size === 0) return;
+    this.acking = true;
+    setImmediate(() => {
+      this.flushAcks(this.raft.status().term)
+        .catch((err: Error) => this.logger.warn(`ack failed, the orders will be redelivered and acked then: ${err.message}`))
+        .finally(() => {
+          this.acking = false;
+          if (this.raft.status().role === 'leader') this.flushAcksSoon();
+        });
+    });
   }
 
   private async run(): Promise<void> {
@@ -65,19 +84,18 @@ export class QueueConsumer {
           this.inFlight.clear();
           this.inFlightTerm = term;
         }
-        await this.flushAcks(term);
         const { leases } = await this.queue.dequeue({
           consumerId: this.options.id,
           term,
           max: this.options.batch,
           leaseMs: this.options.leaseMs,
+          waitMs: this.options.waitMs,
         });
         const fresh = this.triage(leases);
         if (fresh.length > 0 && this.raft.isServingLeader() && this.raft.status().term === term) {
           this.raft.propose(fresh.map((lease) => this.command(lease)));
           for (const lease of fresh) this.inFlight.add(lease.order!.orderId);
         }
-        if (leases.length === 0) await sleep(this.options.pollMs);
       } catch (err) {
         if (err instanceof ClientError && err.code === Status.FAILED_PRECONDITION) {
           this.logger.warn(`queue fenced us off: ${err.details}`);
@@ -95,8 +113,10 @@ export class QueueConsumer {
     for (const lease of leases) {
       const orderId = lease.order?.orderId;
       if (!orderId) continue;
-      if (this.ledger.get(orderId)) this.pendingAcks.add(orderId);
-      else if (!this.inFlight.has(orderId)) fresh.push(lease);
+      if (this.ledger.get(orderId)) {
+        this.pendingAcks.add(orderId);
+        this.flushAcksSoon();
+      } else if (!this.inFlight.has(orderId)) fresh.push(lease);
     }
     return fresh;
   }

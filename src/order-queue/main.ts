@@ -1,5 +1,6 @@
 /** Composition root of the order queue: journal replay, lease expiry timer, gRPC hosting. */
 import 'reflect-metadata';
+import { metrics } from '@opentelemetry/api';
 import { container } from 'tsyringe';
 import { runMain } from '../checkout/participant-root';
 import { OrderQueueDefinition } from '../gen/causeway/v1/order_queue';
@@ -42,6 +43,18 @@ runMain('order-queue', async () => {
   container.register(JOURNAL, { useValue: journal });
   const service = container.resolve(OrderQueueService);
 
+  // Metrics (OTLP, and Prometheus /metrics on CAUSEWAY_METRICS_PORT): the queue's own view of its depth.
+  const meter = metrics.getMeter('causeway.order-queue');
+  meter.createObservableGauge('order.queue.depth', { description: 'Orders enqueued and not yet acked' }).addCallback((r) => {
+    const s = state.stats();
+    r.observe(s.ready, { state: 'ready' });
+    r.observe(s.leased, { state: 'leased' });
+  });
+  meter.createObservableCounter('order.queue.enqueued', { description: 'Orders enqueued since start' }).addCallback((r) => r.observe(state.stats().enqueuedTotal));
+  meter.createObservableCounter('order.queue.redelivered', { description: 'Leases delivered again after expiry or failover' }).addCallback((r) =>
+    r.observe(state.stats().redeliveredTotal),
+  );
+
   const expiry = setInterval(() => service.expireLeases(), EXPIRY_INTERVAL_MS);
   expiry.unref();
 
@@ -50,6 +63,8 @@ runMain('order-queue', async () => {
     config,
     logger,
     register: (server) => server.add(OrderQueueDefinition, service),
+    // Enqueue joins the checkout's trace; the leader's long polls and acks would flood the trace store.
+    untraced: ['/causeway.v1.OrderQueue/Dequeue', '/causeway.v1.OrderQueue/Ack', '/causeway.v1.OrderQueue/Nack', '/causeway.v1.OrderQueue/Stats'],
     onShutdown: async () => {
       clearInterval(expiry);
       await journal.close();

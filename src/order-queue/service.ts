@@ -1,4 +1,4 @@
-import { ServerError, Status } from 'nice-grpc';
+import { ServerError, Status, type CallContext } from 'nice-grpc';
 import { inject, injectable } from 'tsyringe';
 import type {
   AckRequest,
@@ -25,6 +25,8 @@ export const JOURNAL = Symbol('Journal');
 
 /** One Dequeue leases at most this many orders, whatever `max` asks for. */
 export const MAX_LEASES_PER_CALL = 1000;
+/** Longest a Dequeue long poll may wait. */
+export const MAX_WAIT_MS = 5000;
 
 // Five digits in a row is more than any mask shows ("**** 1111"): it may be a card number.
 const TOO_MANY_DIGITS = /\d{5,}/;
@@ -74,18 +76,27 @@ export class OrderQueueService implements OrderQueueServiceImplementation {
       this.enqueuing.delete(orderId);
     }
     const { depth } = this.state.enqueue(stamped, now);
+    this.wakeWaiters();
     this.logger.debug(`order ${orderId} enqueued`, { order_id: orderId, priority: priorityOf(order.shippingMethod), depth });
     return { duplicate: false, depth };
   }
 
-  async dequeue(request: DequeueRequest): Promise<DequeueResponse> {
+  async dequeue(request: DequeueRequest, context?: CallContext): Promise<DequeueResponse> {
     const { consumerId, term } = request;
     return this.fenced('dequeue', consumerId, term, [], async () => {
-      const now = this.time.now();
-      this.expireLeases(now);
       const max = Math.min(request.max || 1, MAX_LEASES_PER_CALL);
       const leaseMs = request.leaseMs || this.config.queue.leaseMs;
-      const leases = this.state.lease(consumerId, term, max, leaseMs, now);
+      const leaseNow = () => {
+        const now = this.time.now();
+        this.expireLeases(now);
+        return this.state.lease(consumerId, term, max, leaseMs, now);
+      };
+      let leases = leaseNow();
+      if (leases.length === 0 && request.waitMs > 0) {
+        // Long poll: an idle leader costs one call per wait, not one per poll interval.
+        await this.waitForReady(Math.min(request.waitMs, MAX_WAIT_MS), context?.signal);
+        leases = leaseNow();
+      }
       for (const lease of leases) {
         this.logger.debug(`order ${lease.order!.orderId} leased to ${consumerId}`, {
           order_id: lease.order!.orderId,
@@ -116,6 +127,7 @@ export class OrderQueueService implements OrderQueueServiceImplementation {
     const { consumerId, term, orderIds } = request;
     return this.fenced('nack', consumerId, term, orderIds, async () => {
       const released = this.state.nack(consumerId, term, orderIds);
+      if (released > 0) this.wakeWaiters();
       this.logger.debug(`${consumerId} released ${released} of ${orderIds.length} leases`, {
         order_ids: orderIds,
         consumer_id: consumerId,
@@ -139,9 +151,31 @@ export class OrderQueueService implements OrderQueueServiceImplementation {
     };
   }
 
+  private waiters = new Set<() => void>();
+
+  /** Resolves when an order may have become ready, after `ms`, or on abort, whichever is first. */
+  private waitForReady(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener('abort', done);
+      this.waiters.add(done);
+    });
+  }
+
+  private wakeWaiters(): void {
+    for (const wake of [...this.waiters]) wake();
+  }
+
   /** Visibility timeouts: run by a timer and before every lease. Returns how many leases ended. */
   expireLeases(now = this.time.now()): number {
     const expired = this.state.expireLeases(now);
+    if (expired.length > 0) this.wakeWaiters();
     for (const lease of expired) {
       this.logger.debug(`lease of order ${lease.orderId} by ${lease.consumerId} expired; it will be delivered again`, {
         order_id: lease.orderId,

@@ -12,6 +12,8 @@ export interface GrpcHostOptions {
   logger: Logger;
   /** Adds the service's implementations to the server. */
   register: (server: Server) => void;
+  /** Method paths not worth a trace per call (polling, protocol chatter). */
+  untraced?: readonly string[];
   /** Work to stop on shutdown (timers, client channels), run before the server closes. */
   onShutdown?: () => void | Promise<void>;
 }
@@ -21,7 +23,7 @@ export async function hostGrpcService(options: GrpcHostOptions): Promise<{ port:
   const { name, config, logger } = options;
   const lifecycle = new Lifecycle(logger);
   lifecycle.install();
-  const server = createGrpcServer(logger);
+  const server = createGrpcServer(logger, options.untraced);
   options.register(server);
   let serving = true;
   addHealth(server, () => serving);

@@ -41,9 +41,16 @@ export function errorBoundary(logger: Logger): ServerMiddleware {
   };
 }
 
+/** Traces every call except those on `untraced` (method paths like `/pkg.Service/Method`). */
+export function tracing(untraced: readonly string[] = []): ServerMiddleware {
+  const traced = openTelemetryServerMiddleware();
+  const skip = new Set(['/grpc.health.v1.Health/Check', ...untraced]);
+  return (call, context) => (skip.has(call.method.path) ? call.next(call.request, context) : traced(call, context));
+}
+
 /** A gRPC server with tracing (outermost, so it sees the final status) and the error boundary. */
-export function createGrpcServer(logger: Logger): Server {
-  return createServer().use(openTelemetryServerMiddleware()).use(errorBoundary(logger));
+export function createGrpcServer(logger: Logger, untraced: readonly string[] = []): Server {
+  return createServer().use(tracing(untraced)).use(errorBoundary(logger));
 }
 
 /** Answers grpc.health.v1 Check: SERVING while `serving()` says so. */

@@ -1,0 +1,90 @@
+/**
+ * A real OTLP/gRPC trace receiver (opentelemetry.proto.collector.trace.v1.TraceService/Export)
+ * on loopback, keeping everything it is sent so tests can read the exported spans back.
+ */
+import { createServer, type Server } from 'nice-grpc';
+import {
+  TraceServiceDefinition,
+  type AnyValue,
+  type ExportTraceServiceRequest,
+  type KeyValue,
+} from '../gen/opentelemetry/proto/collector/trace/v1/trace_service';
+
+export type AttributeValue = string | number | boolean | AttributeValue[] | null;
+
+export interface ReceivedSpan {
+  service: string;
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  name: string;
+  attributes: Record<string, AttributeValue>;
+  links: { traceId: string; spanId: string; attributes: Record<string, AttributeValue> }[];
+  events: { name: string; attributes: Record<string, AttributeValue> }[];
+  status: { code: number; message: string };
+}
+
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+
+function valueOf(value: AnyValue | undefined): AttributeValue {
+  const v = value?.value;
+  if (!v) return null;
+  switch (v.$case) {
+    case 'stringValue':
+      return v.value;
+    case 'boolValue':
+      return v.value;
+    case 'intValue':
+    case 'doubleValue':
+      return v.value;
+    case 'arrayValue':
+      return v.value.values.map(valueOf);
+    case 'bytesValue':
+      return hex(v.value);
+  }
+}
+
+const attributes = (kvs: KeyValue[]) => Object.fromEntries(kvs.map((kv) => [kv.key, valueOf(kv.value)]));
+
+export class OtlpReceiver {
+  readonly requests: ExportTraceServiceRequest[] = [];
+  private server: Server | undefined;
+  port = 0;
+
+  async start(): Promise<string> {
+    this.server = createServer();
+    this.server.add(TraceServiceDefinition, {
+      export: async (request) => {
+        this.requests.push(request);
+        return {};
+      },
+    });
+    this.port = await this.server.listen('127.0.0.1:0');
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async stop(): Promise<void> {
+    this.server?.forceShutdown();
+  }
+
+  spans(): ReceivedSpan[] {
+    return this.requests.flatMap((request) =>
+      request.resourceSpans.flatMap((rs) => {
+        const service = String(attributes(rs.resource?.attributes ?? [])['service.name'] ?? '');
+        return rs.scopeSpans.flatMap((ss) =>
+          ss.spans.map((span) => ({
+            service,
+            traceId: hex(span.traceId),
+            spanId: hex(span.spanId),
+            parentSpanId: hex(span.parentSpanId),
+            name: span.name,
+            attributes: attributes(span.attributes),
+            links: span.links.map((l) => ({ traceId: hex(l.traceId), spanId: hex(l.spanId), attributes: attributes(l.attributes) })),
+            events: span.events.map((e) => ({ name: e.name, attributes: attributes(e.attributes) })),
+            status: { code: span.status?.code ?? 0, message: span.status?.message ?? '' },
+          })),
+        );
+      }),
+    );
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * Starts Causeway the way `npm start` does (the launcher spawning every service
+ * as its own process) on free loopback ports, in a fresh data directory, and
+ * captures every JSON log line. Used by the tests and by `npm run bench`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+
+// From src/launcher (ts-jest) and from dist/launcher (compiled) alike, the launcher to run is the built one.
+export const ROOT = path.resolve(__dirname, '..', '..');
+const LAUNCHER = path.join(ROOT, 'dist', 'launcher', 'main.js');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A base port with `count` free ports after it (for the launcher's consecutive metrics ports). */
+export async function freePortRange(count: number): Promise<number> {
+  const isFree = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const server = net.createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20000 + Math.floor(Math.random() * 10000);
+    let ok = true;
+    for (let i = 0; i < count && ok; i++) ok = await isFree(base + i);
+    if (ok) return base;
+  }
+  throw new Error(`no ${count} consecutive free ports found`);
+}
+
+export interface LogRecord {
+  level: string;
+  message: string;
+  service: string;
+  [key: string]: unknown;
+}
+
+export interface RunningSystem {
+  baseUrl: string;
+  ports: Record<string, number>;
+  addresses: Record<string, string>;
+  /** Raw stdout lines of every service, in arrival order. */
+  lines: string[];
+  records(): LogRecord[];
+  /** The executors: id → host:port. */
+  executors: Record<string, string>;
+  metricsPorts: Record<string, number>;
+  dataDir: string;
+  /** Current pid of each process, as the launcher last wrote them. */
+  pids(): Record<string, number>;
+  stop(): Promise<void>;
+}
+
+export function requireBuild(): void {
+  if (!fs.existsSync(LAUNCHER)) {
+    throw new Error(`${LAUNCHER} is missing: run \`npm run build\` first (\`npm test\` does it for you).`);
+  }
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
+}
+
+export async function startSystem(extraEnv: Record<string, string> = {}): Promise<RunningSystem> {
+  requireBuild();
+  const ports = {
+    ORCHESTRATOR_PORT: await freePort(),
+    TRANSACTION_VERIFICATION_PORT: await freePort(),
+    FRAUD_DETECTION_PORT: await freePort(),
+    SUGGESTIONS_PORT: await freePort(),
+    ORDER_QUEUE_PORT: await freePort(),
+  };
+  const executors: Record<string, string> = {};
+  for (const id of ['executor-1', 'executor-2', 'executor-3']) executors[id] = `127.0.0.1:${await freePort()}`;
+  const metricsBase = await freePortRange(4);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'causeway-test-'));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    CAUSEWAY_HOST: '127.0.0.1',
+    CAUSEWAY_LOG_FORMAT: 'json',
+    // Nobody listens here unless a test says otherwise: export must degrade quietly.
+    OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await freePort()}`,
+    OTEL_BSP_SCHEDULE_DELAY: '100',
+    EXECUTOR_PEERS: Object.entries(executors).map(([id, a]) => `${id}=${a}`).join(','),
+    CAUSEWAY_DATA_DIR: dataDir,
+    CAUSEWAY_METRICS_BASE_PORT: String(metricsBase),
+    ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+    ...extraEnv,
+  };
+  const child: ChildProcess = spawn(process.execPath, [LAUNCHER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  readline.createInterface({ input: child.stdout! }).on('line', (line) => lines.push(line));
+  readline.createInterface({ input: child.stderr! }).on('line', (line) => lines.push(line));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+  const baseUrl = `http://127.0.0.1:${ports.ORCHESTRATOR_PORT}`;
+  const system: RunningSystem = {
+    baseUrl,
+    ports: {
+      orchestrator: ports.ORCHESTRATOR_PORT,
+      'transaction-verification': ports.TRANSACTION_VERIFICATION_PORT,
+      'fraud-detection': ports.FRAUD_DETECTION_PORT,
+      suggestions: ports.SUGGESTIONS_PORT,
+    },
+    addresses: {
+      'transaction-verification': `127.0.0.1:${ports.TRANSACTION_VERIFICATION_PORT}`,
+      'fraud-detection': `127.0.0.1:${ports.FRAUD_DETECTION_PORT}`,
+      suggestions: `127.0.0.1:${ports.SUGGESTIONS_PORT}`,
+      'order-queue': `127.0.0.1:${ports.ORDER_QUEUE_PORT}`,
+    },
+    executors,
+    metricsPorts: {
+      'order-queue': metricsBase,
+      'executor-1': metricsBase + 1,
+      'executor-2': metricsBase + 2,
+      'executor-3': metricsBase + 3,
+    },
+    dataDir,
+    pids: () => JSON.parse(fs.readFileSync(path.join(dataDir, 'processes.json'), 'utf8')).processes,
+    lines,
+    records: () =>
+      lines.flatMap((line) => {
+        try {
+          const record = JSON.parse(line);
+          return record && typeof record === 'object' ? [record as LogRecord] : [];
+        } catch {
+          return [];
+        }
+      }),
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  try {
+    await waitFor('the orchestrator to report every service healthy', async () => {
+      const res = await fetch(`${baseUrl}/health`);
+      return res.status === 200 ? true : undefined;
+    });
+  } catch (err) {
+    await system.stop();
+    throw new Error(`${(err as Error).message}\n--- service output ---\n${lines.join('\n')}`);
+  }
+  return system;
+}
+
+/** The course page's default order (its browser form's pre-filled values). */
+export function coursePageOrder(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    user: { name: 'John Doe', contact: 'john.doe@example.com' },
+    creditCard: { number: '4111111111111111', expirationDate: '12/30', cvv: '123' },
+    userComment: 'Please handle with care.',
+    items: [
+      { name: 'Book A', quantity: 1 },
+      { name: 'Book B', quantity: 2 },
+    ],
+    billingAddress: { street: '123 Main St', city: 'Springfield', state: 'IL', zip: '62701', country: 'USA' },
+    shippingMethod: 'Standard',
+    giftWrapping: true,
+    termsAccepted: true,
+    ...overrides,
+  };
+}
+
+export async function postCheckout(
+  baseUrl: string,
+  body: unknown,
+  contentType: string | null = 'application/json',
+): Promise<{ status: number; body: any }> {
+  const headers: Record<string, string> = {};
+  if (contentType) headers['content-type'] = contentType;
+  const res = await fetch(`${baseUrl}/checkout`, {
+    method: 'POST',
+    headers,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
+}
