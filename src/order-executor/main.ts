@@ -44,13 +44,16 @@ runMain('order-executor', async () => {
     },
     state,
   );
-  const transport = new RaftTransport(ex.peers, ex.id, 1000, logger);
+  const transport = new RaftTransport(ex.peers, ex.id, logger);
   const ledger = new ExecutionLedger();
   // Not traced per call: an idle leader long-polls the queue continuously.
   const { client: queue, channel: queueChannel } = createGrpcClient(OrderQueueDefinition, config.addresses['order-queue'], {
     deadlineMs: config.rpcDeadlineMs + QUEUE_WAIT_MS,
     traced: false,
   });
+
+  // Connect now, not on the first Dequeue after winning an election: that would add a handshake to every failover.
+  (queueChannel as unknown as { getConnectivityState(connect: boolean): unknown }).getConnectivityState(true);
 
   let queueDepth: number | undefined;
   let consumer: QueueConsumer | undefined;
@@ -62,6 +65,7 @@ runMain('order-executor', async () => {
     storage,
     {
       send: (messages) => transport.send(messages),
+      heardFrom: (peer) => transport.heardFrom(peer),
       apply: (entries, replay) => {
         for (const entry of entries) {
           const applied = ledger.apply(entry);
@@ -113,7 +117,7 @@ runMain('order-executor', async () => {
     logger,
     register: (server) => server.add(OrderExecutorDefinition, service),
     // Raft traffic and status polls would be hundreds of traces a second.
-    untraced: ['/causeway.v1.OrderExecutor/Step', '/causeway.v1.OrderExecutor/Status', '/causeway.v1.OrderExecutor/Executions'],
+    untraced: ['/causeway.v1.OrderExecutor/Stream', '/causeway.v1.OrderExecutor/Step', '/causeway.v1.OrderExecutor/Status', '/causeway.v1.OrderExecutor/Executions'],
     onShutdown: async () => {
       clearInterval(depthPoller);
       await consumer?.stop();

@@ -76,7 +76,8 @@ export class QueueConsumer {
         if (!this.raft.isServingLeader()) {
           this.pendingAcks.clear();
           this.inFlight.clear();
-          await sleep(this.options.pollMs);
+          // Wake the moment this node can serve (leader with its own term's entry applied).
+          await this.raft.waitUntilServing(Math.max(this.options.pollMs, 100));
           continue;
         }
         const term = this.raft.status().term;

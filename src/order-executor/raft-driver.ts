@@ -4,6 +4,8 @@ import type { RaftFileStorage } from './raft-storage';
 
 export interface RaftDriverHooks {
   send(messages: readonly Message[]): void;
+  /** A message arrived from a peer. */
+  heardFrom?(peer: NodeId): void;
   /** Committed entries, in log order, after they are durable. `replay` is true while re-applying the log at start-up. */
   apply(entries: readonly Entry[], replay: boolean): void;
   /** Elections, votes, leadership changes. */
@@ -27,6 +29,7 @@ export class RaftDriver {
   private readonly replayThrough: number;
   /** Last time a leader was heard from (follower) or a follower answered (leader). */
   lastHeartbeatMs = 0;
+  private servingWaiters: (() => void)[] = [];
 
   constructor(
     readonly node: RaftNode,
@@ -49,6 +52,7 @@ export class RaftDriver {
     if (this.stopped) return;
     for (const m of messages) {
       if (m.type === 'Append' || m.type === 'AppendResponse') this.lastHeartbeatMs = Date.now();
+      this.hooks.heardFrom?.(m.from);
       this.node.step(m);
     }
     this.schedule();
@@ -69,6 +73,22 @@ export class RaftDriver {
   isServingLeader(): boolean {
     const s = this.node.status();
     return s.role === 'leader' && this.node.entryAt(s.applied)?.term === s.term;
+  }
+
+  /** Resolves as soon as this node is a serving leader, or after `timeoutMs`. */
+  waitUntilServing(timeoutMs: number): Promise<void> {
+    if (this.isServingLeader()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      const waiters = this.servingWaiters;
+      function done() {
+        clearTimeout(timer);
+        const i = waiters.indexOf(done);
+        if (i >= 0) waiters.splice(i, 1);
+        resolve();
+      }
+      waiters.push(done);
+    });
   }
 
   leaderId(): NodeId | null {
@@ -107,6 +127,7 @@ export class RaftDriver {
         this.node.advance(rd);
         const events = this.node.drainEvents();
         if (events.length > 0 || rd.softStateChanged) this.hooks.observe(events, this.node.status());
+        if (this.servingWaiters.length > 0 && this.isServingLeader()) for (const wake of [...this.servingWaiters]) wake();
       }
     } finally {
       this.draining = false;

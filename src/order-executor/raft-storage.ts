@@ -9,6 +9,8 @@ import type { Entry, HardState, Ready, Storage } from '../raft/types';
  * without rewriting the file. One Ready = one write + one fsync.
  */
 export class RaftFileStorage {
+  private synced: HardState | undefined;
+
   private constructor(
     private readonly file: fs.promises.FileHandle,
     readonly path: string,
@@ -55,14 +57,24 @@ export class RaftFileStorage {
     return { hardState: { ...hardState, commit: Math.min(hardState.commit, entries.length) }, entries };
   }
 
-  /** Persists what a Ready asks for; resolves after fsync. */
+  /**
+   * Persists what a Ready asks for; resolves once it is durable. Entries, term
+   * and vote are fsynced before anything is sent. A change of the commit index
+   * alone is written but not fsynced: after a crash a lower commit index is
+   * harmless (the leader tells us again), and it saves an fsync per commit.
+   */
   async persist(rd: Ready): Promise<void> {
     let out = '';
     if (rd.hardState) out += JSON.stringify({ hs: rd.hardState }) + '\n';
     if (rd.entries.length > 0) out += JSON.stringify({ e: rd.entries }) + '\n';
     if (out === '') return;
     await this.file.write(out);
-    await this.file.sync();
+    const hs = rd.hardState;
+    const voteOrTermChanged = hs !== undefined && (hs.term !== this.synced?.term || hs.vote !== this.synced?.vote);
+    if (rd.entries.length > 0 || voteOrTermChanged) {
+      await this.file.sync();
+      if (hs) this.synced = hs;
+    }
   }
 
   async close(): Promise<void> {

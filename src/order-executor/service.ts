@@ -12,6 +12,12 @@ export class OrderExecutorService implements OrderExecutorServiceImplementation 
     @inject(ExecutionLedger) private readonly ledger: ExecutionLedger,
   ) {}
 
+  /** A peer's stream of Raft messages, for as long as it stays connected. */
+  async stream(requests: AsyncIterable<StepRequest>) {
+    for await (const request of requests) this.step(request);
+    return {};
+  }
+
   async step(request: StepRequest) {
     this.raft.receive(request.messages.map(messageFromWire));
     return {};

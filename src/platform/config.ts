@@ -139,8 +139,8 @@ function loadExecutorConfig(env: Env): ExecutorConfig {
     port: readInt(env, 'EXECUTOR_PORT', Number(peers[id].split(':').at(-1)), 0, 65535),
     dataDir: env.EXECUTOR_DATA_DIR ?? `${env.CAUSEWAY_DATA_DIR ?? './data'}/order-executor/${id}`,
     tickMs: readInt(env, 'RAFT_TICK_MS', 10, 1),
-    electionTicks: readInt(env, 'RAFT_ELECTION_TICKS', 10, 2),
-    heartbeatTicks: readInt(env, 'RAFT_HEARTBEAT_TICKS', 3, 1),
+    electionTicks: readInt(env, 'RAFT_ELECTION_TICKS', 8, 2),
+    heartbeatTicks: readInt(env, 'RAFT_HEARTBEAT_TICKS', 2, 1),
     batch: readInt(env, 'EXECUTOR_BATCH', 64, 1, 1000),
     pollMs: readInt(env, 'EXECUTOR_POLL_MS', 10, 1),
   };

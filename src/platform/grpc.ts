@@ -74,6 +74,7 @@ export function defaultDeadline(ms: number): ClientMiddleware<DeadlineOptions> {
 }
 
 export interface GrpcClientOptions {
+  /** Default deadline of every call; 0 for none (long-lived streams). */
   deadlineMs: number;
   /** Health probes are not worth a trace each. */
   traced?: boolean;
@@ -86,7 +87,8 @@ export function createGrpcClient<Service extends CompatServiceDefinition>(
   options: GrpcClientOptions,
 ) {
   const channel: Channel = createChannel(address);
-  const withDeadline = createClientFactory().use(defaultDeadline(options.deadlineMs));
+  const withDeadline =
+    options.deadlineMs > 0 ? createClientFactory().use(defaultDeadline(options.deadlineMs)) : createClientFactory().use(deadlineMiddleware);
   const factory = options.traced === false ? withDeadline : withDeadline.use(openTelemetryClientMiddleware());
   const client = factory.create(definition, channel);
   return { client, channel };
