@@ -88,6 +88,42 @@ describe('executor cluster', () => {
     expect(rejected.body.state).toBe('rejected');
   });
 
+  it('streams role and leader changes as Server-Sent Events', async () => {
+    const before = await waitFor('a leader', currentLeader);
+    const abort = new AbortController();
+    const res = await fetch(`${system.baseUrl}/cluster/events`, { signal: abort.signal, headers: { origin: 'http://localhost:8080' } });
+    expect(res.headers.get('content-type')).toBe('text/event-stream');
+    expect(res.headers.get('access-control-allow-origin')).toBe('http://localhost:8080');
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = '';
+    const events = () =>
+      text
+        .split('\n\n')
+        .filter((block) => block.includes('data: '))
+        .map((block) => ({ type: /^event: (\S+)/m.exec(block)?.[1], data: JSON.parse(/^data: (.*)$/m.exec(block)![1]) }));
+    const readUntil = async (what: string, done: () => boolean) => {
+      const deadline = Date.now() + 15000;
+      while (!done()) {
+        if (Date.now() > deadline) throw new Error(`no ${what} in:\n${text}`);
+        const { value } = await reader.read();
+        text += decoder.decode(value, { stream: true });
+      }
+    };
+    await readUntil('snapshot', () => events().some((e) => e.type === 'snapshot'));
+    const snapshot = events().find((e) => e.type === 'snapshot')!.data.snapshot;
+    expect(snapshot.executors.filter((e: { role: string }) => e.role === 'leader').map((e: { id: string }) => e.id)).toEqual([before.id]);
+
+    process.kill(system.pids()[before.id], 'SIGKILL');
+    await readUntil('new leader event', () =>
+      events().some((e) => e.type === 'leader' && e.data.leaderId !== null && e.data.leaderId !== before.id && e.data.term > before.term),
+    );
+    const next = events().find((e) => e.type === 'leader' && e.data.leaderId !== before.id && e.data.term > before.term)!.data;
+    // The new leader's own role change came with it.
+    expect(events().some((e) => e.type === 'role' && e.data.executor === next.leaderId && e.data.role === 'leader')).toBe(true);
+    abort.abort();
+  });
+
   it(`loses and duplicates nothing across ${KILLS} leader SIGKILLs during ${ORDERS} orders`, async () => {
     const accepted: string[] = [];
     let submitted = 0;

@@ -13,7 +13,7 @@ let system: RunningSystem;
 
 beforeAll(async () => {
   const endpoint = await receiver.start();
-  system = await startSystem({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint });
+  system = await startSystem({ OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, RAFT_TRACE_SAMPLE_RATE: '1' });
 });
 afterAll(async () => {
   await system?.stop();
@@ -116,6 +116,13 @@ describe('OTLP trace export', () => {
     });
     expect((won[0].attributes['raft.votes.granted'] as string[]).length).toBeGreaterThanOrEqual(2);
     expect(won[0].events.map((e) => e.name)).toContain('became leader');
+  });
+
+  it('traces sampled replication from propose to commit', async () => {
+    const span = await waitFor('a raft replicate span', async () => receiver.spans().find((s) => s.name === 'raft replicate'));
+    expect(span.service).toBe('order-executor');
+    expect(span.attributes).toMatchObject({ 'raft.term': expect.any(Number), 'raft.entries': expect.any(Number) });
+    expect(span.events.map((e) => e.name)).toEqual(['committed']);
   });
 
   it('marks a failed event span as an error with its rejection code', async () => {

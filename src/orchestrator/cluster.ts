@@ -89,7 +89,11 @@ export class ClusterView {
   /** Streams a snapshot now, then role and leader changes; returns the unsubscribe function. */
   subscribe(listener: (event: ClusterEvent | { type: 'snapshot'; snapshot: ClusterSnapshot }) => void): () => void {
     this.listeners.add(listener);
-    void this.snapshot().then((snapshot) => listener({ type: 'snapshot', snapshot }));
+    void this.snapshot().then((snapshot) => {
+      listener({ type: 'snapshot', snapshot });
+      // The first subscriber's snapshot is the baseline, so a change right after it is not missed.
+      this.last ??= snapshot;
+    });
     if (!this.poller) this.poller = setInterval(() => void this.poll(), this.pollMs);
     return () => {
       this.listeners.delete(listener);
@@ -101,8 +105,19 @@ export class ClusterView {
     };
   }
 
+  private polling = false;
+
   private async poll(): Promise<void> {
-    const next = await this.snapshot();
+    // A poll can outlast the interval (an unreachable executor takes the full probe timeout): never overlap.
+    if (this.polling) return;
+    this.polling = true;
+    let next: ClusterSnapshot;
+    try {
+      next = await this.snapshot();
+    } finally {
+      this.polling = false;
+    }
+    if (this.listeners.size === 0) return;
     const previous = this.last;
     this.last = next;
     if (!previous) return;

@@ -98,7 +98,8 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
       reply.raw.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
     });
     const keepAlive = setInterval(() => reply.raw.write(': keep-alive\n\n'), 15_000);
-    request.raw.on('close', () => {
+    // The response's close (not the request's, which fires once the request is read) means the client left.
+    reply.raw.on('close', () => {
       clearInterval(keepAlive);
       unsubscribe();
     });

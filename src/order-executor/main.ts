@@ -91,6 +91,7 @@ runMain('order-executor', async () => {
       },
     },
     ex.tickMs,
+    ex.replicationSampleRate,
   );
 
   container.register(CONFIG, { useValue: config });

@@ -1,6 +1,9 @@
+import { trace, type Span } from '@opentelemetry/api';
 import type { RaftEvent, RaftNode, RaftStatus } from '../raft/node';
 import type { Entry, Message, NodeId } from '../raft/types';
 import type { RaftFileStorage } from './raft-storage';
+
+const tracer = trace.getTracer('causeway.executor');
 
 export interface RaftDriverHooks {
   send(messages: readonly Message[]): void;
@@ -30,12 +33,17 @@ export class RaftDriver {
   /** Last time a leader was heard from (follower) or a follower answered (leader). */
   lastHeartbeatMs = 0;
   private servingWaiters: (() => void)[] = [];
+  /** Sampled replication spans, each waiting for the commit of its last entry. */
+  private replicating: { span: Span; lastIndex: number }[] = [];
 
   constructor(
     readonly node: RaftNode,
     private readonly storage: RaftFileStorage,
     private readonly hooks: RaftDriverHooks,
     private readonly tickMs: number,
+    /** Fraction of proposals traced from propose to commit (a span each would drown the trace store). */
+    private readonly replicationSampleRate = 0,
+    private readonly random: () => number = Math.random,
   ) {
     this.replayThrough = node.status().commit;
   }
@@ -61,8 +69,35 @@ export class RaftDriver {
   /** Proposes commands if this node leads; returns their log indexes, or undefined. */
   propose(commands: readonly string[]): number[] | undefined {
     const indexes = this.node.propose(commands);
+    if (indexes && indexes.length > 0 && this.random() < this.replicationSampleRate) {
+      const { term } = this.node.status();
+      const span = tracer.startSpan('raft replicate', {
+        root: true,
+        attributes: { 'raft.term': term, 'raft.index.first': indexes[0], 'raft.index.last': indexes[indexes.length - 1], 'raft.entries': indexes.length },
+      });
+      this.replicating.push({ span, lastIndex: indexes[indexes.length - 1] });
+    }
     this.schedule();
     return indexes;
+  }
+
+  /** Ends sampled replication spans whose entries are committed (or abandoned on losing leadership). */
+  private settleReplicationSpans(): void {
+    if (this.replicating.length === 0) return;
+    const { commit, role } = this.node.status();
+    this.replicating = this.replicating.filter(({ span, lastIndex }) => {
+      if (lastIndex <= commit) {
+        span.addEvent('committed', { 'raft.commit': commit });
+        span.end();
+        return false;
+      }
+      if (role !== 'leader') {
+        span.setAttribute('raft.outcome', 'leadership lost before commit');
+        span.end();
+        return false;
+      }
+      return true;
+    });
   }
 
   status(): RaftStatus {
@@ -128,6 +163,7 @@ export class RaftDriver {
         const events = this.node.drainEvents();
         if (events.length > 0 || rd.softStateChanged) this.hooks.observe(events, this.node.status());
         if (this.servingWaiters.length > 0 && this.isServingLeader()) for (const wake of [...this.servingWaiters]) wake();
+        this.settleReplicationSpans();
       }
     } finally {
       this.draining = false;

@@ -43,6 +43,14 @@ export function readInt(env: Env, name: string, fallback: number, min = 0, max =
   return value;
 }
 
+export function readFraction(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0 || value > 1) throw new ConfigError(`${name}=${JSON.stringify(raw)} must be a number in [0, 1]`);
+  return value;
+}
+
 export function readList(env: Env, name: string, fallback: readonly string[]): string[] {
   const raw = env[name];
   if (raw === undefined) return [...fallback];
@@ -114,6 +122,8 @@ export interface ExecutorConfig {
   batch: number;
   /** Wait between Dequeue polls when the queue is empty. */
   pollMs: number;
+  /** Fraction of Raft proposals traced from propose to commit. */
+  replicationSampleRate: number;
 }
 
 /** `executor-1=127.0.0.1:50061,executor-2=…` → {executor-1: '127.0.0.1:50061', …} */
@@ -143,6 +153,7 @@ function loadExecutorConfig(env: Env): ExecutorConfig {
     heartbeatTicks: readInt(env, 'RAFT_HEARTBEAT_TICKS', 2, 1),
     batch: readInt(env, 'EXECUTOR_BATCH', 64, 1, 1000),
     pollMs: readInt(env, 'EXECUTOR_POLL_MS', 10, 1),
+    replicationSampleRate: readFraction(env, 'RAFT_TRACE_SAMPLE_RATE', 0.05),
   };
 }
 
