@@ -52,6 +52,8 @@ export interface LogRecord {
 
 export interface RunningSystem {
   baseUrl: string;
+  /** The web app (src/web), as `npm start` serves it. */
+  webUrl: string;
   ports: Record<string, number>;
   addresses: Record<string, string>;
   /** Raw stdout lines of every service, in arrival order. */
@@ -95,6 +97,7 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
     FRAUD_DETECTION_PORT: await freePort(),
     SUGGESTIONS_PORT: await freePort(),
     ORDER_QUEUE_PORT: await freePort(),
+    WEB_PORT: await freePort(),
   };
   const executors: Record<string, string> = {};
   for (const id of ['executor-1', 'executor-2', 'executor-3']) executors[id] = `127.0.0.1:${await freePort()}`;
@@ -122,6 +125,7 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
   const baseUrl = `http://127.0.0.1:${ports.ORCHESTRATOR_PORT}`;
   const system: RunningSystem = {
     baseUrl,
+    webUrl: `http://127.0.0.1:${ports.WEB_PORT}`,
     ports: {
       orchestrator: ports.ORCHESTRATOR_PORT,
       'transaction-verification': ports.TRANSACTION_VERIFICATION_PORT,

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { loadConfig } from '../platform/config';
+import { pidFilePath } from './pid-file';
 
 const dist = path.resolve(__dirname, '..');
 const preload = path.join(dist, 'platform', 'telemetry', 'preload.js');
@@ -36,6 +37,8 @@ export function processSpecs(env: NodeJS.ProcessEnv = process.env): ProcessSpec[
       env: { EXECUTOR_ID: id, CAUSEWAY_METRICS_PORT: String(metricsBase + 1 + i), OTEL_RESOURCE_ATTRIBUTES: `service.instance.id=${id}` },
     })),
     ...['suggestions', 'fraud-detection', 'transaction-verification', 'orchestrator'].map((s) => ({ name: s, service: s, env: {} })),
+    // Static files: a trace per page load would only be noise.
+    { name: 'web', service: 'web-server', env: { OTEL_SDK_DISABLED: 'true' } },
   ];
 }
 
@@ -79,10 +82,6 @@ interface Running {
 const running = new Map<string, Running>();
 let stopping = false;
 
-/** Where `npm run chaos` finds the processes: {launcher, processes: {name: pid}}. */
-export function pidFilePath(env: NodeJS.ProcessEnv = process.env): string {
-  return path.resolve(env.CAUSEWAY_DATA_DIR ?? './data', 'processes.json');
-}
 
 function writePidFile(): void {
   const processes = Object.fromEntries([...running].map(([name, r]) => [name, r.child.pid]));
@@ -99,7 +98,8 @@ function start(spec: ProcessSpec): void {
   // CAUSEWAY_NODE_FLAGS, e.g. "--cpu-prof --cpu-prof-dir=prof", reaches every service (NODE_OPTIONS refuses --cpu-prof).
   const flags = (process.env.CAUSEWAY_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...flags, '-r', preload, path.join(dist, spec.service, 'main.js')], {
-    env: { ...process.env, OTEL_SERVICE_NAME: spec.service, ...spec.env },
+    // Local mode: the processes are ours, so the web app may offer to kill the leader.
+    env: { CAUSEWAY_LOCAL_MODE: 'true', ...process.env, OTEL_SERVICE_NAME: spec.service, ...spec.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const entry = { spec, child, startedAt: Date.now() };
@@ -154,7 +154,7 @@ function main(): void {
   process.on('SIGTERM', () => void stopAll(0));
   for (const spec of SPECS) start(spec);
   say(
-    `Causeway starting: checkout at http://localhost:${config.ports.orchestrator}/checkout, ` +
+    `Causeway starting: shop at http://localhost:${config.ports.web}, checkout API at http://localhost:${config.ports.orchestrator}/checkout, ` +
       `health at http://localhost:${config.ports.orchestrator}/health; traces to ${config.otlpEndpoint}. Ctrl-C stops.`,
   );
 }

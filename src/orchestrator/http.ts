@@ -9,6 +9,10 @@ import { checkoutRequestSchema, type CheckoutRequest } from './schema';
 export const MAX_BODY_BYTES = 64 * 1024;
 
 export interface HttpDeps {
+  /** The shop's catalog, as the web app lists it. */
+  catalog: readonly { bookId: string; title: string; author: string; genres: string[]; year: number }[];
+  /** Local runs only: SIGKILL the current leader (undefined when not allowed). */
+  killLeader?: () => Promise<{ killed: string; term: number }>;
   flow: CheckoutFlow;
   store: OrderStore<CheckoutResult>;
   health: DownstreamHealth;
@@ -82,6 +86,19 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   });
 
   app.get('/cluster', async () => deps.cluster.snapshot());
+
+  app.get('/catalog', async () => ({ books: deps.catalog }));
+
+  app.post('/cluster/kill-leader', async (_request, reply) => {
+    if (!deps.killLeader) {
+      return reply.code(403).send(errorBody('LOCAL_MODE_ONLY', 'killing the leader is only possible when `npm start` runs the cluster on this machine'));
+    }
+    try {
+      return await deps.killLeader();
+    } catch (err) {
+      return reply.code(409).send(errorBody('NO_LEADER', (err as Error).message));
+    }
+  });
 
   // Server-Sent Events: a snapshot first, then every role and leader change.
   app.get('/cluster/events', (request, reply) => {

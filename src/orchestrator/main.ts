@@ -19,6 +19,9 @@ import { ClusterView } from './cluster';
 import { DownstreamHealth } from './health';
 import { buildHttpApp } from './http';
 import { OrderStore } from './order-store';
+import fs from 'node:fs';
+import catalog from '../suggestions/catalog.json';
+import { pidFilePath } from '../launcher/pid-file';
 
 runMain('orchestrator', async () => {
   const config = loadConfig();
@@ -57,6 +60,19 @@ runMain('orchestrator', async () => {
     store: new OrderStore<CheckoutResult>(config.orderStoreCapacity),
     health,
     cluster,
+    catalog,
+    killLeader: config.localMode
+      ? async () => {
+          const snapshot = await cluster.snapshot();
+          const leader = snapshot.executors.find((e) => e.role === 'leader');
+          if (!leader) throw new Error('there is no leader right now (an election may be under way)');
+          const pid = JSON.parse(fs.readFileSync(pidFilePath(), 'utf8')).processes[leader.id] as number | undefined;
+          if (!pid) throw new Error(`no process id known for ${leader.id}`);
+          process.kill(pid, 'SIGKILL');
+          logger.warn(`killed leader ${leader.id} (pid ${pid}, term ${leader.term}) on request`, { executor: leader.id, term: leader.term });
+          return { killed: leader.id, term: leader.term };
+        }
+      : undefined,
     corsOrigins: config.corsOrigins,
     logger,
   });

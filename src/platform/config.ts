@@ -6,7 +6,7 @@
 export const CHECKOUT_SERVICES = ['transaction-verification', 'fraud-detection', 'suggestions'] as const;
 export type CheckoutServiceName = (typeof CHECKOUT_SERVICES)[number];
 
-export const SERVICES = ['orchestrator', ...CHECKOUT_SERVICES, 'order-queue'] as const;
+export const SERVICES = ['orchestrator', ...CHECKOUT_SERVICES, 'order-queue', 'web'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
 export const DEFAULT_EXECUTORS = ['executor-1', 'executor-2', 'executor-3'] as const;
@@ -17,6 +17,7 @@ export const DEFAULT_PORTS: Record<ServiceName, number> = {
   'transaction-verification': 50052,
   suggestions: 50053,
   'order-queue': 50054,
+  web: 8080,
 };
 
 export class ConfigError extends Error {
@@ -87,6 +88,10 @@ export interface CausewayConfig {
   /** A cached order that was never cleared is forgotten after this long. */
   orderTtlMs: number;
   corsOrigins: string[];
+  /** Set by `npm start`: processes run on this machine, so the UI may kill the leader. */
+  localMode: boolean;
+  /** Where the web app's "Open in Jaeger" links point. */
+  jaegerUrl: string;
   /** How many checkout results GET /orders/:id remembers. */
   orderStoreCapacity: number;
   fraud: {
@@ -185,7 +190,9 @@ export function loadConfig(env: Env = process.env): CausewayConfig {
     logLevel: env.LOG_LEVEL ?? 'info',
     rpcDeadlineMs: readInt(env, 'CAUSEWAY_RPC_DEADLINE_MS', 3000, 1),
     orderTtlMs: readInt(env, 'CAUSEWAY_ORDER_TTL_MS', 120_000, 1),
-    corsOrigins: readList(env, 'CAUSEWAY_CORS_ORIGINS', ['http://localhost:8080', 'http://127.0.0.1:8080']),
+    corsOrigins: readList(env, 'CAUSEWAY_CORS_ORIGINS', [`http://localhost:${ports.web}`, `http://127.0.0.1:${ports.web}`]),
+    localMode: readBool(env, 'CAUSEWAY_LOCAL_MODE', false),
+    jaegerUrl: env.JAEGER_URL ?? 'http://localhost:16686',
     orderStoreCapacity: readInt(env, 'CAUSEWAY_ORDER_STORE_CAPACITY', 10_000, 1),
     fraud: {
       contactVelocity: {

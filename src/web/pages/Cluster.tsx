@@ -1,0 +1,122 @@
+import { useEffect, useState } from 'react';
+import type { Api, ClusterSnapshot, ExecutorView } from '../api';
+
+interface LeaderChange {
+  at: number;
+  leaderId: string | null;
+  term: number;
+}
+
+function ago(ms: number | null, now: number): string {
+  if (!ms) return '—';
+  const d = Math.max(0, now - ms);
+  return d < 1000 ? `${d} ms ago` : `${(d / 1000).toFixed(1)} s ago`;
+}
+
+export function Cluster({ api }: { api: Api }) {
+  const [snapshot, setSnapshot] = useState<ClusterSnapshot | undefined>();
+  const [changes, setChanges] = useState<LeaderChange[]>([]);
+  const [connected, setConnected] = useState(false);
+  const [message, setMessage] = useState<string | undefined>();
+  const [now, setNow] = useState(Date.now());
+
+  // Live: the SSE stream says when roles change; a light poll keeps indexes and heartbeats fresh.
+  useEffect(() => {
+    const source = api.clusterEvents();
+    source.onopen = () => setConnected(true);
+    source.onerror = () => setConnected(false);
+    source.addEventListener('snapshot', (e) => {
+      const s = JSON.parse((e as MessageEvent).data).snapshot as ClusterSnapshot;
+      setSnapshot(s);
+      const leader = s.executors.find((x) => x.role === 'leader');
+      if (leader) setChanges((c) => (c.length ? c : [{ at: s.at, leaderId: leader.id, term: leader.term }]));
+    });
+    source.addEventListener('leader', (e) => {
+      const change = JSON.parse((e as MessageEvent).data) as LeaderChange;
+      setChanges((c) => [change, ...c].slice(0, 50));
+    });
+    const refresh = () => api.cluster().then(setSnapshot, () => undefined);
+    source.addEventListener('role', refresh);
+    const poll = setInterval(refresh, 1000);
+    const tick = setInterval(() => setNow(Date.now()), 250);
+    return () => {
+      source.close();
+      clearInterval(poll);
+      clearInterval(tick);
+    };
+  }, [api]);
+
+  async function kill() {
+    setMessage(undefined);
+    try {
+      const { killed, term } = await api.killLeader();
+      setMessage(`Killed ${killed} (leader of term ${term}) with SIGKILL. Watch the others elect a new leader; it restarts in a second.`);
+    } catch (err) {
+      setMessage((err as Error).message);
+    }
+  }
+
+  const leader = snapshot?.executors.find((e) => e.role === 'leader');
+  return (
+    <section aria-labelledby="cluster-title">
+      <div className="section-head">
+        <h1 id="cluster-title">Executor cluster</h1>
+        <span className={`live ${connected ? 'on' : 'off'}`}>{connected ? 'live' : 'reconnecting…'}</span>
+      </div>
+      <p>
+        Three order executors elect a leader with Raft; the leader takes orders from the queue, replicates them and
+        executes each exactly once. {leader ? (
+          <span data-testid="leader">
+            Leader: <strong>{leader.id}</strong> in term <strong data-testid="leader-term">{leader.term}</strong>.
+          </span>
+        ) : (
+          <span data-testid="leader">No leader right now: an election is under way.</span>
+        )}{' '}
+        Queue depth: <strong data-testid="queue-depth">{snapshot?.queue.depth ?? '—'}</strong>.
+      </p>
+      <div className="actions">
+        <button type="button" className="danger" onClick={kill} disabled={!api.config.localMode || !leader} title={api.config.localMode ? undefined : 'Only when npm start runs the cluster on this machine'}>
+          Kill leader
+        </button>
+        {message && <p role="status">{message}</p>}
+      </div>
+      <ul className="executors">
+        {(snapshot?.executors ?? []).map((e: ExecutorView) => (
+          <li key={e.id} className={`executor ${e.role}`} data-testid={`executor-${e.id}`} data-role={e.role}>
+            <h2>{e.id}</h2>
+            <p className="role">{e.role}</p>
+            <dl>
+              <dt>term</dt>
+              <dd>{e.role === 'unreachable' ? '—' : e.term}</dd>
+              <dt>leader</dt>
+              <dd>{e.leaderId ?? '—'}</dd>
+              <dt>commit / applied</dt>
+              <dd>
+                {e.commitIndex} / {e.appliedIndex}
+              </dd>
+              <dt>orders executed</dt>
+              <dd>{e.executedCount}</dd>
+              <dt>last heartbeat</dt>
+              <dd>{ago(e.lastHeartbeatMs, now)}</dd>
+            </dl>
+          </li>
+        ))}
+      </ul>
+      <h2>Leader changes</h2>
+      <ol className="timeline" data-testid="timeline">
+        {changes.map((c, i) => (
+          <li key={`${c.at}-${i}`}>
+            <time dateTime={new Date(c.at).toISOString()}>{new Date(c.at).toLocaleTimeString()}</time>{' '}
+            {c.leaderId ? (
+              <>
+                <strong>{c.leaderId}</strong> leads term {c.term}
+              </>
+            ) : (
+              'no leader'
+            )}
+          </li>
+        ))}
+      </ol>
+    </section>
+  );
+}

@@ -1,0 +1,117 @@
+import { useEffect, useState } from 'react';
+import { ApiError, type Api, type OrderResult } from '../api';
+import { CausalityDiagram } from '../causality/CausalityDiagram';
+
+const EVENT_NAMES: Record<string, string> = {
+  A: 'checking the items',
+  B: 'checking your details',
+  C: 'checking the card',
+  D: 'the fraud check on your details',
+  E: 'the fraud check on the card',
+  F: 'choosing suggestions',
+};
+
+export function Order({ api, orderId }: { api: Api; orderId: string }) {
+  const [order, setOrder] = useState<OrderResult | undefined>(() => {
+    const cached = sessionStorage.getItem(`order:${orderId}`);
+    return cached ? (JSON.parse(cached) as OrderResult) : undefined;
+  });
+  const [error, setError] = useState<string | undefined>();
+
+  // Follow the order until the executor cluster has run it.
+  useEffect(() => {
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const poll = async () => {
+      try {
+        const latest = await api.order(orderId);
+        if (stopped) return;
+        setOrder(latest);
+        if (latest.state === 'queued') timer = setTimeout(poll, 500);
+      } catch (err) {
+        if (!stopped) setError(err instanceof ApiError && err.status === 404 ? 'This order is not known to the shop (it may have restarted).' : (err as Error).message);
+      }
+    };
+    void poll();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, [api, orderId]);
+
+  if (!order) return error ? <p role="alert" className="error">{error}</p> : <p aria-busy="true">Loading order…</p>;
+  const approved = order.status === 'Order Approved';
+  const jaeger = order.traceId ? `${api.config.jaegerUrl}/trace/${order.traceId}` : undefined;
+  return (
+    <section aria-labelledby="order-title">
+      <div className={`banner ${approved ? 'ok' : 'rejected'}`} role="status">
+        <h1 id="order-title">{approved ? 'Order approved' : 'Order rejected'}</h1>
+        {approved ? (
+          <p>
+            Thank you! Order <code>{order.orderId}</code>{' '}
+            {order.state === 'executed' && order.execution ? (
+              <span data-testid="execution">
+                was executed by <strong>{order.execution.executor}</strong> (term {order.execution.term}, log index {order.execution.index}).
+              </span>
+            ) : (
+              <span data-testid="execution">is queued for the executor cluster…</span>
+            )}
+          </p>
+        ) : (
+          <p data-testid="rejection">
+            We could not accept this order: {order.rejection?.message} <span className="muted">(event {order.rejection?.event},{' '}
+            {EVENT_NAMES[order.rejection?.event ?? ''] ?? 'a check'}; code {order.rejection?.code})</span>
+          </p>
+        )}
+      </div>
+
+      {approved && order.suggestedBooks.length > 0 && (
+        <section aria-labelledby="suggestions-title">
+          <h2 id="suggestions-title">You might also like</h2>
+          <ul className="suggestions" data-testid="suggestions">
+            {order.suggestedBooks.map((b) => (
+              <li key={b.bookId}>
+                <strong>{b.title}</strong> <span className="muted">by {b.author}</span>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+
+      <section aria-labelledby="causality-title">
+        <div className="section-head">
+          <h2 id="causality-title">How this order was checked</h2>
+          {jaeger && (
+            <a className="button" href={jaeger} target="_blank" rel="noreferrer" data-testid="jaeger-link">
+              Open in Jaeger
+            </a>
+          )}
+        </div>
+        <CausalityDiagram events={order.events} />
+        <table className="events">
+          <caption className="visually-hidden">Events of this order</caption>
+          <thead>
+            <tr>
+              <th scope="col">Event</th>
+              <th scope="col">Service</th>
+              <th scope="col">Vector clock</th>
+              <th scope="col">Outcome</th>
+            </tr>
+          </thead>
+          <tbody>
+            {order.events.map((e) => (
+              <tr key={e.event}>
+                <td>{e.event}</td>
+                <td>{e.service}</td>
+                <td>
+                  <code>({Object.values(e.vectorClock).join(', ')})</code>
+                </td>
+                <td>{e.passed ? 'passed' : 'failed'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+    </section>
+  );
+}
