@@ -91,9 +91,10 @@ describe('executor cluster', () => {
   it('streams role and leader changes as Server-Sent Events', async () => {
     const before = await waitFor('a leader', currentLeader);
     const abort = new AbortController();
-    const res = await fetch(`${system.baseUrl}/cluster/events`, { signal: abort.signal, headers: { origin: 'http://localhost:8080' } });
+    const webOrigin = `http://127.0.0.1:${new URL(system.webUrl).port}`;
+    const res = await fetch(`${system.baseUrl}/cluster/events`, { signal: abort.signal, headers: { origin: webOrigin } });
     expect(res.headers.get('content-type')).toBe('text/event-stream');
-    expect(res.headers.get('access-control-allow-origin')).toBe('http://localhost:8080');
+    expect(res.headers.get('access-control-allow-origin')).toBe(webOrigin);
     const reader = res.body!.getReader();
     const decoder = new TextDecoder();
     let text = '';

@@ -134,13 +134,14 @@ describe('rejected input', () => {
 });
 
 describe('CORS', () => {
-  it('answers a preflight from the web app origin', async () => {
+  it('answers a preflight from the web app origin (localhost on the web port, 8080 by default)', async () => {
+    const webOrigin = `http://localhost:${new URL(system.webUrl).port}`;
     const res = await fetch(`${system.baseUrl}/checkout`, {
       method: 'OPTIONS',
-      headers: { origin: 'http://localhost:8080', 'access-control-request-method': 'POST' },
+      headers: { origin: webOrigin, 'access-control-request-method': 'POST' },
     });
     expect(res.status).toBe(204);
-    expect(res.headers.get('access-control-allow-origin')).toBe('http://localhost:8080');
+    expect(res.headers.get('access-control-allow-origin')).toBe(webOrigin);
     expect(res.headers.get('access-control-allow-methods')).toContain('POST');
   });
 

@@ -13,6 +13,8 @@ const SHOTS = path.join(ROOT, 'artifacts', 'screenshots');
 
 let system: RunningSystem;
 let browser: Browser;
+/** Requests the pages tried to make to anywhere but this machine (there must be none). */
+const external: string[] = [];
 
 beforeAll(async () => {
   if (!fs.existsSync(CHROMIUM)) {
@@ -30,12 +32,19 @@ afterAll(async () => {
   await system?.stop();
 });
 
+afterEach(() => {
+  // Offline classrooms: no CDN scripts, fonts or beacons.
+  expect(external).toEqual([]);
+});
+
 async function newPage(): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   // Offline by design: any request to a host other than this machine is a bug.
   await page.route('**/*', (route) => {
     const host = new URL(route.request().url()).hostname;
-    return host === '127.0.0.1' || host === 'localhost' ? route.continue() : route.abort();
+    if (host === '127.0.0.1' || host === 'localhost') return route.continue();
+    external.push(route.request().url());
+    return route.abort();
   });
   return page;
 }
