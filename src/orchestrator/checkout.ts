@@ -12,26 +12,10 @@ import type { SuggestionsClient } from '../gen/causeway/v1/suggestions';
 import type { TransactionVerificationClient } from '../gen/causeway/v1/transaction_verification';
 import { LOGGER, type Logger } from '../platform/logger';
 import { VectorClock } from '../vector-clock/vector-clock';
+import type { CheckoutResult } from './api-types';
 import type { CheckoutRequest } from './schema';
 
-export interface CheckoutEvent {
-  event: string;
-  service: string;
-  vectorClock: Record<string, number>;
-  passed: boolean;
-}
-
-export interface CheckoutResult {
-  orderId: string;
-  status: 'Order Approved' | 'Order Rejected';
-  /** rejected; or approved and durably queued; or executed by the executor cluster. */
-  state: 'rejected' | 'queued' | 'executed';
-  execution?: { executor: string; term: number; index: number };
-  suggestedBooks: { bookId: string; title: string; author: string }[];
-  traceId: string | null;
-  events: CheckoutEvent[];
-  rejection?: { event: string; code: string; message: string };
-}
+export type { CheckoutEvent, CheckoutResult } from './api-types';
 
 /** A downstream service could not be reached in time: the order's outcome is unknown, not rejected. */
 export class DependencyError extends Error {

@@ -1,28 +1,8 @@
 import type { OrderExecutorClient } from '../gen/causeway/v1/order_executor';
 import type { OrderQueueClient } from '../gen/causeway/v1/order_queue';
+import type { ClusterEvent, ClusterSnapshot, ExecutorView } from './api-types';
 
-export interface ExecutorView {
-  id: string;
-  address: string;
-  role: 'leader' | 'follower' | 'candidate' | 'unreachable';
-  term: number;
-  leaderId: string | null;
-  commitIndex: number;
-  appliedIndex: number;
-  logLength: number;
-  lastHeartbeatMs: number | null;
-  executedCount: number;
-}
-
-export interface ClusterSnapshot {
-  executors: ExecutorView[];
-  queue: { depth: number | null };
-  at: number;
-}
-
-export type ClusterEvent =
-  | { type: 'role'; executor: string; role: ExecutorView['role']; term: number; at: number }
-  | { type: 'leader'; leaderId: string | null; term: number; at: number };
+export type { ClusterEvent, ClusterSnapshot, ExecutorView } from './api-types';
 
 const PROBE_MS = 300;
 

@@ -1,10 +1,14 @@
 /** The orchestrator's HTTP API, as the web app uses it. */
+import type { CheckoutResult, ClusterSnapshot } from '../orchestrator/api-types';
 
 export interface WebConfig {
   apiBase: string;
   jaegerUrl: string;
   localMode: boolean;
 }
+
+
+export type { CheckoutEvent, ClusterSnapshot, ExecutorView } from '../orchestrator/api-types';
 
 export interface Book {
   bookId: string;
@@ -14,42 +18,7 @@ export interface Book {
   year?: number;
 }
 
-export interface CheckoutEvent {
-  event: string;
-  service: string;
-  vectorClock: Record<string, number>;
-  passed: boolean;
-}
-
-export interface OrderResult {
-  orderId: string;
-  status: 'Order Approved' | 'Order Rejected';
-  state: 'rejected' | 'queued' | 'executed';
-  execution?: { executor: string; term: number; index: number };
-  suggestedBooks: Book[];
-  traceId: string | null;
-  events: CheckoutEvent[];
-  rejection?: { event: string; code: string; message: string };
-}
-
-export interface ExecutorView {
-  id: string;
-  address: string;
-  role: 'leader' | 'follower' | 'candidate' | 'unreachable';
-  term: number;
-  leaderId: string | null;
-  commitIndex: number;
-  appliedIndex: number;
-  logLength: number;
-  lastHeartbeatMs: number | null;
-  executedCount: number;
-}
-
-export interface ClusterSnapshot {
-  executors: ExecutorView[];
-  queue: { depth: number | null };
-  at: number;
-}
+export type OrderResult = CheckoutResult;
 
 export interface CheckoutRequest {
   user: { name: string; contact: string };
