@@ -1,0 +1,110 @@
+/**
+ * The leader-change alert, for real: the rules pass promtool's unit tests, and
+ * Debian's Prometheus, scraping the executors that `npm start` runs, fires the
+ * alert when the leader is SIGKILLed and resolves it once the cluster is quiet.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, ROOT, startSystem, waitFor, type RunningSystem } from './support/system';
+
+const PROMTOOL = process.env.PROMTOOL ?? '/usr/bin/promtool';
+const PROMETHEUS = process.env.PROMETHEUS ?? '/usr/bin/prometheus';
+const RULES = path.join(ROOT, 'dashboards', 'prometheus', 'rules.yml');
+
+function requireTool(tool: string): void {
+  if (!fs.existsSync(tool)) {
+    throw new Error(`${tool} is missing: install Debian's prometheus package (apt-get install prometheus), as .ci/run does`);
+  }
+}
+
+describe('alerting rules', () => {
+  it('pass their promtool unit tests (leader change fires, steady leader does not, split brain and no leader fire)', () => {
+    requireTool(PROMTOOL);
+    const check = spawnSync(PROMTOOL, ['check', 'rules', RULES], { encoding: 'utf8' });
+    expect(check.stdout + check.stderr).toContain('SUCCESS: 3 rules found');
+    const run = spawnSync(PROMTOOL, ['test', 'rules', path.join(ROOT, 'dashboards', 'prometheus', 'rules.test.yml')], { encoding: 'utf8' });
+    expect(`${run.stdout}${run.stderr}`).toContain('SUCCESS');
+    expect(run.status).toBe(0);
+  });
+});
+
+describe('leader change alert end to end', () => {
+  let system: RunningSystem;
+  let prometheus: ChildProcess | undefined;
+  let dir: string;
+  let api: string;
+
+  beforeAll(async () => {
+    requireTool(PROMETHEUS);
+    system = await startSystem({ CAUSEWAY_RESTART_DELAY_MS: '500' });
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'causeway-prometheus-'));
+    const targets = Object.entries(system.metricsPorts).map(([, port]) => `127.0.0.1:${port}`);
+    fs.writeFileSync(
+      path.join(dir, 'prometheus.yml'),
+      [
+        'global:',
+        '  scrape_interval: 1s',
+        '  evaluation_interval: 1s',
+        'rule_files:',
+        `  - ${RULES}`,
+        'scrape_configs:',
+        '  - job_name: causeway',
+        '    static_configs:',
+        `      - targets: [${targets.map((t) => `'${t}'`).join(', ')}]`,
+        '',
+      ].join('\n'),
+    );
+    const port = await freePort();
+    api = `http://127.0.0.1:${port}/api/v1`;
+    prometheus = spawn(
+      PROMETHEUS,
+      [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`],
+      { stdio: 'ignore' },
+    );
+    await waitFor(
+      'Prometheus to scrape every executor and the queue',
+      async () => {
+        const res = await (await fetch(`${api}/targets`)).json();
+        const active = res.data.activeTargets as { health: string }[];
+        return active.length === targets.length && active.every((t) => t.health === 'up') ? true : undefined;
+      },
+      30000,
+    );
+  }, 90000);
+
+  afterAll(async () => {
+    prometheus?.kill('SIGTERM');
+    await system?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const alert = async (name: string) => {
+    const res = await (await fetch(`${api}/alerts`)).json();
+    return (res.data.alerts as { labels: { alertname: string }; state: string }[]).find((a) => a.labels.alertname === name);
+  };
+
+  it('fires when the leader is killed, and resolves once the cluster is stable again', async () => {
+    const leaders = await waitFor('exactly one leader in Prometheus', async () => {
+      const res = await (await fetch(`${api}/query?query=${encodeURIComponent('sum(executor_is_leader)')}`)).json();
+      return res.data.result[0]?.value[1] === '1' ? true : undefined;
+    });
+    expect(leaders).toBe(true);
+    expect(await alert('ExecutorLeaderChanged')).toBeUndefined();
+
+    const cluster = await (await fetch(`${system.baseUrl}/cluster`)).json();
+    const leader = cluster.executors.find((e: { role: string }) => e.role === 'leader');
+    process.kill(system.pids()[leader.id], 'SIGKILL');
+
+    const firing = await waitFor('ExecutorLeaderChanged to fire', async () => {
+      const a = await alert('ExecutorLeaderChanged');
+      return a?.state === 'firing' ? a : undefined;
+    }, 30000);
+    expect(firing.labels).toMatchObject({ alertname: 'ExecutorLeaderChanged', severity: 'warning' });
+    expect(await alert('ExecutorSplitBrain')).toBeUndefined();
+
+    // One quiet minute later (the rule's window), it resolves.
+    await waitFor('ExecutorLeaderChanged to resolve', async () => ((await alert('ExecutorLeaderChanged')) === undefined ? true : undefined), 150000);
+  }, 200000);
+});
