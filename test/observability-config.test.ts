@@ -1,0 +1,124 @@
+/**
+ * The observability stack's files, checked here without Docker: the compose file
+ * validates and refers only to things that exist; the collector's pipelines use
+ * defined components; Grafana's dashboards use provisioned datasources and only
+ * metrics the services really export; Grafana's alerts are the same PromQL as
+ * the Prometheus rules that promtool tests.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { ROOT, startSystem, waitFor, type RunningSystem } from './support/system';
+
+const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
+const yaml = (file: string) => parse(read(file));
+const DOCKER_COMPOSE = process.env.DOCKER_COMPOSE ?? '/usr/bin/docker-compose';
+
+/** Metrics the collector derives from spans (spanmetrics connector); everything else must come from the services. */
+const COLLECTOR_METRICS = ['traces_span_metrics_calls_total', 'traces_span_metrics_duration_milliseconds_bucket'];
+
+describe('docker-compose.yml', () => {
+  it('validates offline with docker-compose config', () => {
+    if (!fs.existsSync(DOCKER_COMPOSE)) throw new Error(`${DOCKER_COMPOSE} is missing: apt-get install docker-compose (as .ci/run does)`);
+    const result = spawnSync(DOCKER_COMPOSE, ['-f', 'docker-compose.yml', 'config', '-q'], { cwd: ROOT, encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it('depends only on services it defines, mounts only files that exist, and publishes the documented ports', () => {
+    const compose = yaml('docker-compose.yml');
+    const services = compose.services as Record<string, { depends_on?: Record<string, unknown>; volumes?: string[]; ports?: string[] }>;
+    for (const [name, service] of Object.entries(services)) {
+      for (const dependency of Object.keys(service.depends_on ?? {})) expect(`${name} → ${dependency}: ${dependency in services}`).toBe(`${name} → ${dependency}: true`);
+      for (const volume of service.volumes ?? []) {
+        const source = volume.split(':')[0];
+        if (source.startsWith('./')) expect(`${source} exists: ${fs.existsSync(path.join(ROOT, source))}`).toBe(`${source} exists: true`);
+      }
+    }
+    const published = Object.values(services).flatMap((s) => (s.ports ?? []).map((p) => p.split(':')[0]));
+    for (const port of ['8080', '8081', '16686', '3000', '9090']) expect(published).toContain(port);
+    expect(Object.keys(services)).toEqual(
+      expect.arrayContaining(['orchestrator', 'web', 'order-queue', 'executor-1', 'executor-2', 'executor-3', 'otel-collector', 'jaeger', 'prometheus', 'grafana', 'loki']),
+    );
+  });
+});
+
+describe('collector config', () => {
+  it('wires every pipeline to defined components, with traces, metrics and logs', () => {
+    const config = yaml('otel/collector.yaml');
+    const defined = (kind: string) => Object.keys(config[kind] ?? {});
+    const pipelines = config.service.pipelines as Record<string, { receivers: string[]; processors?: string[]; exporters: string[] }>;
+    expect(Object.keys(pipelines).sort()).toEqual(['logs', 'metrics', 'traces']);
+    for (const pipeline of Object.values(pipelines)) {
+      for (const r of pipeline.receivers) expect([...defined('receivers'), ...defined('connectors')]).toContain(r);
+      for (const p of pipeline.processors ?? []) expect(defined('processors')).toContain(p);
+      for (const e of pipeline.exporters) expect([...defined('exporters'), ...defined('connectors')]).toContain(e);
+      expect(pipeline.processors?.[0]).toBe('memory_limiter');
+    }
+    expect(pipelines.traces.processors).toContain('redaction');
+    expect(pipelines.traces.exporters).toContain('spanmetrics');
+  });
+});
+
+describe('Grafana provisioning', () => {
+  let system: RunningSystem;
+  let exported: Set<string>;
+
+  beforeAll(async () => {
+    system = await startSystem();
+    exported = new Set(COLLECTOR_METRICS);
+    for (const port of Object.values(system.metricsPorts)) {
+      const text = await waitFor('metrics', async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+      for (const line of text.split('\n')) {
+        const name = /^([a-zA-Z_:][a-zA-Z0-9_:]*)/.exec(line)?.[1];
+        if (name && !line.startsWith('#')) exported.add(name);
+      }
+    }
+  });
+  afterAll(async () => {
+    await system?.stop();
+  });
+
+  const datasourceUids = () =>
+    new Set((yaml('dashboards/grafana/provisioning/datasources/datasources.yml').datasources as { uid: string }[]).map((d) => d.uid));
+
+  it('provisions Prometheus, Jaeger and Loki with trace ↔ log ↔ metric links', () => {
+    expect(datasourceUids()).toEqual(new Set(['prometheus', 'jaeger', 'loki']));
+    const [, jaeger, loki] = yaml('dashboards/grafana/provisioning/datasources/datasources.yml').datasources;
+    expect(jaeger.jsonData.tracesToLogsV2.datasourceUid).toBe('loki');
+    expect(jaeger.jsonData.tracesToMetrics.datasourceUid).toBe('prometheus');
+    expect(loki.jsonData.derivedFields[0].datasourceUid).toBe('jaeger');
+  });
+
+  it.each(['checkout.json', 'cluster.json'])('dashboard %s uses provisioned datasources and only metrics that exist', (file) => {
+    const dashboard = JSON.parse(read(`dashboards/grafana/dashboards/${file}`));
+    const uids = datasourceUids();
+    const metrics = new Set<string>();
+    for (const panel of dashboard.panels) {
+      if (panel.datasource) expect(uids).toContain(panel.datasource.uid);
+      for (const target of panel.targets ?? []) {
+        expect(uids).toContain(target.datasource.uid);
+        if (target.datasource.uid !== 'prometheus') continue;
+        for (const [name] of target.expr.matchAll(/\b(?:executor|orders|order_queue|traces_span_metrics)_[a-z_]+/g)) metrics.add(name);
+      }
+    }
+    expect(metrics.size).toBeGreaterThan(0);
+    for (const name of metrics) expect(`${name}: ${exported.has(name)}`).toBe(`${name}: true`);
+  });
+
+  it('alerts with the same PromQL as the promtool-tested Prometheus rules, to a webhook', () => {
+    const prometheus = new Map(
+      (yaml('dashboards/prometheus/rules.yml').groups[0].rules as { alert: string; expr: string }[]).map((r) => [r.alert, r.expr]),
+    );
+    const grafana = yaml('dashboards/grafana/provisioning/alerting/rules.yml').groups[0].rules as {
+      labels: { prometheus_alert: string };
+      data: { model: { expr?: string } }[];
+    }[];
+    expect(grafana.map((r) => r.labels.prometheus_alert).sort()).toEqual([...prometheus.keys()].sort());
+    for (const rule of grafana) expect(rule.data[0].model.expr).toBe(prometheus.get(rule.labels.prometheus_alert));
+    const contact = yaml('dashboards/grafana/provisioning/alerting/contact-points.yml').contactPoints[0];
+    expect(contact.receivers[0].type).toBe('webhook');
+    expect(yaml('dashboards/grafana/provisioning/alerting/policies.yml').policies[0].receiver).toBe(contact.name);
+  });
+});
