@@ -134,8 +134,21 @@ describe('OTLP trace export', () => {
     expect(span.attributes['order.rejection.code']).toBe('ITEMS_EMPTY');
   });
 
+  it("exports each service's logs over OTLP too, correlated with the checkout trace", async () => {
+    const logs = await waitFor('the event log records of the checkout', async () => {
+      const found = receiver.logs().filter((l) => l.traceId === checkout.traceId && /^event [A-F] passed/.test(String(l.body)));
+      return found.length === 6 ? found : undefined;
+    });
+    expect(new Set(logs.map((l) => l.service))).toEqual(new Set(['transaction-verification', 'fraud-detection', 'suggestions']));
+    for (const log of logs) {
+      expect(log.severity).toBe('info');
+      expect(log.attributes['order_id']).toBe(checkout.orderId);
+      expect(log.spanId).toBe(events[log.attributes['event'] as string].spanId);
+    }
+  });
+
   it('exports no card number or CVV anywhere', () => {
-    const everything = JSON.stringify(receiver.spans());
+    const everything = JSON.stringify(receiver.spans()) + JSON.stringify(receiver.logs());
     expect(everything).not.toContain(CARD);
     expect(everything).not.toMatch(new RegExp(`(^|\\D)${CVV}(\\D|$)`));
   });

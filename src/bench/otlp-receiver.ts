@@ -1,8 +1,9 @@
 /**
- * A real OTLP/gRPC trace receiver (opentelemetry.proto.collector.trace.v1.TraceService/Export)
- * on loopback, keeping everything it is sent so tests can read the exported spans back.
+ * A real OTLP/gRPC receiver for traces and logs (TraceService/Export, LogsService/Export)
+ * on loopback, keeping everything it is sent so tests can read the spans and log records back.
  */
 import { createServer, type Server } from 'nice-grpc';
+import { LogsServiceDefinition, type ExportLogsServiceRequest } from '../gen/opentelemetry/proto/collector/logs/v1/logs_service';
 import {
   TraceServiceDefinition,
   type AnyValue,
@@ -46,8 +47,18 @@ function valueOf(value: AnyValue | undefined): AttributeValue {
 
 const attributes = (kvs: KeyValue[]) => Object.fromEntries(kvs.map((kv) => [kv.key, valueOf(kv.value)]));
 
+export interface ReceivedLog {
+  service: string;
+  severity: string;
+  body: AttributeValue;
+  attributes: Record<string, AttributeValue>;
+  traceId: string;
+  spanId: string;
+}
+
 export class OtlpReceiver {
   readonly requests: ExportTraceServiceRequest[] = [];
+  readonly logRequests: ExportLogsServiceRequest[] = [];
   private server: Server | undefined;
   port = 0;
 
@@ -59,12 +70,36 @@ export class OtlpReceiver {
         return {};
       },
     });
+    this.server.add(LogsServiceDefinition, {
+      export: async (request) => {
+        this.logRequests.push(request);
+        return {};
+      },
+    });
     this.port = await this.server.listen('127.0.0.1:0');
     return `http://127.0.0.1:${this.port}`;
   }
 
   async stop(): Promise<void> {
     this.server?.forceShutdown();
+  }
+
+  logs(): ReceivedLog[] {
+    return this.logRequests.flatMap((request) =>
+      request.resourceLogs.flatMap((rl) => {
+        const service = String(attributes(rl.resource?.attributes ?? [])['service.name'] ?? '');
+        return rl.scopeLogs.flatMap((sl) =>
+          sl.logRecords.map((record) => ({
+            service,
+            severity: record.severityText,
+            body: valueOf(record.body),
+            attributes: attributes(record.attributes),
+            traceId: hex(record.traceId),
+            spanId: hex(record.spanId),
+          })),
+        );
+      }),
+    );
   }
 
   spans(): ReceivedSpan[] {

@@ -1,4 +1,5 @@
 import { trace } from '@opentelemetry/api';
+import { OpenTelemetryTransportV3 } from '@opentelemetry/winston-transport';
 import winston from 'winston';
 
 export type Logger = winston.Logger;
@@ -42,7 +43,11 @@ const traceCorrelation = winston.format((info) => {
   return info;
 });
 
-/** JSON lines on stdout: one object per record, with service, trace and span ids. */
+/**
+ * JSON lines on stdout, one object per record with service, trace and span ids;
+ * and the same records as OpenTelemetry logs (exported over OTLP when the SDK
+ * runs, a no-op otherwise). Redaction runs before either sees a record.
+ */
 export function createLogger(service: string, level = process.env.LOG_LEVEL ?? 'info', meta: Record<string, string> = {}): Logger {
   return winston.createLogger({
     level,
@@ -54,6 +59,6 @@ export function createLogger(service: string, level = process.env.LOG_LEVEL ?? '
       winston.format.errors({ stack: true }),
       winston.format.json(),
     ),
-    transports: [new winston.transports.Console()],
+    transports: [new winston.transports.Console(), new OpenTelemetryTransportV3()],
   });
 }

@@ -2,8 +2,10 @@ import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
+import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { BatchLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { PeriodicExportingMetricReader, type IMetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
@@ -54,13 +56,11 @@ export class ReportingSpanExporter implements SpanExporter {
 let sdk: NodeSDK | undefined;
 
 /**
- * Starts OpenTelemetry for this process. Must run before @grpc/grpc-js and http
+ * Starts OpenTelemetry for this process: traces, metrics and logs over OTLP/gRPC. Must run before @grpc/grpc-js and http
  * are loaded (see preload.ts), or the instrumentations see nothing.
  */
 export function startTelemetry(serviceName: string, env: NodeJS.ProcessEnv = process.env): void {
   if (sdk || readBool(env, 'OTEL_SDK_DISABLED', false)) return;
-  // Traces and metrics are wired below; keep the SDK from guessing an exporter for logs.
-  env.OTEL_LOGS_EXPORTER ??= 'none';
   const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4317';
   const report: Report = (level, message) =>
     process.stdout.write(
@@ -85,6 +85,8 @@ export function startTelemetry(serviceName: string, env: NodeJS.ProcessEnv = pro
     }),
     spanProcessors: [new BatchSpanProcessor(exporter)],
     metricReaders,
+    // Log records (from the winston transport in logger.ts) go out over OTLP too, for Loki.
+    logRecordProcessors: [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter({ url: env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT ?? endpoint }) })],
     instrumentations: [
       new HttpInstrumentation({
         // Health probes would drown the interesting traces.
