@@ -6,6 +6,7 @@
  * the Prometheus rules that promtool tests.
  */
 import { spawnSync } from 'node:child_process';
+import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -120,5 +121,50 @@ describe('Grafana provisioning', () => {
     const contact = yaml('dashboards/grafana/provisioning/alerting/contact-points.yml').contactPoints[0];
     expect(contact.receivers[0].type).toBe('webhook');
     expect(yaml('dashboards/grafana/provisioning/alerting/policies.yml').policies[0].receiver).toBe(contact.name);
+  });
+});
+
+describe('Kubernetes manifests', () => {
+  const validate = (dir?: string) =>
+    spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'validate-k8s.mjs'), ...(dir ? [dir] : [])], { cwd: ROOT, encoding: 'utf8' });
+
+  it('validate against the Kubernetes schemas', () => {
+    const result = validate();
+    expect(result.stdout).not.toContain('INVALID');
+    expect(result.status).toBe(0);
+    for (const kind of ['StatefulSet/executor', 'StatefulSet/order-queue', 'Deployment/orchestrator', 'Deployment/otel-collector', 'Service/executor']) {
+      expect(result.stdout).toContain(`valid   `);
+      expect(result.stdout).toContain(kind);
+    }
+  });
+
+  it('and the validator does catch a broken manifest', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'k8s-'));
+    fs.writeFileSync(
+      path.join(dir, 'bad.yaml'),
+      'apiVersion: apps/v1\nkind: StatefulSet\nmetadata: { name: x }\nspec: { replicas: three, serviceName: x, selector: {}, template: {} }\n',
+    );
+    const result = validate(dir);
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(result.stdout).toContain('INVALID bad.yaml: StatefulSet/x');
+    expect(result.status).toBe(1);
+  });
+
+  it('give executors stable names and volumes, and every container health probes', () => {
+    const docs = fs
+      .readdirSync(path.join(ROOT, 'deploy', 'k8s'))
+      .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+      .flatMap((f) => read(`deploy/k8s/${f}`).split(/^---$/m).map((d) => parse(d)))
+      .filter(Boolean);
+    const executors = docs.find((d) => d.kind === 'StatefulSet' && d.metadata.name === 'executor');
+    expect(executors.spec.replicas).toBe(3);
+    expect(executors.spec.volumeClaimTemplates[0].metadata.name).toBe('data');
+    const peers = docs.find((d) => d.kind === 'ConfigMap').data.EXECUTOR_PEERS as string;
+    expect(peers.split(',').map((p) => p.split('=')[0])).toEqual(['executor-0', 'executor-1', 'executor-2']);
+    for (const workload of docs.filter((d) => d.kind === 'Deployment' || d.kind === 'StatefulSet')) {
+      for (const container of workload.spec.template.spec.containers) {
+        expect(`${workload.metadata.name}: ${Boolean(container.readinessProbe && container.livenessProbe)}`).toBe(`${workload.metadata.name}: true`);
+      }
+    }
   });
 });
