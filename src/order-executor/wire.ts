@@ -1,3 +1,4 @@
+import { ServerError, Status } from 'nice-grpc';
 import type { RaftEntry, RaftMessage } from '../gen/causeway/v1/order_executor';
 import type { Entry, Message, MessageType } from '../raft/types';
 
@@ -26,7 +27,9 @@ export function messageToWire(m: Message): RaftMessage {
 }
 
 export function messageFromWire(m: RaftMessage): Message {
-  if (!TYPES.includes(m.type as MessageType)) throw new Error(`unknown raft message type ${JSON.stringify(m.type)}`);
+  if (!TYPES.includes(m.type as MessageType)) {
+    throw new ServerError(Status.INVALID_ARGUMENT, `unknown raft message type ${JSON.stringify(m.type.slice(0, 40))}`);
+  }
   return {
     type: m.type as MessageType,
     from: m.from,

@@ -1,0 +1,179 @@
+/**
+ * Property-based fuzzing against the real processes: 10,000 generated bodies at
+ * POST /checkout (wrong types, missing fields, huge strings, deep nesting,
+ * unicode, prototype-pollution keys, numbers as strings, arrays for objects,
+ * malformed JSON) must each get a 200 or a 4xx with {error:{code,message}}; and
+ * malformed bytes at every gRPC method must get a gRPC status, never a crash.
+ * Afterwards every process is alive and healthy, and the orchestrator's memory
+ * has stayed bounded.
+ */
+import { credentials, makeGenericClientConstructor, Metadata, status as GrpcStatus } from '@grpc/grpc-js';
+import fc from 'fast-check';
+import fs from 'node:fs';
+import http from 'node:http';
+import { coursePageOrder, startSystem, type RunningSystem } from './support/system';
+
+const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000);
+let system: RunningSystem;
+
+beforeAll(async () => {
+  system = await startSystem({ FRAUD_CONTACT_VELOCITY_LIMIT: '100000000', FRAUD_CARD_VELOCITY_LIMIT: '100000000', LOG_LEVEL: 'warn' });
+});
+afterAll(async () => {
+  await system?.stop();
+});
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+
+function post(body: string, contentType: string | undefined): Promise<{ status: number; text: string }> {
+  const url = new URL(`${system.baseUrl}/checkout`);
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = { 'content-length': Buffer.byteLength(body) };
+    if (contentType) headers['content-type'] = contentType;
+    const req = http.request({ agent, host: url.hostname, port: url.port, path: '/checkout', method: 'POST', headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+
+// ------------------------------------------------------------------ generators
+
+const FIELDS = ['user', 'creditCard', 'items', 'billingAddress', 'shippingMethod', 'termsAccepted', 'termsAndConditionsAccepted', 'giftWrapping', 'userComment'];
+const weird = fc.oneof(
+  fc.jsonValue({ maxDepth: 4 }),
+  fc.string({ unit: 'binary', maxLength: 200 }),
+  fc.integer().map(String),
+  fc.constant(null),
+  fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 5 }),
+  fc.string({ maxLength: 5 }).map((s) => s.repeat(2000)),
+  fc.double(),
+);
+
+/** A valid course-page order with one field broken in some way. */
+const mutatedOrder = fc.tuple(fc.constantFrom(...FIELDS), weird, fc.boolean()).map(([field, value, drop]) => {
+  const order: Record<string, unknown> = coursePageOrder();
+  if (drop) delete order[field];
+  else order[field] = value;
+  return JSON.stringify(order);
+});
+
+/** Orders with a nested field changed: item quantities as strings, names as objects, etc. */
+const nestedMutation = fc.tuple(fc.constantFrom('name', 'quantity'), weird).map(([field, value]) =>
+  JSON.stringify(coursePageOrder({ items: [{ name: 'Dune', quantity: 1, [field]: value }] })),
+);
+
+const pollution = fc.tuple(fc.constantFrom('__proto__', 'constructor', 'prototype'), fc.jsonValue({ maxDepth: 2 })).map(
+  ([key, value]) => {
+    const base = JSON.stringify(coursePageOrder());
+    return `{"${key}": ${JSON.stringify(value) ?? 'null'}, ${base.slice(1)}`;
+  },
+);
+
+const deepNesting = fc.integer({ min: 50, max: 3000 }).map((depth) => `{"user":${'['.repeat(depth)}${']'.repeat(depth)}}`);
+
+const garbage = fc.oneof(
+  fc.string({ unit: 'binary', maxLength: 300 }),
+  fc.string({ maxLength: 300 }).map((s) => `{${s}`),
+  fc.constantFrom('', 'null', 'true', '[]', '{}', '"order"', '{"items":[}', '{"user":{"name":"a"}}x'),
+);
+
+const huge = fc.integer({ min: 60, max: 200 }).map((kb) => JSON.stringify(coursePageOrder({ userComment: 'x'.repeat(kb * 1024) })));
+
+const valid = fc.constant(null).map(() => JSON.stringify(coursePageOrder()));
+
+const body = fc.oneof(
+  { weight: 30, arbitrary: mutatedOrder },
+  { weight: 15, arbitrary: nestedMutation },
+  { weight: 10, arbitrary: pollution },
+  { weight: 5, arbitrary: deepNesting },
+  { weight: 30, arbitrary: garbage },
+  { weight: 3, arbitrary: huge },
+  { weight: 1, arbitrary: valid },
+);
+const contentType = fc.constantFrom('application/json', 'text/plain;charset=UTF-8', undefined, 'application/x-www-form-urlencoded', 'application/json; charset=latin1');
+
+// ------------------------------------------------------------------ properties
+
+describe('HTTP fuzzing', () => {
+  it(`answers ${RUNS} generated bodies with 200 or a 4xx error object, and keeps running`, async () => {
+    const orchestratorPid = system.pids().orchestrator;
+    const rssBefore = rssOf(orchestratorPid);
+    const seen = new Map<number, number>();
+    await fc.assert(
+      fc.asyncProperty(body, contentType, async (b, type) => {
+        const { status, text } = await post(b, type);
+        seen.set(status, (seen.get(status) ?? 0) + 1);
+        const parsed = JSON.parse(text);
+        if (status === 200) {
+          expect(['Order Approved', 'Order Rejected']).toContain(parsed.status);
+          expect(Array.isArray(parsed.suggestedBooks)).toBe(true);
+        } else {
+          expect(status >= 400 && status < 500).toBe(true);
+          expect(typeof parsed.error.code).toBe('string');
+          expect(typeof parsed.error.message).toBe('string');
+        }
+      }),
+      { numRuns: RUNS },
+    );
+    // The generators reached both sides of the API.
+    expect(seen.get(200) ?? 0).toBeGreaterThan(0);
+    expect(seen.get(400) ?? 0).toBeGreaterThan(RUNS / 4);
+    expect(seen.get(413) ?? 0).toBeGreaterThan(0);
+
+    expect((await fetch(`${system.baseUrl}/health`)).status).toBe(200);
+    expect(system.pids().orchestrator).toBe(orchestratorPid); // never restarted
+    expect(rssOf(orchestratorPid) - rssBefore).toBeLessThan(150 * 2 ** 20);
+    expect(system.records().filter((r) => r.level === 'error')).toEqual([]);
+  }, 600_000);
+});
+
+describe('gRPC fuzzing', () => {
+  const METHODS: Record<string, string[]> = {
+    'transaction-verification': ['causeway.v1.TransactionVerification/InitOrder', 'causeway.v1.TransactionVerification/StartChecks', 'causeway.v1.TransactionVerification/VerifyCard', 'causeway.v1.TransactionVerification/ClearOrder'],
+    'fraud-detection': ['causeway.v1.FraudDetection/InitOrder', 'causeway.v1.FraudDetection/CheckUser', 'causeway.v1.FraudDetection/CheckCard', 'causeway.v1.FraudDetection/ClearOrder'],
+    suggestions: ['causeway.v1.Suggestions/InitOrder', 'causeway.v1.Suggestions/Suggest', 'causeway.v1.Suggestions/ClearOrder'],
+    'order-queue': ['causeway.v1.OrderQueue/Enqueue', 'causeway.v1.OrderQueue/Dequeue', 'causeway.v1.OrderQueue/Ack', 'causeway.v1.OrderQueue/Nack', 'causeway.v1.OrderQueue/Stats'],
+  };
+
+  it('answers malformed messages on every method with a gRPC status, and every service stays up', async () => {
+    const Raw = makeGenericClientConstructor({}, 'Raw');
+    const before = system.pids();
+    const statuses = new Set<number>();
+    for (const [service, methods] of Object.entries(METHODS)) {
+      const address = system.addresses[service];
+      const client = new Raw(address, credentials.createInsecure());
+      for (const method of methods) {
+        await fc.assert(
+          fc.asyncProperty(fc.uint8Array({ maxLength: 256 }), async (bytes) => {
+            const code = await new Promise<number>((resolve) => {
+              client.makeUnaryRequest(
+                `/${method}`,
+                (b: Buffer) => b,
+                (b: Buffer) => b,
+                Buffer.from(bytes),
+                new Metadata(),
+                { deadline: Date.now() + 2000 },
+                (err) => resolve(err ? (err.code ?? GrpcStatus.UNKNOWN) : GrpcStatus.OK),
+              );
+            });
+            statuses.add(code);
+            // Anything but a transport failure: the server decoded (or refused) and answered.
+            expect([GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED]).not.toContain(code);
+          }),
+          { numRuns: 60 },
+        );
+      }
+      client.close();
+    }
+    expect(statuses.has(GrpcStatus.INTERNAL) || statuses.has(GrpcStatus.INVALID_ARGUMENT) || statuses.has(GrpcStatus.NOT_FOUND)).toBe(true);
+    expect(system.pids()).toEqual(before);
+    expect((await fetch(`${system.baseUrl}/health`)).status).toBe(200);
+  }, 300_000);
+});
