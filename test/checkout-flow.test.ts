@@ -2,6 +2,8 @@
  * The whole checkout over real processes: HTTP into the orchestrator, gRPC between
  * the services, the services driving the events A→B→D→C→E→F themselves.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { createChannel, createClient, ClientError, Status } from 'nice-grpc';
 import { SuggestionsDefinition } from '../src/gen/causeway/v1/suggestions';
 import { FraudDetectionDefinition } from '../src/gen/causeway/v1/fraud_detection';
@@ -171,13 +173,33 @@ describe('operations', () => {
     );
   });
 
-  it('never logs a card number or CVV', async () => {
+  it('never logs a card number or CVV, nor exports one as a metric', async () => {
     await postCheckout(system.baseUrl, coursePageOrder({ creditCard: { number: '5555555555554444', expirationDate: '12/30', cvv: '9071' } }));
     await new Promise((r) => setTimeout(r, 300));
-    const all = system.lines.join('\n');
+    const metrics = await Promise.all(Object.values(system.metricsPorts).map(async (port) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text()));
+    const all = system.lines.join('\n') + metrics.join('\n');
     expect(all).toContain('event E passed');
+    expect(all).toContain('executor_is_leader');
     expect(all).not.toContain('5555555555554444');
     expect(all).not.toContain('4111111111111111');
     expect(all).not.toMatch(/(^|\D)9071(\D|$)/);
+  });
+
+  it('stores only a masked card at rest: the queue journal and the Raft logs', async () => {
+    const { body } = await postCheckout(system.baseUrl, coursePageOrder({ creditCard: { number: '5555555555554444', expirationDate: '12/30', cvv: '9071' } }));
+    await waitFor('the order to be executed', async () => {
+      const order = await (await fetch(`${system.baseUrl}/orders/${body.orderId}`)).json();
+      return order.state === 'executed' ? true : undefined;
+    });
+    const files = (dir: string): string[] =>
+      fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+    const stored = files(system.dataDir).filter((f) => !f.endsWith('processes.json'));
+    expect(stored.some((f) => f.includes('order-queue'))).toBe(true);
+    expect(stored.some((f) => f.endsWith('raft.log'))).toBe(true);
+    const text = stored.map((f) => fs.readFileSync(f, 'utf8')).join('\n');
+    expect(text).toContain(body.orderId);
+    expect(text).toContain('**** 4444');
+    expect(text).not.toContain('5555555555554444');
+    expect(text).not.toMatch(/(^|\D)9071(\D|$)/);
   });
 });
