@@ -19,6 +19,8 @@ export interface ReceivedSpan {
   spanId: string;
   parentSpanId: string;
   name: string;
+  /** OTLP SpanKind: 1 internal, 2 server, 3 client, 4 producer, 5 consumer. */
+  kind: number;
   attributes: Record<string, AttributeValue>;
   links: { traceId: string; spanId: string; attributes: Record<string, AttributeValue> }[];
   events: { name: string; attributes: Record<string, AttributeValue> }[];
@@ -113,6 +115,7 @@ export class OtlpReceiver {
             spanId: hex(span.spanId),
             parentSpanId: hex(span.parentSpanId),
             name: span.name,
+            kind: span.kind,
             attributes: attributes(span.attributes),
             links: span.links.map((l) => ({ traceId: hex(l.traceId), spanId: hex(l.spanId), attributes: attributes(l.attributes) })),
             events: span.events.map((e) => ({ name: e.name, attributes: attributes(e.attributes) })),

@@ -18,6 +18,8 @@ export interface HttpDeps {
   health: DownstreamHealth;
   cluster: ClusterView;
   corsOrigins: readonly string[];
+  /** Checkouts in progress at once; beyond this, 503 with Retry-After instead of unbounded latency. */
+  maxInFlight: number;
   logger: Logger;
 }
 
@@ -65,10 +67,22 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     }
   });
 
-  app.post<{ Body: CheckoutRequest }>('/checkout', { schema: { body: checkoutRequestSchema } }, async (request) => {
-    const result = await deps.flow.checkout(request.body);
-    deps.store.put(result.orderId, result);
-    return result;
+  let inFlight = 0;
+  app.post<{ Body: CheckoutRequest }>('/checkout', { schema: { body: checkoutRequestSchema } }, async (request, reply) => {
+    if (inFlight >= deps.maxInFlight) {
+      return reply
+        .code(503)
+        .header('Retry-After', '1')
+        .send(errorBody('OVERLOADED', `${inFlight} checkouts are already in progress; retry in a second`));
+    }
+    inFlight++;
+    try {
+      const result = await deps.flow.checkout(request.body);
+      deps.store.put(result.orderId, result);
+      return result;
+    } finally {
+      inFlight--;
+    }
   });
 
   app.get<{ Params: { id: string } }>('/orders/:id', async (request, reply) => {

@@ -74,6 +74,7 @@ runMain('orchestrator', async () => {
         }
       : undefined,
     corsOrigins: config.corsOrigins,
+    maxInFlight: config.maxInFlightCheckouts,
     logger,
   });
   await app.listen({ host: config.host, port: config.ports.orchestrator });

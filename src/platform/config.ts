@@ -92,6 +92,8 @@ export interface CausewayConfig {
   localMode: boolean;
   /** Where the web app's "Open in Jaeger" links point. */
   jaegerUrl: string;
+  /** Checkouts the orchestrator runs at once before answering 503 + Retry-After. */
+  maxInFlightCheckouts: number;
   /** How many checkout results GET /orders/:id remembers. */
   orderStoreCapacity: number;
   fraud: {
@@ -194,6 +196,7 @@ export function loadConfig(env: Env = process.env): CausewayConfig {
     localMode: readBool(env, 'CAUSEWAY_LOCAL_MODE', false),
     jaegerUrl: env.JAEGER_URL ?? 'http://localhost:16686',
     orderStoreCapacity: readInt(env, 'CAUSEWAY_ORDER_STORE_CAPACITY', 10_000, 1),
+    maxInFlightCheckouts: readInt(env, 'CAUSEWAY_MAX_INFLIGHT_CHECKOUTS', 256, 1),
     fraud: {
       contactVelocity: {
         limit: readInt(env, 'FRAUD_CONTACT_VELOCITY_LIMIT', 30, 1),
