@@ -1,5 +1,6 @@
 /** Composition root of fraud-detection (events D, E). */
-import { ParticipantRoot, runMain } from '../checkout/participant-root';
+import { ParticipantRoot } from '../checkout/participant-root';
+import { runMain } from '../platform/run-main';
 import { SUGGESTIONS_CLIENT, TRANSACTION_VERIFICATION_CLIENT } from '../checkout/tokens';
 import { FraudDetectionDefinition } from '../gen/causeway/v1/fraud_detection';
 import { SuggestionsDefinition } from '../gen/causeway/v1/suggestions';

@@ -2,7 +2,6 @@
 import 'reflect-metadata';
 import type { Channel } from 'nice-grpc';
 import { container } from 'tsyringe';
-import { runMain } from '../checkout/participant-root';
 import { FRAUD_DETECTION_CLIENT, ORDER_QUEUE_CLIENT, SUGGESTIONS_CLIENT, TRANSACTION_VERIFICATION_CLIENT } from '../checkout/tokens';
 import { OrderExecutorDefinition } from '../gen/causeway/v1/order_executor';
 import { OrderQueueDefinition } from '../gen/causeway/v1/order_queue';
@@ -19,9 +18,9 @@ import { ClusterView } from './cluster';
 import { DownstreamHealth } from './health';
 import { buildHttpApp } from './http';
 import { OrderStore } from './order-store';
-import fs from 'node:fs';
+import { launchedPid } from '../launcher/pid-file';
+import { runMain } from '../platform/run-main';
 import catalog from '../suggestions/catalog.json';
-import { pidFilePath } from '../launcher/pid-file';
 
 runMain('orchestrator', async () => {
   const config = loadConfig();
@@ -66,7 +65,7 @@ runMain('orchestrator', async () => {
           const snapshot = await cluster.snapshot();
           const leader = snapshot.executors.find((e) => e.role === 'leader');
           if (!leader) throw new Error('there is no leader right now (an election may be under way)');
-          const pid = JSON.parse(fs.readFileSync(pidFilePath(), 'utf8')).processes[leader.id] as number | undefined;
+          const pid = launchedPid(leader.id);
           if (!pid) throw new Error(`no process id known for ${leader.id}`);
           process.kill(pid, 'SIGKILL');
           logger.warn(`killed leader ${leader.id} (pid ${pid}, term ${leader.term}) on request`, { executor: leader.id, term: leader.term });

@@ -5,7 +5,7 @@
  */
 import 'reflect-metadata';
 import { container } from 'tsyringe';
-import { runMain } from '../checkout/participant-root';
+import { runMain } from '../platform/run-main';
 import { OrderExecutorDefinition } from '../gen/causeway/v1/order_executor';
 import { OrderQueueDefinition } from '../gen/causeway/v1/order_queue';
 import { CONFIG, loadConfig } from '../platform/config';

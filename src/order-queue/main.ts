@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 import { metrics } from '@opentelemetry/api';
 import { container } from 'tsyringe';
-import { runMain } from '../checkout/participant-root';
+import { runMain } from '../platform/run-main';
 import { OrderQueueDefinition } from '../gen/causeway/v1/order_queue';
 import { CONFIG, loadConfig } from '../platform/config';
 import { hostGrpcService } from '../platform/grpc-host';

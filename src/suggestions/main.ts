@@ -1,5 +1,6 @@
 /** Composition root of suggestions (event F). */
-import { ParticipantRoot, runMain } from '../checkout/participant-root';
+import { ParticipantRoot } from '../checkout/participant-root';
+import { runMain } from '../platform/run-main';
 import { SuggestionsDefinition } from '../gen/causeway/v1/suggestions';
 import catalog from './catalog.json';
 import { Recommender, type CatalogBook } from './recommender';

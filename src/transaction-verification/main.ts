@@ -1,5 +1,6 @@
 /** Composition root of transaction-verification (events A, B, C). */
-import { ParticipantRoot, runMain } from '../checkout/participant-root';
+import { ParticipantRoot } from '../checkout/participant-root';
+import { runMain } from '../platform/run-main';
 import { FRAUD_DETECTION_CLIENT } from '../checkout/tokens';
 import { FraudDetectionDefinition } from '../gen/causeway/v1/fraud_detection';
 import { TransactionVerificationDefinition } from '../gen/causeway/v1/transaction_verification';

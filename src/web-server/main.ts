@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { runMain } from '../checkout/participant-root';
+import { runMain } from '../platform/run-main';
 import { loadConfig } from '../platform/config';
 import { Lifecycle } from '../platform/lifecycle';
 import { createLogger } from '../platform/logger';
