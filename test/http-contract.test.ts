@@ -4,6 +4,7 @@
  * the process carries on.
  */
 import http from 'node:http';
+import net from 'node:net';
 import { coursePageOrder, postCheckout, startSystem, type RunningSystem } from './support/system';
 
 let system: RunningSystem;
@@ -119,6 +120,21 @@ describe('rejected input', () => {
     });
     expect(res.status).toBe(400);
     expect(res.body.error.code).toEqual(expect.any(String));
+  });
+
+  it('headers over 16 KiB → 431 in the same error shape', async () => {
+    const url = new URL(system.baseUrl);
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(url.port), url.hostname, () => {
+        socket.write(`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+      });
+      let data = '';
+      socket.on('data', (c) => (data += c));
+      socket.on('end', () => resolve(data));
+      socket.on('error', reject);
+    });
+    expect(reply).toMatch(/^HTTP\/1.1 431 /);
+    expect(JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4))).toEqual({ error: { code: 'HEADERS_TOO_LARGE', message: expect.any(String) } });
   });
 
   it('unknown routes → 404 in the same error shape', async () => {

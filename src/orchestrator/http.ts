@@ -44,6 +44,20 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     return503OnClosing: true,
     // Types are checked, not coerced: "2" is not a quantity.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
+    // Errors Node's HTTP parser raises before any route runs (headers over 16 KiB, garbage on the wire)
+    // still answer in the API's error shape.
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
+      if (!socket.writable) return socket.destroy();
+      const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+      const [status, code, message] = tooLarge
+        ? [431, 'HEADERS_TOO_LARGE', 'request headers exceed 16 KiB']
+        : [400, 'BAD_REQUEST', 'malformed HTTP request'];
+      const body = JSON.stringify(errorBody(code, message));
+      socket.end(
+        `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+          `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    },
   });
 
   // The course's page posts JSON without a Content-Type (so as text/plain): every body is parsed as JSON.
