@@ -47,16 +47,21 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     // Errors Node's HTTP parser raises before any route runs (headers over 16 KiB, garbage on the wire)
     // still answer in the API's error shape.
     clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
-      if (!socket.writable) return socket.destroy();
-      const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-      const [status, code, message] = tooLarge
-        ? [431, 'HEADERS_TOO_LARGE', 'request headers exceed 16 KiB']
-        : [400, 'BAD_REQUEST', 'malformed HTTP request'];
-      const body = JSON.stringify(errorBody(code, message));
-      socket.end(
-        `HTTP/1.1 ${status} ${tooLarge ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
-          `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-      );
+      // A reset connection is already gone: nothing to answer (as Fastify's own handler does).
+      if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      const [status, reason, code, message] =
+        err.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'Request Header Fields Too Large', 'HEADERS_TOO_LARGE', 'request headers exceed 16 KiB']
+          : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? [408, 'Request Timeout', 'REQUEST_TIMEOUT', 'the request was not completed in time']
+            : [400, 'Bad Request', 'BAD_REQUEST', 'malformed HTTP request'];
+      if (socket.writable) {
+        const body = JSON.stringify(errorBody(code, message));
+        socket.write(
+          `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        );
+      }
+      socket.destroy(err);
     },
   });
 
