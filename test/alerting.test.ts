@@ -104,7 +104,8 @@ describe('leader change alert end to end', () => {
     expect(firing.labels).toMatchObject({ alertname: 'ExecutorLeaderChanged', severity: 'warning' });
     expect(await alert('ExecutorSplitBrain')).toBeUndefined();
 
-    // One quiet minute later (the rule's window), it resolves.
-    await waitFor('ExecutorLeaderChanged to resolve', async () => ((await alert('ExecutorLeaderChanged')) === undefined ? true : undefined), 150000);
-  }, 200000);
+    // One quiet minute later (the rule's window), it resolves. (Generous: on a loaded 2-core CI box an
+    // extra election would legitimately restart the minute.)
+    await waitFor('ExecutorLeaderChanged to resolve', async () => ((await alert('ExecutorLeaderChanged')) === undefined ? true : undefined), 240000);
+  }, 330000);
 });
