@@ -210,3 +210,82 @@ describe('restart', () => {
     expect(restarted.ready().committed.map((e) => e.data ?? e.type)).toEqual(['noop', 'o1']);
   });
 });
+
+describe('§5.4.2 committing entries from previous terms (the paper’s Figure 8)', () => {
+  const config = (id: string, seed: number) => ({
+    id,
+    peers: ids,
+    electionTicks: 10,
+    heartbeatTicks: 2,
+    random: seededRandom(seed),
+    preVote: true,
+    checkQuorum: false,
+    maxEntriesPerMessage: 1,
+  });
+  /** A crash and restart: a fresh node from what was persisted (we persist every Ready in these tests). */
+  const restart = (node: RaftNode, seed: number) => {
+    const s = node.status();
+    const entries = Array.from({ length: s.lastIndex }, (_, i) => node.entryAt(i + 1)!);
+    return new RaftNode(config(s.id, seed), { hardState: { term: s.term, vote: s.vote, commit: s.commit }, entries });
+  };
+
+  it('never commits an old-term entry by counting replicas; only through an entry of the current term', () => {
+    const nodes: Record<string, RaftNode> = {
+      a: new RaftNode(config('a', 1), { hardState: { term: 0, vote: null, commit: 0 }, entries: [] }),
+      b: new RaftNode(config('b', 2), { hardState: { term: 0, vote: null, commit: 0 }, entries: [] }),
+      c: new RaftNode(config('c', 3), { hardState: { term: 0, vote: null, commit: 0 }, entries: [] }),
+    };
+    tickUntilLeader(nodes, 'a');
+    nodes.a.tick();
+    nodes.a.tick();
+    settle(nodes); // everyone has and commits the term-1 noop at index 1
+    expect(nodes.c.status().commit).toBe(1);
+
+    // a appends X at index 2 (term 1) but crashes before any follower gets it.
+    nodes.a.propose(['X']);
+    settle(nodes, (m) => m.from === 'a');
+    const termOfX = nodes.a.entryAt(2)!.term;
+
+    // b becomes leader of a later term with c's vote, appends its noop at index 2, and crashes at once.
+    const down = new Set(['a']);
+    const isolated = (m: Message) => down.has(m.from) || down.has(m.to);
+    for (let i = 0; i < 100 && nodes.b.status().role !== 'leader'; i++) {
+      nodes.b.tick();
+      settle(nodes, (m) => isolated(m) || (m.from === 'b' && m.type === 'Append'));
+    }
+    expect(nodes.b.status().role).toBe('leader');
+    const termOfB = nodes.b.status().term;
+    expect(nodes.b.entryAt(2)!.term).toBe(termOfB);
+    down.add('b');
+    settle(nodes, isolated);
+    expect(nodes.c.entryAt(2)).toBeUndefined();
+
+    // a restarts and wins a newer term (its log, ending with X, is more up to date than c's).
+    nodes.a = restart(nodes.a, 11);
+    down.delete('a');
+    // Replication reaches c one entry at a time, and everything from index 3 on (a's own noop) is lost.
+    const withoutNoop = (m: Message) => isolated(m) || (m.type === 'Append' && (m.entries ?? []).some((e) => e.index >= 3));
+    for (let i = 0; i < 100 && nodes.a.status().role !== 'leader'; i++) {
+      nodes.a.tick();
+      settle(nodes, withoutNoop);
+    }
+    expect(nodes.a.status().role).toBe('leader');
+    for (let i = 0; i < 4; i++) {
+      nodes.a.tick();
+      settle(nodes, withoutNoop);
+    }
+    expect(nodes.a.status().term).toBeGreaterThan(termOfB);
+
+    // X now sits on a majority (a and c), but it is from an old term: it must not be committed yet,
+    // for b (whose index 2 is from a newer term than X) could still win an election and overwrite it.
+    expect(nodes.c.entryAt(2)?.term).toBe(termOfX);
+    expect(nodes.a.status().commit).toBe(1);
+
+    // Once a's own noop (index 3, current term) reaches c, index 3 commits, and X with it.
+    nodes.a.tick();
+    nodes.a.tick();
+    settle(nodes, isolated);
+    expect(nodes.a.status().commit).toBe(3);
+    expect(nodes.a.entryAt(2)!.data).toBe('X');
+  });
+});
