@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, ROOT, startSystem, waitFor, type RunningSystem } from './support/system';
+import { freePort, ROOT, startSystem, waitFor, type RunningSystem, getJson } from './support/system';
 
 const PROMTOOL = process.env.PROMTOOL ?? '/usr/bin/promtool';
 const PROMETHEUS = process.env.PROMETHEUS ?? '/usr/bin/prometheus';
@@ -66,7 +66,7 @@ describe('leader change alert end to end', () => {
     await waitFor(
       'Prometheus to scrape every executor and the queue',
       async () => {
-        const res = await (await fetch(`${api}/targets`)).json();
+        const res = await getJson(`${api}/targets`);
         const active = res.data.activeTargets as { health: string }[];
         return active.length === targets.length && active.every((t) => t.health === 'up') ? true : undefined;
       },
@@ -81,19 +81,19 @@ describe('leader change alert end to end', () => {
   });
 
   const alert = async (name: string) => {
-    const res = await (await fetch(`${api}/alerts`)).json();
+    const res = await getJson(`${api}/alerts`);
     return (res.data.alerts as { labels: { alertname: string }; state: string }[]).find((a) => a.labels.alertname === name);
   };
 
   it('fires when the leader is killed, and resolves once the cluster is stable again', async () => {
     const leaders = await waitFor('exactly one leader in Prometheus', async () => {
-      const res = await (await fetch(`${api}/query?query=${encodeURIComponent('sum(executor_is_leader)')}`)).json();
+      const res = await getJson(`${api}/query?query=${encodeURIComponent('sum(executor_is_leader)')}`);
       return res.data.result[0]?.value[1] === '1' ? true : undefined;
     });
     expect(leaders).toBe(true);
     expect(await alert('ExecutorLeaderChanged')).toBeUndefined();
 
-    const cluster = await (await fetch(`${system.baseUrl}/cluster`)).json();
+    const cluster = await getJson(`${system.baseUrl}/cluster`);
     const leader = cluster.executors.find((e: { role: string }) => e.role === 'leader');
     process.kill(system.pids()[leader.id], 'SIGKILL');
 

@@ -8,7 +8,7 @@ import { createChannel, createClient, ClientError, Status } from 'nice-grpc';
 import { SuggestionsDefinition } from '../src/gen/causeway/v1/suggestions';
 import { FraudDetectionDefinition } from '../src/gen/causeway/v1/fraud_detection';
 import { TransactionVerificationDefinition } from '../src/gen/causeway/v1/transaction_verification';
-import { coursePageOrder, postCheckout, startSystem, waitFor, type RunningSystem } from './support/system';
+import { coursePageOrder, postCheckout, startSystem, waitFor, type RunningSystem, getJson } from './support/system';
 
 const TV = 'transaction-verification';
 const FD = 'fraud-detection';
@@ -75,7 +75,7 @@ describe('an approved order', () => {
     const { body } = await postCheckout(system.baseUrl, coursePageOrder());
     const res = await fetch(`${system.baseUrl}/orders/${body.orderId}`);
     expect(res.status).toBe(200);
-    const { state, execution: _execution, ...stored } = await res.json();
+    const { state, execution: _execution, ...stored } = (await res.json()) as Record<string, unknown>;
     const { state: initialState, ...answered } = body;
     expect(stored).toEqual(answered);
     expect(initialState).toBe('queued');
@@ -153,7 +153,7 @@ describe('the final clock broadcast', () => {
 describe('operations', () => {
   it('reports every downstream service on GET /health', async () => {
     const res = await fetch(`${system.baseUrl}/health`);
-    const body = await res.json();
+    const body = (await res.json()) as { status: string; services: Record<string, { status: string }> };
     expect(res.status).toBe(200);
     expect(body.status).toBe('ok');
     expect(Object.keys(body.services).sort()).toEqual([FD, 'order-queue', SG, TV]);
@@ -188,7 +188,7 @@ describe('operations', () => {
   it('stores only a masked card at rest: the queue journal and the Raft logs', async () => {
     const { body } = await postCheckout(system.baseUrl, coursePageOrder({ creditCard: { number: '5555555555554444', expirationDate: '12/30', cvv: '9071' } }));
     await waitFor('the order to be executed', async () => {
-      const order = await (await fetch(`${system.baseUrl}/orders/${body.orderId}`)).json();
+      const order = await getJson(`${system.baseUrl}/orders/${body.orderId}`);
       return order.state === 'executed' ? true : undefined;
     });
     const files = (dir: string): string[] =>

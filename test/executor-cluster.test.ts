@@ -7,7 +7,7 @@
 import { createChannel, createClient } from 'nice-grpc';
 import { OrderExecutorDefinition, type Execution } from '../src/gen/causeway/v1/order_executor';
 import { OrderQueueDefinition } from '../src/gen/causeway/v1/order_queue';
-import { coursePageOrder, postCheckout, startSystem, waitFor, type RunningSystem } from './support/system';
+import { coursePageOrder, postCheckout, startSystem, waitFor, type RunningSystem, getJson } from './support/system';
 
 const ORDERS = 300;
 const KILLS = 5;
@@ -31,7 +31,7 @@ const executorClients = () =>
 
 async function currentLeader(): Promise<{ id: string; term: number } | undefined> {
   const res = await fetch(`${system.baseUrl}/cluster`);
-  const cluster = await res.json();
+  const cluster = (await res.json()) as { executors: { id: string; role: string; term: number }[] };
   const leaders = cluster.executors.filter((e: { role: string }) => e.role === 'leader');
   if (leaders.length !== 1) return undefined;
   return { id: leaders[0].id, term: leaders[0].term };
@@ -42,7 +42,7 @@ describe('executor cluster', () => {
     // Right after start-up a late executor may still be campaigning (pre-vote) until the leader's first
     // heartbeat reaches it: wait for the cluster to settle, then check everything agrees.
     const cluster = await waitFor('one leader, every other executor its follower', async () => {
-      const c = await (await fetch(`${system.baseUrl}/cluster`)).json();
+      const c = await getJson(`${system.baseUrl}/cluster`);
       const roles = c.executors.map((e: { role: string }) => e.role).sort();
       return JSON.stringify(roles) === JSON.stringify(['follower', 'follower', 'leader']) ? c : undefined;
     });
@@ -85,7 +85,7 @@ describe('executor cluster', () => {
     const { body } = await postCheckout(system.baseUrl, coursePageOrder());
     expect(body.state).toBe('queued');
     const order = await waitFor('the order to be executed', async () => {
-      const res = await (await fetch(`${system.baseUrl}/orders/${body.orderId}`)).json();
+      const res = await getJson(`${system.baseUrl}/orders/${body.orderId}`);
       return res.state === 'executed' ? res : undefined;
     });
     expect(order.execution).toEqual({ executor: expect.stringMatching(/^executor-\d$/), term: expect.any(Number), index: expect.any(Number) });

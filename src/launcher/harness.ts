@@ -175,6 +175,13 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
   return system;
 }
 
+/** GET a JSON document (typed loosely: tests assert on its shape). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function getJson(url: string): Promise<any> {
+  const res = await fetch(url);
+  return res.json();
+}
+
 /** The course page's default order (its browser form's pre-filled values). */
 export function coursePageOrder(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
