@@ -1,15 +1,7 @@
-import {
-  ROOT_CONTEXT,
-  SpanStatusCode,
-  trace,
-  TraceFlags,
-  type Link,
-  type Span,
-  type SpanContext,
-} from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import type { ChainResult, EventRecord, Handoff } from '../gen/causeway/v1/checkout';
 import type { Logger } from '../platform/logger';
+import { linkTo, traceparentOf } from '../platform/telemetry/traceparent';
 import { EVENTS, type EventName, type RuleOutcome } from './events';
 import type { OrderLedger } from './order-ledger';
 import { clockFromWire, clockRecord, clockToWire } from './wire';
@@ -18,26 +10,6 @@ import { clockFromWire, clockRecord, clockToWire } from './wire';
 export type EventStep<Order> = readonly [EventName, (order: Order) => RuleOutcome];
 
 const tracer = trace.getTracer('causeway.checkout');
-const w3c = new W3CTraceContextPropagator();
-
-/** The span that caused this event, from the traceparent the previous event sent. */
-function causeLink(traceparent: string): Link[] {
-  if (!traceparent) return [];
-  const ctx = w3c.extract(ROOT_CONTEXT, { traceparent }, {
-    get: (carrier, key) => carrier[key as 'traceparent'],
-    keys: (carrier) => Object.keys(carrier),
-  });
-  const spanContext = trace.getSpanContext(ctx);
-  return spanContext && trace.isSpanContextValid(spanContext)
-    ? [{ context: spanContext, attributes: { 'causeway.link': 'happened-before' } }]
-    : [];
-}
-
-function traceparentOf(ctx: SpanContext): string {
-  if (!trace.isSpanContextValid(ctx)) return '';
-  const flags = (ctx.traceFlags & TraceFlags.SAMPLED).toString(16).padStart(2, '0');
-  return `00-${ctx.traceId}-${ctx.spanId}-${flags}`;
-}
 
 /**
  * Runs a service's events on one order: each merges the incoming clock, ticks,
@@ -78,7 +50,8 @@ export class EventChain<Order> {
     return tracer.startActiveSpan(
       `event ${event}`,
       {
-        links: causeLink(handoff.causeTraceparent),
+        // The span that caused this event, from the traceparent the previous event sent.
+        links: linkTo(handoff.causeTraceparent, { 'causeway.link': 'happened-before' }),
         attributes: { 'order.id': handoff.orderId, 'order.event': event, 'order.event.title': title },
       },
       (span: Span) => {

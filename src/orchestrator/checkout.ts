@@ -11,6 +11,7 @@ import type { FraudDetectionClient } from '../gen/causeway/v1/fraud_detection';
 import type { SuggestionsClient } from '../gen/causeway/v1/suggestions';
 import type { TransactionVerificationClient } from '../gen/causeway/v1/transaction_verification';
 import { LOGGER, type Logger } from '../platform/logger';
+import { traceparentOf } from '../platform/telemetry/traceparent';
 import { VectorClock } from '../vector-clock/vector-clock';
 import type { CheckoutResult } from './api-types';
 import type { CheckoutRequest } from './schema';
@@ -153,9 +154,7 @@ export class CheckoutFlow {
       items: order.items,
       customerName: order.user?.name ?? '',
       maskedCard: digits.length >= 4 ? `**** ${digits.slice(-4)}` : '****',
-      traceparent: trace.isSpanContextValid(spanContext)
-        ? `00-${spanContext.traceId}-${spanContext.spanId}-0${spanContext.traceFlags & 1}`
-        : '',
+      traceparent: traceparentOf(spanContext),
       enqueuedAtMs: Date.now(),
     };
     for (let attempt = 1; ; attempt++) {

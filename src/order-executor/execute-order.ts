@@ -1,17 +1,9 @@
-import { context, ROOT_CONTEXT, trace, type Link } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { context, ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import type { Logger } from '../platform/logger';
+import { linkTo } from '../platform/telemetry/traceparent';
 import type { Execution, OrderCommand } from './execution-ledger';
 
 const tracer = trace.getTracer('causeway.executor');
-const w3c = new W3CTraceContextPropagator();
-
-function checkoutLink(traceparent: string): Link[] {
-  if (!traceparent) return [];
-  const ctx = w3c.extract(ROOT_CONTEXT, { traceparent }, { get: (c, k) => c[k as 'traceparent'], keys: (c) => Object.keys(c) });
-  const span = trace.getSpanContext(ctx);
-  return span && trace.isSpanContextValid(span) ? [{ context: span, attributes: { 'causeway.link': 'checkout' } }] : [];
-}
 
 /**
  * Executing an order: the one step that does the work once the order is
@@ -24,7 +16,7 @@ export function executeOrder(command: OrderCommand, execution: Execution, self: 
   const span = tracer.startSpan(
     'execute order',
     {
-      links: checkoutLink(command.traceparent),
+      links: linkTo(command.traceparent, { 'causeway.link': 'checkout' }),
       attributes: {
         'order.id': command.orderId,
         'executor.id': self,

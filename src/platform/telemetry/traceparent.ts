@@ -1,0 +1,27 @@
+import { ROOT_CONTEXT, trace, TraceFlags, type Attributes, type Link, type SpanContext } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+
+/**
+ * W3C traceparent strings carried inside messages (a Handoff between events, a
+ * queued order), so a span can link to another in a different trace or process.
+ */
+
+const w3c = new W3CTraceContextPropagator();
+
+/** `00-<trace id>-<span id>-<flags>` for a span, or '' when tracing is off. */
+export function traceparentOf(ctx: SpanContext): string {
+  if (!trace.isSpanContextValid(ctx)) return '';
+  const flags = (ctx.traceFlags & TraceFlags.SAMPLED).toString(16).padStart(2, '0');
+  return `00-${ctx.traceId}-${ctx.spanId}-${flags}`;
+}
+
+/** A span link to the span a traceparent names; none when it is empty or invalid. */
+export function linkTo(traceparent: string, attributes: Attributes): Link[] {
+  if (!traceparent) return [];
+  const ctx = w3c.extract(ROOT_CONTEXT, { traceparent }, {
+    get: (carrier, key) => carrier[key as 'traceparent'],
+    keys: (carrier) => Object.keys(carrier),
+  });
+  const spanContext = trace.getSpanContext(ctx);
+  return spanContext && trace.isSpanContextValid(spanContext) ? [{ context: spanContext, attributes }] : [];
+}
