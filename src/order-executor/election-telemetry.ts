@@ -1,4 +1,4 @@
-import { SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { trace, type Span } from '@opentelemetry/api';
 import type { Logger } from '../platform/logger';
 import type { RaftEvent } from '../raft/node';
 import type { ExecutorMetrics } from './metrics';
@@ -27,7 +27,7 @@ export class ElectionTelemetry {
   private handle(event: RaftEvent): void {
     switch (event.type) {
       case 'election-started': {
-        this.endElection('superseded', []);
+        this.endElection('superseded');
         this.metrics.electionStarted();
         const kind = event.preVote ? 'pre-vote' : 'election';
         this.election = tracer.startSpan(`raft ${kind}`, {
@@ -49,12 +49,12 @@ export class ElectionTelemetry {
           'raft.votes.denied': event.votes.denied,
         });
         this.election?.addEvent('became leader', { 'raft.term': event.term });
-        this.endElection('won', []);
+        this.endElection('won');
         this.logger.info(`became leader for term ${event.term} (votes from ${event.votes.granted.join(', ')})`, { term: event.term });
         return;
       case 'election-lost':
         this.election?.setAttributes({ 'raft.votes.granted': event.votes.granted, 'raft.votes.denied': event.votes.denied });
-        this.endElection('lost', []);
+        this.endElection('lost');
         this.logger.info(`lost the ${event.preVote ? 'pre-vote' : 'election'} for term ${event.term}`, { term: event.term });
         return;
       case 'stepped-down': {
@@ -73,15 +73,14 @@ export class ElectionTelemetry {
             leader: event.leader,
           });
         }
-        if (event.leader !== null) this.endElection(event.leader === this.self ? 'won' : 'another leader won', []);
+        if (event.leader !== null) this.endElection(event.leader === this.self ? 'won' : 'another leader won');
         return;
     }
   }
 
-  private endElection(outcome: string, _denied: string[]): void {
+  private endElection(outcome: string): void {
     if (!this.election) return;
     this.election.setAttribute('raft.outcome', outcome);
-    if (outcome !== 'won' && outcome !== 'another leader won') this.election.setStatus({ code: SpanStatusCode.UNSET });
     this.election.end();
     this.election = undefined;
   }

@@ -126,10 +126,6 @@ export class RaftDriver {
     });
   }
 
-  leaderId(): NodeId | null {
-    return this.node.status().leader;
-  }
-
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);

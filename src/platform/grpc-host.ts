@@ -1,6 +1,6 @@
 import type { Server } from 'nice-grpc';
 import type { CausewayConfig, ServiceName } from './config';
-import { addHealth, createGrpcServer, listen } from './grpc';
+import { addHealth, createGrpcServer } from './grpc';
 import { Lifecycle } from './lifecycle';
 import type { Logger } from './logger';
 
@@ -27,7 +27,7 @@ export async function hostGrpcService(options: GrpcHostOptions): Promise<{ port:
   options.register(server);
   let serving = true;
   addHealth(server, () => serving);
-  const port = await listen(server, config.host, options.port ?? config.ports[name as ServiceName]);
+  const port = await server.listen(`${config.host}:${options.port ?? config.ports[name as ServiceName]}`);
   lifecycle.onShutdown(async () => {
     serving = false;
     await options.onShutdown?.();

@@ -93,7 +93,3 @@ export function createGrpcClient<Service extends CompatServiceDefinition>(
   const client = factory.create(definition, channel);
   return { client, channel };
 }
-
-export async function listen(server: Server, host: string, port: number): Promise<number> {
-  return server.listen(`${host}:${port}`);
-}
