@@ -1,9 +1,9 @@
 import 'reflect-metadata';
-import type { Channel, CompatServiceDefinition, Server } from 'nice-grpc';
+import type { CompatServiceDefinition, Server } from 'nice-grpc';
 import { container, type DependencyContainer } from 'tsyringe';
 import type { Order } from '../gen/causeway/v1/checkout';
 import { CONFIG, loadConfig, type CausewayConfig, type CheckoutServiceName } from '../platform/config';
-import { createGrpcClient } from '../platform/grpc';
+import { GrpcClients } from '../platform/grpc';
 import { hostGrpcService } from '../platform/grpc-host';
 import { createLogger, LOGGER, type Logger } from '../platform/logger';
 import { systemTime, TIME } from '../platform/time';
@@ -19,12 +19,13 @@ export class ParticipantRoot {
   readonly config: CausewayConfig;
   readonly logger: Logger;
   readonly container: DependencyContainer = container;
-  private readonly channels: Channel[] = [];
+  private readonly clients: GrpcClients;
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(readonly name: CheckoutServiceName) {
     this.config = loadConfig();
     this.logger = createLogger(name, this.config.logLevel);
+    this.clients = new GrpcClients(this.config.rpcDeadlineMs);
     const ledger = new OrderLedger<Order>(name, this.config.orderTtlMs);
     container.register(CONFIG, { useValue: this.config });
     container.register(LOGGER, { useValue: this.logger });
@@ -42,11 +43,7 @@ export class ParticipantRoot {
 
   /** A client to another checkout service, closed on shutdown. */
   client<Service extends CompatServiceDefinition>(definition: Service, target: CheckoutServiceName) {
-    const { client, channel } = createGrpcClient(definition, this.config.addresses[target], {
-      deadlineMs: this.config.rpcDeadlineMs,
-    });
-    this.channels.push(channel);
-    return client;
+    return this.clients.connect(definition, this.config.addresses[target]);
   }
 
   start(register: (server: Server) => void) {
@@ -57,7 +54,7 @@ export class ParticipantRoot {
       register,
       onShutdown: () => {
         clearInterval(this.sweeper);
-        for (const channel of this.channels) channel.close();
+        this.clients.close();
       },
     });
   }

@@ -1,6 +1,5 @@
 /** Composition root of the orchestrator: HTTP on :8081, clients to the three checkout services. */
 import 'reflect-metadata';
-import type { Channel } from 'nice-grpc';
 import { container } from 'tsyringe';
 import { FRAUD_DETECTION_CLIENT, ORDER_QUEUE_CLIENT, SUGGESTIONS_CLIENT, TRANSACTION_VERIFICATION_CLIENT } from '../checkout/tokens';
 import { OrderExecutorDefinition } from '../gen/causeway/v1/order_executor';
@@ -10,7 +9,7 @@ import { SuggestionsDefinition } from '../gen/causeway/v1/suggestions';
 import { TransactionVerificationDefinition } from '../gen/causeway/v1/transaction_verification';
 import { HealthDefinition } from '../gen/grpc/health/v1/health';
 import { CHECKOUT_SERVICES, CONFIG, loadConfig } from '../platform/config';
-import { createGrpcClient } from '../platform/grpc';
+import { GrpcClients } from '../platform/grpc';
 import { Lifecycle } from '../platform/lifecycle';
 import { createLogger, LOGGER } from '../platform/logger';
 import { CheckoutFlow, type CheckoutResult } from './checkout';
@@ -27,13 +26,9 @@ runMain('orchestrator', async () => {
   const logger = createLogger('orchestrator', config.logLevel);
   const lifecycle = new Lifecycle(logger);
   lifecycle.install();
-  const channels: Channel[] = [];
-  const connect = <D extends Parameters<typeof createGrpcClient>[0]>(definition: D, target: keyof typeof config.addresses | { address: string }, traced = true) => {
-    const address = typeof target === 'string' ? config.addresses[target] : target.address;
-    const { client, channel } = createGrpcClient(definition, address, { deadlineMs: config.rpcDeadlineMs, traced });
-    channels.push(channel);
-    return client;
-  };
+  const clients = new GrpcClients(config.rpcDeadlineMs);
+  const connect = <D extends Parameters<typeof clients.connect>[0]>(definition: D, target: keyof typeof config.addresses | { address: string }, traced = true) =>
+    clients.connect(definition, typeof target === 'string' ? config.addresses[target] : target.address, { traced });
 
   container.register(CONFIG, { useValue: config });
   container.register(LOGGER, { useValue: logger });
@@ -82,6 +77,6 @@ runMain('orchestrator', async () => {
   logger.info(`orchestrator listening on http://${config.host}:${port}`, { port });
   lifecycle.onShutdown(async () => {
     await app.close();
-    for (const channel of channels) channel.close();
+    clients.close();
   });
 });

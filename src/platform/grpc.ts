@@ -93,3 +93,20 @@ export function createGrpcClient<Service extends CompatServiceDefinition>(
   const client = factory.create(definition, channel);
   return { client, channel };
 }
+
+/** Clients sharing a default deadline; every channel they open is closed together on shutdown. */
+export class GrpcClients {
+  private readonly channels: Channel[] = [];
+
+  constructor(private readonly deadlineMs: number) {}
+
+  connect<Service extends CompatServiceDefinition>(definition: Service, address: string, options: Partial<GrpcClientOptions> = {}) {
+    const { client, channel } = createGrpcClient(definition, address, { deadlineMs: this.deadlineMs, ...options });
+    this.channels.push(channel);
+    return client;
+  }
+
+  close(): void {
+    for (const channel of this.channels) channel.close();
+  }
+}
