@@ -100,7 +100,7 @@ runMain('order-executor', async () => {
   container.register(RaftDriver, { useValue: driver });
   const service = container.resolve(OrderExecutorService);
 
-  consumer = new QueueConsumer(queue, driver, ledger, { id: ex.id, batch: ex.batch, leaseMs: config.queue.leaseMs, pollMs: ex.pollMs, waitMs: QUEUE_WAIT_MS }, logger);
+  consumer = new QueueConsumer(queue, driver, ledger, { id: ex.id, batch: ex.batch, leaseMs: config.queue.leaseMs, backoffMs: ex.backoffMs, waitMs: QUEUE_WAIT_MS }, logger);
   const depthPoller = setInterval(() => {
     if (driver.status().role !== 'leader') return;
     queue.stats({}).then(

@@ -8,7 +8,8 @@ export interface QueueConsumerOptions {
   id: string;
   batch: number;
   leaseMs: number;
-  pollMs: number;
+  /** Back-off after a failed queue call, and the longest wait for leadership before checking again. */
+  backoffMs: number;
   /** Long-poll wait of one Dequeue while the queue is empty. */
   waitMs: number;
 }
@@ -77,7 +78,7 @@ export class QueueConsumer {
           this.pendingAcks.clear();
           this.inFlight.clear();
           // Wake the moment this node can serve (leader with its own term's entry applied).
-          await this.raft.waitUntilServing(Math.max(this.options.pollMs, 100));
+          await this.raft.waitUntilServing(this.options.backoffMs);
           continue;
         }
         const term = this.raft.status().term;
@@ -103,7 +104,7 @@ export class QueueConsumer {
         } else {
           this.logger.warn(`queue call failed: ${(err as Error).message}`);
         }
-        await sleep(Math.max(this.options.pollMs, 100));
+        await sleep(this.options.backoffMs);
       }
     }
   }

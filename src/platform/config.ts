@@ -127,8 +127,8 @@ export interface ExecutorConfig {
   heartbeatTicks: number;
   /** Orders leased from the queue per Dequeue. */
   batch: number;
-  /** Wait between Dequeue polls when the queue is empty. */
-  pollMs: number;
+  /** Back-off after a failed queue call, and the longest wait for leadership before checking again. */
+  backoffMs: number;
   /** Fraction of Raft proposals traced from propose to commit. */
   replicationSampleRate: number;
 }
@@ -159,7 +159,7 @@ function loadExecutorConfig(env: Env): ExecutorConfig {
     electionTicks: readInt(env, 'RAFT_ELECTION_TICKS', 8, 2),
     heartbeatTicks: readInt(env, 'RAFT_HEARTBEAT_TICKS', 2, 1),
     batch: readInt(env, 'EXECUTOR_BATCH', 64, 1, 1000),
-    pollMs: readInt(env, 'EXECUTOR_POLL_MS', 10, 1),
+    backoffMs: readInt(env, 'EXECUTOR_BACKOFF_MS', 100, 1),
     replicationSampleRate: readFraction(env, 'RAFT_TRACE_SAMPLE_RATE', 0.05),
   };
 }
