@@ -44,7 +44,10 @@ describe('executor cluster', () => {
     const cluster = await waitFor('one leader, every other executor its follower', async () => {
       const c = await getJson(`${system.baseUrl}/cluster`);
       const roles = c.executors.map((e: { role: string }) => e.role).sort();
-      return JSON.stringify(roles) === JSON.stringify(['follower', 'follower', 'leader']) ? c : undefined;
+      const leader = c.executors.find((e: { role: string }) => e.role === 'leader');
+      // A follower that adopted the new term from a vote request knows its leader only at the first heartbeat.
+      const agreed = leader && c.executors.every((e: { term: number; leaderId: string }) => e.term === leader.term && e.leaderId === leader.id);
+      return JSON.stringify(roles) === JSON.stringify(['follower', 'follower', 'leader']) && agreed ? c : undefined;
     });
     const leader = cluster.executors.find((e: { role: string }) => e.role === 'leader');
     expect(cluster.executors.map((e: { id: string }) => e.id)).toEqual(['executor-1', 'executor-2', 'executor-3']);
