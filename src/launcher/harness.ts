@@ -14,33 +14,49 @@ import readline from 'node:readline';
 export const ROOT = path.resolve(__dirname, '..', '..');
 const LAUNCHER = path.join(ROOT, 'dist', 'launcher', 'main.js');
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/*
+ * Ports come from below the kernel's ephemeral range (32768+ on Linux), so an outgoing connection made by any
+ * process between "found free" and "bound" can never take one; each jest worker draws from its own slice, so two
+ * systems started in parallel do not pick the same port; and one call never returns a port twice.
+ */
+const PORT_FLOOR = 20000;
+const SLICE = 1500;
+const slice = (() => {
+  const worker = Number(process.env.JEST_WORKER_ID ?? 0);
+  return PORT_FLOOR + (Number.isInteger(worker) ? worker % 8 : 0) * SLICE;
+})();
+const handedOut = new Set<number>();
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = net.createServer();
     server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
 
-/** A base port with `count` free ports after it (for the launcher's consecutive metrics ports). */
+/**
+ * `count` consecutive free ports; returns the first. Ports handed out earlier by this process are avoided until
+ * the slice runs short, so a stopped system's ports are not reused while its processes may still be exiting.
+ */
 export async function freePortRange(count: number): Promise<number> {
-  const isFree = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const server = net.createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20000 + Math.floor(Math.random() * 10000);
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const base = slice + Math.floor(Math.random() * (SLICE - count));
+    const range = Array.from({ length: count }, (_, i) => base + i);
+    if (attempt < 100 && range.some((p) => handedOut.has(p))) continue;
     let ok = true;
-    for (let i = 0; i < count && ok; i++) ok = await isFree(base + i);
-    if (ok) return base;
+    for (const port of range) if (!(ok = await isFree(port))) break;
+    if (!ok) continue;
+    if (handedOut.size > SLICE / 2) handedOut.clear();
+    for (const port of range) handedOut.add(port);
+    return base;
   }
-  throw new Error(`no ${count} consecutive free ports found`);
+  throw new Error(`no ${count} consecutive free ports found in ${slice}-${slice + SLICE - 1}`);
+}
+
+export async function freePort(): Promise<number> {
+  return freePortRange(1);
 }
 
 export interface LogRecord {
