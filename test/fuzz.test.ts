@@ -139,7 +139,7 @@ describe('gRPC fuzzing', () => {
     'transaction-verification': ['causeway.v1.TransactionVerification/InitOrder', 'causeway.v1.TransactionVerification/StartChecks', 'causeway.v1.TransactionVerification/VerifyCard', 'causeway.v1.TransactionVerification/ClearOrder'],
     'fraud-detection': ['causeway.v1.FraudDetection/InitOrder', 'causeway.v1.FraudDetection/CheckUser', 'causeway.v1.FraudDetection/CheckCard', 'causeway.v1.FraudDetection/ClearOrder'],
     suggestions: ['causeway.v1.Suggestions/InitOrder', 'causeway.v1.Suggestions/Suggest', 'causeway.v1.Suggestions/ClearOrder'],
-    'order-queue': ['causeway.v1.OrderQueue/Enqueue', 'causeway.v1.OrderQueue/Dequeue', 'causeway.v1.OrderQueue/Ack', 'causeway.v1.OrderQueue/Nack', 'causeway.v1.OrderQueue/Stats'],
+    'order-queue': ['causeway.v1.OrderQueue/Enqueue', 'causeway.v1.OrderQueue/EnqueueBatch', 'causeway.v1.OrderQueue/Dequeue', 'causeway.v1.OrderQueue/Ack', 'causeway.v1.OrderQueue/Nack', 'causeway.v1.OrderQueue/Stats'],
   };
 
   it('answers malformed messages on every method with a gRPC status, and every service stays up', async () => {

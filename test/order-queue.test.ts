@@ -12,6 +12,7 @@ import readline from 'node:readline';
 import { ClientError, createChannel, createClient, Status, type Channel } from 'nice-grpc';
 import { OrderQueueDefinition, type OrderQueueClient, type QueuedOrder } from '../src/gen/causeway/v1/order_queue';
 import { Journal, JOURNAL_FILE } from '../src/order-queue/journal';
+import { MAX_ORDERS_PER_BATCH } from '../src/order-queue/service';
 import { freePort, requireBuild, ROOT, waitFor, type LogRecord } from './support/system';
 
 const MAIN = path.join(ROOT, 'dist', 'order-queue', 'main.js');
@@ -168,6 +169,37 @@ describe('durability across SIGKILL', () => {
     // Appends after the cut start on a line of their own, so the journal replays whole.
     queue = await startQueue(dir, port);
     expect(await queue.client.stats({})).toMatchObject({ depth: 41, enqueuedTotal: 0 });
+  });
+});
+
+describe('EnqueueBatch', () => {
+  it('makes every order of a batch durable before answering, with a duplicate flag per order', async () => {
+    const dir = freshDir();
+    const port = await freePort();
+    let queue = await startQueue(dir, port);
+    expect(await queue.client.enqueue({ order: order('ord_known') })).toEqual({ duplicate: false, depth: 1 });
+    const batch = ['ord_b1', 'ord_known', 'ord_b2', 'ord_b1'].map((id) => order(id, 'Express'));
+    // A repeated id inside one batch is enqueued once: the second copy waits for the first and is a duplicate.
+    expect(await queue.client.enqueueBatch({ orders: batch })).toEqual({ duplicate: [false, true, false, true], depth: 3 });
+    await queue.kill('SIGKILL');
+
+    queue = await startQueue(dir, port);
+    const { leases } = await queue.client.dequeue({ consumerId: 'executor-1', term: 1, max: 10 });
+    expect(leases.map((l) => l.order!.orderId).sort()).toEqual(['ord_b1', 'ord_b2', 'ord_known']);
+    await queue.kill('SIGKILL');
+  });
+
+  it('refuses a batch as a whole when one order is invalid or the batch is too big', async () => {
+    const queue = await startQueue(freshDir(), await freePort());
+    const bad = await grpcError(
+      queue.client.enqueueBatch({ orders: [order('ord_ok'), { ...order('ord_pan'), maskedCard: '4111111111111111' }] }),
+    );
+    expect(bad.code).toBe(Status.INVALID_ARGUMENT);
+    expect(bad.details).not.toContain('41111');
+    const huge = Array.from({ length: MAX_ORDERS_PER_BATCH + 1 }, (_, i) => order(`ord_${i}`));
+    expect((await grpcError(queue.client.enqueueBatch({ orders: huge }))).code).toBe(Status.INVALID_ARGUMENT);
+    expect(await queue.client.stats({})).toMatchObject({ depth: 0, enqueuedTotal: 0 });
+    expect(await queue.client.enqueueBatch({ orders: [] })).toEqual({ duplicate: [], depth: 0 });
   });
 });
 

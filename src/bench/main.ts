@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { coursePageOrder, postCheckout, ROOT, startSystem, waitFor } from '../launcher/harness';
 import { measureFailover } from './failover';
+import { cpuPerCheckout } from './cpu';
 import { checkoutLatencyAt, checkoutSaturation, queueCommitRate, rpcFloor } from './measures';
 import { OtlpReceiver } from './otlp-receiver';
 import { table } from './stats';
@@ -20,7 +21,12 @@ function machine(): string {
   return `${cpus.length} × ${cpus[0]?.model.trim() ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`;
 }
 
-const LOAD_ENV = { FRAUD_CONTACT_VELOCITY_LIMIT: '1000000000', FRAUD_CARD_VELOCITY_LIMIT: '1000000000' };
+const LOAD_ENV = {
+  FRAUD_CONTACT_VELOCITY_LIMIT: '1000000000',
+  FRAUD_CARD_VELOCITY_LIMIT: '1000000000',
+  // The SDK's default span batching, as shipped (the test harness shortens it so tests see spans sooner).
+  OTEL_BSP_SCHEDULE_DELAY: '5000',
+};
 
 async function main(): Promise<void> {
   const kills = Number(process.env.BENCH_KILLS ?? 50);
@@ -33,22 +39,37 @@ async function main(): Promise<void> {
   log('2/5 checkout with tracing on (100 % sampled, exported over OTLP to a local receiver), as shipped');
   const receiver = new OtlpReceiver();
   const endpoint = await receiver.start();
-  let traced: { throughput: number; k: number; latency: { p50Ms: number; p99Ms: number; rate: number }; queueRate: number };
+  let traced: {
+    throughput: number;
+    k: number;
+    latency: { p50Ms: number; p99Ms: number; rate: number };
+    queueRate: number;
+    cpu: Record<string, number>;
+  };
   {
     const system = await startSystem({ ...LOAD_ENV, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint });
     try {
-      // k: the gRPC calls one checkout makes, counted from its own trace (server spans).
+      // k: the gRPC calls one checkout makes, counted from its own trace (server spans). Its enqueue travels in an
+      // EnqueueBatch call traced on its own (a batch serves many checkouts); the order's 'order durable' span in
+      // this trace stands for it.
       const { body } = await postCheckout(system.baseUrl, coursePageOrder());
-      const k = await waitFor('the checkout trace', async () => {
-        const servers = receiver.spans().filter((s) => s.traceId === body.traceId && s.kind === 2 && s.name.startsWith('causeway.v1.'));
-        return servers.some((s) => s.name.endsWith('/Enqueue')) && servers.some((s) => s.name.endsWith('/ClearOrder')) ? servers.length : undefined;
-      });
+      const k = await waitFor(
+        'the checkout trace',
+        async () => {
+          const spans = receiver.spans().filter((s) => s.traceId === body.traceId);
+          const servers = spans.filter((s) => s.kind === 2 && s.name.startsWith('causeway.v1.'));
+          const cleared = servers.filter((s) => s.name.endsWith('/ClearOrder')).length === 3;
+          return cleared && spans.some((s) => s.name === 'order durable') ? servers.length + 1 : undefined;
+        },
+        30_000,
+      );
       const throughput = await checkoutSaturation(system);
       log(`    saturation: ${throughput} orders/s; now at half of that`);
       const latency = await checkoutLatencyAt(system, throughput / 2);
+      const cpu = await cpuPerCheckout(system);
       log('3/5 queue commit rate: enqueue → replicated commit → execution, fsync on');
       const queueRate = await queueCommitRate(system);
-      traced = { throughput, k, latency, queueRate };
+      traced = { throughput, k, latency, queueRate, cpu };
     } finally {
       await system.stop();
       await receiver.stop();
@@ -57,10 +78,12 @@ async function main(): Promise<void> {
 
   log('4/5 checkout with tracing off, for the overhead');
   let untraced: number;
+  let untracedCpu: Record<string, number>;
   {
     const system = await startSystem({ ...LOAD_ENV, OTEL_SDK_DISABLED: 'true' });
     try {
       untraced = await checkoutSaturation(system);
+      untracedCpu = await cpuPerCheckout(system);
     } finally {
       await system.stop();
     }
@@ -97,6 +120,8 @@ async function main(): Promise<void> {
     halfLoadRate: traced.latency.rate,
     tracingOverhead: Math.round(tracingOverhead * 1000) / 1000,
     queueCommitRate: traced.queueRate,
+    // CPU time per checkout of each process (ms, /proc/<pid>/stat), 8 checkouts at a time: where the cores go.
+    cpuMsPerCheckout: { traced: traced.cpu, untraced: untracedCpu },
     failover: { kills: failover.kills, p50Ms: failover.p50Ms, p99Ms: failover.p99Ms, maxMs: failover.maxMs, electionP50Ms: failover.electionP50Ms },
   };
   log('');
@@ -115,6 +140,9 @@ async function main(): Promise<void> {
       ['kills', String(failover.kills), '≥ 50'],
     ]),
   );
+  log('');
+  log('CPU ms per checkout, by process (tracing on / off):');
+  for (const name of Object.keys(traced.cpu)) log(`  ${name.padEnd(26)} ${String(traced.cpu[name]).padStart(6)} / ${untracedCpu[name] ?? '-'}`);
   const dir = path.join(ROOT, 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${results.date.slice(0, 10)}.json`);

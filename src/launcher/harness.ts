@@ -81,6 +81,8 @@ export interface RunningSystem {
   dataDir: string;
   /** Current pid of each process, as the launcher last wrote them. */
   pids(): Record<string, number>;
+  /** The launcher itself (it relays every service's output). */
+  launcherPid: number;
   stop(): Promise<void>;
 }
 
@@ -162,6 +164,7 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
       'executor-3': metricsBase + 3,
     },
     dataDir,
+    launcherPid: child.pid!,
     pids: () => JSON.parse(fs.readFileSync(path.join(dataDir, 'processes.json'), 'utf8')).processes,
     lines,
     records: () =>

@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { ClientError, Status } from 'nice-grpc';
 import { inject, injectable } from 'tsyringe';
 import { CLOCK_PROCESSES } from '../checkout/events';
-import { FRAUD_DETECTION_CLIENT, ORDER_QUEUE_CLIENT, SUGGESTIONS_CLIENT, TRANSACTION_VERIFICATION_CLIENT } from '../checkout/tokens';
-import type { OrderQueueClient } from '../gen/causeway/v1/order_queue';
+import { ENQUEUE_BATCHER, FRAUD_DETECTION_CLIENT, SUGGESTIONS_CLIENT, TRANSACTION_VERIFICATION_CLIENT } from '../checkout/tokens';
+import type { EnqueueBatcher } from '../order-queue/enqueue-batcher';
 import { clockRecord, clockFromWire, clockToWire } from '../checkout/wire';
 import type { ChainResult, ClearOrderResponse, Order } from '../gen/causeway/v1/checkout';
 import type { FraudDetectionClient } from '../gen/causeway/v1/fraud_detection';
@@ -80,7 +80,7 @@ export class CheckoutFlow {
     @inject(TRANSACTION_VERIFICATION_CLIENT) private readonly verification: TransactionVerificationClient,
     @inject(FRAUD_DETECTION_CLIENT) private readonly fraud: FraudDetectionClient,
     @inject(SUGGESTIONS_CLIENT) private readonly suggestions: SuggestionsClient,
-    @inject(ORDER_QUEUE_CLIENT) private readonly queue: OrderQueueClient,
+    @inject(ENQUEUE_BATCHER) private readonly queue: EnqueueBatcher,
     @inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -143,7 +143,8 @@ export class CheckoutFlow {
 
   /**
    * Hands an approved order to the queue; the answer waits until it is durable
-   * there, so an approval the customer sees is never lost. A few quick retries
+   * there, so an approval the customer sees is never lost. Under load it shares
+   * its call with other checkouts' orders (EnqueueBatcher). A few quick retries
    * ride out a queue restart; enqueue is idempotent by order id.
    */
   private async enqueue(order: Order, spanContext: SpanContext): Promise<void> {
@@ -159,7 +160,7 @@ export class CheckoutFlow {
     };
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.queue.enqueue({ order: queued });
+        await this.queue.enqueue(queued);
         return;
       } catch (err) {
         if (attempt >= 4) return this.call('order-queue', () => Promise.reject(err));

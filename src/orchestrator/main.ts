@@ -1,7 +1,7 @@
 /** Composition root of the orchestrator: HTTP on :8081, clients to the three checkout services. */
 import 'reflect-metadata';
 import { container } from 'tsyringe';
-import { FRAUD_DETECTION_CLIENT, ORDER_QUEUE_CLIENT, SUGGESTIONS_CLIENT, TRANSACTION_VERIFICATION_CLIENT } from '../checkout/tokens';
+import { ENQUEUE_BATCHER, FRAUD_DETECTION_CLIENT, SUGGESTIONS_CLIENT, TRANSACTION_VERIFICATION_CLIENT } from '../checkout/tokens';
 import { OrderExecutorDefinition } from '../gen/causeway/v1/order_executor';
 import { OrderQueueDefinition } from '../gen/causeway/v1/order_queue';
 import { FraudDetectionDefinition } from '../gen/causeway/v1/fraud_detection';
@@ -17,6 +17,7 @@ import { ClusterView } from './cluster';
 import { DownstreamHealth } from './health';
 import { buildHttpApp } from './http';
 import { OrderStore } from './order-store';
+import { EnqueueBatcher } from '../order-queue/enqueue-batcher';
 import { launchedPid } from '../launcher/pid-file';
 import { runMain } from '../platform/run-main';
 import catalog from '../suggestions/catalog.json';
@@ -35,8 +36,10 @@ runMain('orchestrator', async () => {
   container.register(TRANSACTION_VERIFICATION_CLIENT, { useValue: connect(TransactionVerificationDefinition, 'transaction-verification') });
   container.register(FRAUD_DETECTION_CLIENT, { useValue: connect(FraudDetectionDefinition, 'fraud-detection') });
   container.register(SUGGESTIONS_CLIENT, { useValue: connect(SuggestionsDefinition, 'suggestions') });
-  const queue = connect(OrderQueueDefinition, 'order-queue');
-  container.register(ORDER_QUEUE_CLIENT, { useValue: queue });
+  // Approved orders of concurrent checkouts share EnqueueBatch calls (one fsync, one call per batch).
+  container.register(ENQUEUE_BATCHER, {
+    useValue: EnqueueBatcher.over(connect(OrderQueueDefinition, 'order-queue'), { maxBatch: 256, maxInFlight: 2 }),
+  });
   // Status polling is not traced: the cluster view polls several times a second.
   const executors = new Map(
     Object.entries(config.executor.peers).map(([id, address]) => [

@@ -10,9 +10,11 @@ const tracer = trace.getTracer('causeway.executor');
  * committed. For now that is recording and announcing it; payment and stock
  * will join here. Runs on every replica as it applies the log (the replicated
  * state), so it must stay deterministic and free of external side effects
- * until a leader-only step is added.
+ * until a leader-only step is added. Every replica traces it; the leader
+ * announces it at info ("Order <id> executed"), followers at debug, so the
+ * log holds one line per order rather than one per replica.
  */
-export function executeOrder(command: OrderCommand, execution: Execution, self: string, logger: Logger): void {
+export function executeOrder(command: OrderCommand, execution: Execution, self: string, leading: boolean, logger: Logger): void {
   const span = tracer.startSpan(
     'execute order',
     {
@@ -28,15 +30,18 @@ export function executeOrder(command: OrderCommand, execution: Execution, self: 
     },
     ROOT_CONTEXT,
   );
-  context.with(trace.setSpan(context.active(), span), () => {
-    const items = command.items.map((i) => `${i.quantity} × ${i.name}`).join(', ');
-    logger.info(`Order ${command.orderId} executed: ${items}`, {
-      order_id: command.orderId,
-      leader: execution.executor,
-      term: execution.term,
-      index: execution.index,
-      shipping: command.shippingMethod,
+  if (leading || logger.isDebugEnabled()) {
+    context.with(trace.setSpan(context.active(), span), () => {
+      const items = command.items.map((i) => `${i.quantity} × ${i.name}`).join(', ');
+      const announce = leading ? logger.info.bind(logger) : logger.debug.bind(logger);
+      announce(`Order ${command.orderId} executed: ${items}`, {
+        order_id: command.orderId,
+        leader: execution.executor,
+        term: execution.term,
+        index: execution.index,
+        shipping: command.shippingMethod,
+      });
     });
-  });
+  }
   span.end();
 }

@@ -73,7 +73,7 @@ runMain('order-executor', async () => {
           if (applied.kind === 'executed') {
             if (replay) logger.debug(`replayed order ${applied.execution.orderId}`, { order_id: applied.execution.orderId });
             else {
-              executeOrder(applied.command, applied.execution, ex.id, logger);
+              executeOrder(applied.command, applied.execution, ex.id, node.status().role === 'leader', logger);
               metrics.orderExecuted();
             }
           } else {

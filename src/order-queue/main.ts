@@ -63,7 +63,8 @@ runMain('order-queue', async () => {
     config,
     logger,
     register: (server) => server.add(OrderQueueDefinition, service),
-    // Enqueue joins the checkout's trace; the leader's long polls and acks would flood the trace store.
+    // Enqueues are traced (a batched order gets its own span in its checkout's trace); the leader's long polls and
+    // acks would flood the trace store.
     untraced: ['/causeway.v1.OrderQueue/Dequeue', '/causeway.v1.OrderQueue/Ack', '/causeway.v1.OrderQueue/Nack', '/causeway.v1.OrderQueue/Stats'],
     onShutdown: async () => {
       clearInterval(expiry);

@@ -1,3 +1,4 @@
+import { trace } from '@opentelemetry/api';
 import { ServerError, Status, type CallContext } from 'nice-grpc';
 import { inject, injectable } from 'tsyringe';
 import type {
@@ -5,6 +6,8 @@ import type {
   AckResponse,
   DequeueRequest,
   DequeueResponse,
+  EnqueueBatchRequest,
+  EnqueueBatchResponse,
   EnqueueRequest,
   EnqueueResponse,
   NackRequest,
@@ -15,6 +18,7 @@ import type {
 } from '../gen/causeway/v1/order_queue';
 import { CONFIG, type CausewayConfig } from '../platform/config';
 import { LOGGER, type Logger } from '../platform/logger';
+import { contextOf } from '../platform/telemetry/traceparent';
 import { TIME, type TimeSource } from '../platform/time';
 import type { Journal } from './journal';
 import { priorityOf, StaleTermError, type OrderQueueState } from './queue-state';
@@ -25,8 +29,12 @@ export const JOURNAL = Symbol('Journal');
 
 /** One Dequeue leases at most this many orders, whatever `max` asks for. */
 export const MAX_LEASES_PER_CALL = 1000;
+/** One EnqueueBatch carries at most this many orders. */
+export const MAX_ORDERS_PER_BATCH = 1000;
 /** Longest a Dequeue long poll may wait. */
 export const MAX_WAIT_MS = 5000;
+
+const tracer = trace.getTracer('causeway.order-queue');
 
 // Five digits in a row is more than any mask shows ("**** 1111"): it may be a card number.
 const TOO_MANY_DIGITS = /\d{5,}/;
@@ -56,14 +64,55 @@ export class OrderQueueService implements OrderQueueServiceImplementation {
   }
 
   async enqueue(request: EnqueueRequest): Promise<EnqueueResponse> {
-    const order = validOrder(request.order);
+    const duplicate = await this.enqueueOne(validOrder(request.order));
+    return { duplicate, depth: this.state.depth };
+  }
+
+  /**
+   * The orchestrator's coalesced enqueues. Each order gets its own span in its
+   * checkout's trace (its traceparent is the parent), so a checkout's trace shows
+   * when its order became durable however it travelled; the orders of one call
+   * share one group-committed fsync.
+   */
+  async enqueueBatch(request: EnqueueBatchRequest): Promise<EnqueueBatchResponse> {
+    if (request.orders.length > MAX_ORDERS_PER_BATCH) {
+      throw new ServerError(Status.INVALID_ARGUMENT, `at most ${MAX_ORDERS_PER_BATCH} orders per EnqueueBatch, got ${request.orders.length}`);
+    }
+    const orders = request.orders.map((order) => validOrder(order));
+    const batch = trace.getActiveSpan()?.spanContext();
+    const duplicate = await Promise.all(
+      orders.map((order) =>
+        tracer.startActiveSpan(
+          'order durable',
+          {
+            attributes: { 'order.id': order.orderId, 'queue.batch.size': orders.length },
+            links: batch && trace.isSpanContextValid(batch) ? [{ context: batch, attributes: { 'causeway.link': 'enqueue-batch' } }] : [],
+          },
+          contextOf(order.traceparent),
+          async (span) => {
+            try {
+              const dup = await this.enqueueOne(order);
+              span.setAttribute('queue.duplicate', dup);
+              return dup;
+            } finally {
+              span.end();
+            }
+          },
+        ),
+      ),
+    );
+    return { duplicate, depth: this.state.depth };
+  }
+
+  /** Journals one order (fsync) and only then lets consumers see it; true if it was already known. */
+  private async enqueueOne(order: QueuedOrder): Promise<boolean> {
     const orderId = order.orderId;
     for (let first = this.enqueuing.get(orderId); first; first = this.enqueuing.get(orderId)) {
       await first.catch(() => undefined);
     }
     if (this.state.knows(orderId)) {
       this.logger.debug(`order ${orderId} already queued or acked`, { order_id: orderId });
-      return { duplicate: true, depth: this.state.depth };
+      return true;
     }
     // Consumers only ever see durable orders: the state learns of it after the fsync.
     const now = this.time.now();
@@ -78,7 +127,7 @@ export class OrderQueueService implements OrderQueueServiceImplementation {
     const { depth } = this.state.enqueue(stamped, now);
     this.wakeWaiters();
     this.logger.debug(`order ${orderId} enqueued`, { order_id: orderId, priority: priorityOf(order.shippingMethod), depth });
-    return { duplicate: false, depth };
+    return false;
   }
 
   async dequeue(request: DequeueRequest, context?: CallContext): Promise<DequeueResponse> {

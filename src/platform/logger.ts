@@ -1,6 +1,8 @@
 import { trace } from '@opentelemetry/api';
 import { OpenTelemetryTransportV3 } from '@opentelemetry/winston-transport';
+import fs from 'node:fs';
 import winston from 'winston';
+import Transport from 'winston-transport';
 
 export type Logger = winston.Logger;
 
@@ -43,13 +45,52 @@ const traceCorrelation = winston.format((info) => {
   return info;
 });
 
+// winston keeps the formatted line under this symbol (triple-beam's MESSAGE).
+const MESSAGE = Symbol.for('message');
+
+/**
+ * Console output, one write per event-loop turn instead of one per line: a busy
+ * service logs hundreds of lines a second, and a write call each is a measurable
+ * part of its CPU. Whatever is pending is written synchronously when the process
+ * exits, so a clean or an error exit loses nothing (a SIGKILL may lose the lines
+ * of its last turn).
+ */
+class BatchedStdout extends Transport {
+  private static pending: string[] = [];
+
+  static flush(): void {
+    if (BatchedStdout.pending.length === 0) return;
+    const text = BatchedStdout.pending.join('\n') + '\n';
+    BatchedStdout.pending = [];
+    process.stdout.write(text);
+  }
+
+  static {
+    process.on('exit', () => {
+      if (BatchedStdout.pending.length === 0) return;
+      const text = BatchedStdout.pending.join('\n') + '\n';
+      BatchedStdout.pending = [];
+      try {
+        fs.writeSync(1, text);
+      } catch {
+        // stdout is gone: nobody is left to read it
+      }
+    });
+  }
+
+  override log(info: Record<string | symbol, unknown>, next: () => void): void {
+    if (BatchedStdout.pending.push(String(info[MESSAGE])) === 1) setImmediate(BatchedStdout.flush);
+    next();
+  }
+}
+
 /**
  * JSON lines on stdout, one object per record with service, trace and span ids;
  * and the same records as OpenTelemetry logs (exported over OTLP when the SDK
  * runs, a no-op otherwise). Redaction runs before either sees a record.
  */
 export function createLogger(service: string, level = process.env.LOG_LEVEL ?? 'info', meta: Record<string, string> = {}): Logger {
-  return winston.createLogger({
+  const logger = winston.createLogger({
     level,
     defaultMeta: { service, ...meta },
     format: winston.format.combine(
@@ -59,6 +100,24 @@ export function createLogger(service: string, level = process.env.LOG_LEVEL ?? '
       winston.format.errors({ stack: true }),
       winston.format.json(),
     ),
-    transports: [new winston.transports.Console(), new OpenTelemetryTransportV3()],
+    transports: [new BatchedStdout(), new OpenTelemetryTransportV3()],
   });
+  skipDisabledLevels(logger);
+  return logger;
+}
+
+/**
+ * winston formats every record (trace ids, redaction, JSON) before its
+ * transports drop the ones below their level, so a hot path's debug lines cost
+ * nearly as much as printed ones. Check the level first; it is read on every
+ * call, so changing `logger.level` at run time still works.
+ */
+function skipDisabledLevels(logger: Logger): void {
+  for (const level of Object.keys(logger.levels)) {
+    const write = (logger as unknown as Record<string, winston.LeveledLogMethod>)[level];
+    if (typeof write !== 'function') continue;
+    (logger as unknown as Record<string, unknown>)[level] = function (this: Logger, ...args: unknown[]) {
+      return logger.isLevelEnabled(level) ? (write as (...a: unknown[]) => Logger).apply(logger, args) : logger;
+    };
+  }
 }

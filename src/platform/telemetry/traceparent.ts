@@ -1,4 +1,4 @@
-import { ROOT_CONTEXT, trace, TraceFlags, type Attributes, type Link, type SpanContext } from '@opentelemetry/api';
+import { ROOT_CONTEXT, trace, TraceFlags, type Attributes, type Context, type Link, type SpanContext } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 
 /**
@@ -15,13 +15,17 @@ export function traceparentOf(ctx: SpanContext): string {
   return `00-${ctx.traceId}-${ctx.spanId}-${flags}`;
 }
 
-/** A span link to the span a traceparent names; none when it is empty or invalid. */
-export function linkTo(traceparent: string, attributes: Attributes): Link[] {
-  if (!traceparent) return [];
-  const ctx = w3c.extract(ROOT_CONTEXT, { traceparent }, {
+/** A context whose parent is the span a traceparent names; the root context when it is empty or invalid. */
+export function contextOf(traceparent: string): Context {
+  if (!traceparent) return ROOT_CONTEXT;
+  return w3c.extract(ROOT_CONTEXT, { traceparent }, {
     get: (carrier, key) => carrier[key as 'traceparent'],
     keys: (carrier) => Object.keys(carrier),
   });
-  const spanContext = trace.getSpanContext(ctx);
+}
+
+/** A span link to the span a traceparent names; none when it is empty or invalid. */
+export function linkTo(traceparent: string, attributes: Attributes): Link[] {
+  const spanContext = trace.getSpanContext(contextOf(traceparent));
   return spanContext && trace.isSpanContextValid(spanContext) ? [{ context: spanContext, attributes }] : [];
 }
