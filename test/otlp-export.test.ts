@@ -54,6 +54,27 @@ describe('OTLP trace export', () => {
     expect(server.parentSpanId).toBe(client.spanId);
   });
 
+  it("answers the HTTP request with a server span that continues the caller's traceparent", async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const parentSpanId = '00f067aa0ba902b7';
+    const res = await fetch(`${system.baseUrl}/checkout`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', traceparent: `00-${traceId}-${parentSpanId}-01` },
+      body: JSON.stringify(coursePageOrder()),
+    });
+    expect(res.status).toBe(200);
+    expect((await res.json()).traceId).toBe(traceId);
+    const server = await waitFor('the POST span of the propagated trace', async () =>
+      receiver.spans().find((s) => s.traceId === traceId && s.name === 'POST /checkout'),
+    );
+    expect(server.parentSpanId).toBe(parentSpanId);
+    expect(server.kind).toBe(2);
+    expect(server.attributes['http.response.status_code']).toBe(200);
+    expect(server.attributes['http.route']).toBe('/checkout');
+    const checkoutSpan = receiver.spans().find((s) => s.traceId === traceId && s.name === 'checkout');
+    expect(checkoutSpan?.parentSpanId).toBe(server.spanId);
+  });
+
   it('gives each event span its order, event, service and vector clock', () => {
     const expected: Record<string, [string, number, number, number]> = {
       A: ['transaction-verification', 1, 0, 0],

@@ -4,6 +4,7 @@ import { DependencyError, type CheckoutFlow, type CheckoutResult } from './check
 import type { ClusterView } from './cluster';
 import type { DownstreamHealth } from './health';
 import type { OrderStore } from './order-store';
+import { traceRequests, withRequestSpan } from './http-tracing';
 import { checkoutRequestSchema, type CheckoutRequest } from './schema';
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -86,6 +87,8 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     }
   });
 
+  traceRequests(app, (request) => request.method === 'OPTIONS' || request.url === '/health' || request.url.startsWith('/cluster/events'));
+
   let inFlight = 0;
   app.post<{ Body: CheckoutRequest }>('/checkout', { schema: { body: checkoutRequestSchema } }, async (request, reply) => {
     if (inFlight >= deps.maxInFlight) {
@@ -96,7 +99,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     }
     inFlight++;
     try {
-      const result = await deps.flow.checkout(request.body);
+      const result = await withRequestSpan(request, () => deps.flow.checkout(request.body));
       deps.store.put(result.orderId, result);
       return result;
     } finally {

@@ -1,6 +1,6 @@
 /**
  * Preloaded with `node -r dist/platform/telemetry/preload.js <service main>`, so the
- * SDK starts before any instrumented module loads. The service name comes from
+ * SDK's global providers exist before any service code runs. The service name comes from
  * OTEL_SERVICE_NAME, or else from the main script's folder (dist/<service>/main.js).
  */
 import path from 'node:path';

@@ -1,6 +1,5 @@
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
@@ -56,8 +55,8 @@ export class ReportingSpanExporter implements SpanExporter {
 let sdk: NodeSDK | undefined;
 
 /**
- * Starts OpenTelemetry for this process: traces, metrics and logs over OTLP/gRPC. Must run before @grpc/grpc-js and http
- * are loaded (see preload.ts), or the instrumentations see nothing.
+ * Starts OpenTelemetry for this process: traces, metrics and logs over OTLP/gRPC. Runs first (see preload.ts), so the
+ * global tracer, meter and logger providers are in place before any service code asks for them.
  */
 export function startTelemetry(serviceName: string, env: NodeJS.ProcessEnv = process.env): void {
   if (sdk || readBool(env, 'OTEL_SDK_DISABLED', false)) return;
@@ -87,14 +86,9 @@ export function startTelemetry(serviceName: string, env: NodeJS.ProcessEnv = pro
     metricReaders,
     // Log records (from the winston transport in logger.ts) go out over OTLP too, for Loki.
     logRecordProcessors: [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter({ url: env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT ?? endpoint }) })],
-    instrumentations: [
-      new HttpInstrumentation({
-        // Health probes would drown the interesting traces.
-        ignoreIncomingRequestHook: (req) => req.url === '/health' || req.method === 'OPTIONS',
-        // Outgoing HTTP is only the OTLP exporter's own traffic, if any.
-        ignoreOutgoingRequestHook: () => true,
-      }),
-    ],
+    // No auto-instrumentation: gRPC calls are traced by nice-grpc-opentelemetry middleware (platform/grpc.ts) and
+    // the orchestrator's HTTP requests by two Fastify hooks (orchestrator/http-tracing.ts).
+    instrumentations: [],
   });
   sdk.start();
 }
