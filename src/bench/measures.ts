@@ -67,10 +67,18 @@ export async function checkoutSaturation(system: RunningSystem, seconds = 10): P
   return Math.round(result.requests.average);
 }
 
-/** Latency at a fixed offered rate (autocannon's overallRate). */
-export async function checkoutLatencyAt(system: RunningSystem, rate: number, seconds = 10) {
-  const result = await fire({ ...checkoutRequest(system), connections: 64, overallRate: Math.max(1, Math.round(rate)), duration: seconds });
-  return { p50Ms: result.latency.p50, p99Ms: result.latency.p99, rate: Math.round(result.requests.average) };
+/**
+ * Latency at half load. autocannon's rate limiter (overallRate) releases each second's quota in one burst, so a
+ * fixed offered rate measures how a burst queues, not the latency of a steady half load. Instead: the fewest
+ * closed-loop connections whose throughput reaches half the saturation rate, and the rate they carried.
+ */
+export async function checkoutLatencyAtHalfLoad(system: RunningSystem, saturation: number, seconds = 10) {
+  for (let connections = 1; ; connections++) {
+    const result = await fire({ ...checkoutRequest(system), connections, duration: seconds });
+    if (result.requests.average >= saturation / 2 || connections >= 32) {
+      return { p50Ms: result.latency.p50, p99Ms: result.latency.p99, rate: Math.round(result.requests.average), connections };
+    }
+  }
 }
 
 /**
