@@ -3,11 +3,11 @@
  * on loopback, keeping everything it is sent so tests can read the spans and log records back.
  */
 import { createServer, type Server } from 'nice-grpc';
-import { LogsServiceDefinition, type ExportLogsServiceRequest } from '../gen/opentelemetry/proto/collector/logs/v1/logs_service';
+import { ExportLogsServiceRequest, LogsServiceDefinition } from '../gen/opentelemetry/proto/collector/logs/v1/logs_service';
 import {
+  ExportTraceServiceRequest,
   TraceServiceDefinition,
   type AnyValue,
-  type ExportTraceServiceRequest,
   type KeyValue,
 } from '../gen/opentelemetry/proto/collector/trace/v1/trace_service';
 
@@ -58,23 +58,41 @@ export interface ReceivedLog {
   spanId: string;
 }
 
+/**
+ * A method definition that hands the handler the request's bytes: decoding waits
+ * until someone reads the spans, so a receiver under load (the bench's) costs
+ * little more than a collector on another core would.
+ */
+function undecoded<M extends { requestType: object }>(method: M) {
+  return { ...method, requestType: { ...method.requestType, decode: (input: Uint8Array) => input } };
+}
+
 export class OtlpReceiver {
-  readonly requests: ExportTraceServiceRequest[] = [];
-  readonly logRequests: ExportLogsServiceRequest[] = [];
+  private readonly traceBytes: Uint8Array[] = [];
+  private readonly logBytes: Uint8Array[] = [];
+  private decodedTraces: ExportTraceServiceRequest[] = [];
+  private decodedLogs: ExportLogsServiceRequest[] = [];
+  private keep = true;
   private server: Server | undefined;
   port = 0;
+  /** Export calls received, kept or not. */
+  received = 0;
 
   async start(): Promise<string> {
     this.server = createServer();
-    this.server.add(TraceServiceDefinition, {
+    const traces = { ...TraceServiceDefinition, methods: { export: undecoded(TraceServiceDefinition.methods.export) } };
+    const logs = { ...LogsServiceDefinition, methods: { export: undecoded(LogsServiceDefinition.methods.export) } };
+    this.server.add(traces as unknown as typeof TraceServiceDefinition, {
       export: async (request) => {
-        this.requests.push(request);
+        this.received++;
+        if (this.keep) this.traceBytes.push(request as unknown as Uint8Array);
         return {};
       },
     });
-    this.server.add(LogsServiceDefinition, {
+    this.server.add(logs as unknown as typeof LogsServiceDefinition, {
       export: async (request) => {
-        this.logRequests.push(request);
+        this.received++;
+        if (this.keep) this.logBytes.push(request as unknown as Uint8Array);
         return {};
       },
     });
@@ -82,8 +100,23 @@ export class OtlpReceiver {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** From now on, answer exports without keeping them (a long load run would otherwise fill the memory). */
+  discard(): void {
+    this.keep = false;
+  }
+
   async stop(): Promise<void> {
     this.server?.forceShutdown();
+  }
+
+  get requests(): ExportTraceServiceRequest[] {
+    for (const bytes of this.traceBytes.splice(0)) this.decodedTraces.push(ExportTraceServiceRequest.decode(bytes));
+    return this.decodedTraces;
+  }
+
+  get logRequests(): ExportLogsServiceRequest[] {
+    for (const bytes of this.logBytes.splice(0)) this.decodedLogs.push(ExportLogsServiceRequest.decode(bytes));
+    return this.decodedLogs;
   }
 
   logs(): ReceivedLog[] {
