@@ -63,7 +63,7 @@ describe('OTLP trace export', () => {
       body: JSON.stringify(coursePageOrder()),
     });
     expect(res.status).toBe(200);
-    expect((await res.json()).traceId).toBe(traceId);
+    expect(((await res.json()) as { traceId: string }).traceId).toBe(traceId);
     const server = await waitFor('the POST span of the propagated trace', async () =>
       receiver.spans().find((s) => s.traceId === traceId && s.name === 'POST /checkout'),
     );
