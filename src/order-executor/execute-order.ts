@@ -30,18 +30,18 @@ export function executeOrder(command: OrderCommand, execution: Execution, self: 
     },
     ROOT_CONTEXT,
   );
-  if (leading || logger.isDebugEnabled()) {
-    context.with(trace.setSpan(context.active(), span), () => {
-      const items = command.items.map((i) => `${i.quantity} × ${i.name}`).join(', ');
-      const announce = leading ? logger.info.bind(logger) : logger.debug.bind(logger);
-      announce(`Order ${command.orderId} executed: ${items}`, {
-        order_id: command.orderId,
-        leader: execution.executor,
-        term: execution.term,
-        index: execution.index,
-        shipping: command.shippingMethod,
-      });
-    });
-  }
+  context.with(trace.setSpan(context.active(), span), () => {
+    const items = command.items.map((i) => `${i.quantity} × ${i.name}`).join(', ');
+    const message = `Order ${command.orderId} executed: ${items}`;
+    const meta = {
+      order_id: command.orderId,
+      leader: execution.executor,
+      term: execution.term,
+      index: execution.index,
+      shipping: command.shippingMethod,
+    };
+    if (leading) logger.info(message, meta);
+    else logger.debug(message, meta);
+  });
   span.end();
 }

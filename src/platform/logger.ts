@@ -58,18 +58,23 @@ const MESSAGE = Symbol.for('message');
 class BatchedStdout extends Transport {
   private static pending: string[] = [];
 
-  static flush(): void {
-    if (BatchedStdout.pending.length === 0) return;
+  /** The pending lines as one text, and none left pending. */
+  private static take(): string | undefined {
+    if (BatchedStdout.pending.length === 0) return undefined;
     const text = BatchedStdout.pending.join('\n') + '\n';
     BatchedStdout.pending = [];
-    process.stdout.write(text);
+    return text;
+  }
+
+  static flush(): void {
+    const text = BatchedStdout.take();
+    if (text) process.stdout.write(text);
   }
 
   static {
     process.on('exit', () => {
-      if (BatchedStdout.pending.length === 0) return;
-      const text = BatchedStdout.pending.join('\n') + '\n';
-      BatchedStdout.pending = [];
+      const text = BatchedStdout.take();
+      if (!text) return;
       try {
         fs.writeSync(1, text);
       } catch {
