@@ -21,12 +21,13 @@ export function traceRequests(app: FastifyInstance, skip: (request: FastifyReque
   app.decorateRequest('span', undefined);
   app.addHook('onRequest', async (request) => {
     if (skip(request)) return;
-    const route = request.routeOptions.url ?? request.url.split('?')[0];
+    const urlPath = request.url.split('?')[0];
+    const route = request.routeOptions.url ?? urlPath;
     request.span = tracer.startSpan(
       `${request.method} ${route}`,
       {
         kind: SpanKind.SERVER,
-        attributes: { 'http.request.method': request.method, 'http.route': route, 'url.path': request.url.split('?')[0] },
+        attributes: { 'http.request.method': request.method, 'http.route': route, 'url.path': urlPath },
       },
       propagation.extract(ROOT_CONTEXT, request.headers),
     );
