@@ -59,50 +59,55 @@ export interface ReceivedLog {
 }
 
 /**
- * A method definition that hands the handler the request's bytes: decoding waits
- * until someone reads the spans, so a receiver under load (the bench's) costs
- * little more than a collector on another core would.
+ * Export requests of one signal, kept as bytes and decoded the first time someone
+ * reads them, so a receiver under load (the bench's) costs little more than a
+ * collector on another core would.
  */
-function undecoded<M extends { requestType: object }>(method: M) {
-  return { ...method, requestType: { ...method.requestType, decode: (input: Uint8Array) => input } };
+class Inbox<T> {
+  private readonly raw: Uint8Array[] = [];
+  private readonly decoded: T[] = [];
+  keep = true;
+
+  constructor(private readonly decode: (bytes: Uint8Array) => T) {}
+
+  /** A copy of a service definition whose Export hands its handler the request's bytes. */
+  undecoded<D extends { methods: { export: { requestType: object } } }>(definition: D): D {
+    const method = definition.methods.export;
+    return { ...definition, methods: { export: { ...method, requestType: { ...method.requestType, decode: (input: Uint8Array) => input } } } };
+  }
+
+  /** The Export handler: files the bytes (the request, as `undecoded` delivers it) unless told to discard. */
+  readonly handler = {
+    export: async (request: unknown) => {
+      if (this.keep) this.raw.push(request as Uint8Array);
+      return {};
+    },
+  };
+
+  all(): T[] {
+    for (const bytes of this.raw.splice(0)) this.decoded.push(this.decode(bytes));
+    return this.decoded;
+  }
 }
 
 export class OtlpReceiver {
-  private readonly traceBytes: Uint8Array[] = [];
-  private readonly logBytes: Uint8Array[] = [];
-  private decodedTraces: ExportTraceServiceRequest[] = [];
-  private decodedLogs: ExportLogsServiceRequest[] = [];
-  private keep = true;
+  private readonly traces = new Inbox((bytes) => ExportTraceServiceRequest.decode(bytes));
+  private readonly logInbox = new Inbox((bytes) => ExportLogsServiceRequest.decode(bytes));
   private server: Server | undefined;
   port = 0;
-  /** Export calls received, kept or not. */
-  received = 0;
 
   async start(): Promise<string> {
     this.server = createServer();
-    const traces = { ...TraceServiceDefinition, methods: { export: undecoded(TraceServiceDefinition.methods.export) } };
-    const logs = { ...LogsServiceDefinition, methods: { export: undecoded(LogsServiceDefinition.methods.export) } };
-    this.server.add(traces as unknown as typeof TraceServiceDefinition, {
-      export: async (request) => {
-        this.received++;
-        if (this.keep) this.traceBytes.push(request as unknown as Uint8Array);
-        return {};
-      },
-    });
-    this.server.add(logs as unknown as typeof LogsServiceDefinition, {
-      export: async (request) => {
-        this.received++;
-        if (this.keep) this.logBytes.push(request as unknown as Uint8Array);
-        return {};
-      },
-    });
+    this.server.add(this.traces.undecoded(TraceServiceDefinition), this.traces.handler);
+    this.server.add(this.logInbox.undecoded(LogsServiceDefinition), this.logInbox.handler);
     this.port = await this.server.listen('127.0.0.1:0');
     return `http://127.0.0.1:${this.port}`;
   }
 
   /** From now on, answer exports without keeping them (a long load run would otherwise fill the memory). */
   discard(): void {
-    this.keep = false;
+    this.traces.keep = false;
+    this.logInbox.keep = false;
   }
 
   async stop(): Promise<void> {
@@ -110,13 +115,11 @@ export class OtlpReceiver {
   }
 
   get requests(): ExportTraceServiceRequest[] {
-    for (const bytes of this.traceBytes.splice(0)) this.decodedTraces.push(ExportTraceServiceRequest.decode(bytes));
-    return this.decodedTraces;
+    return this.traces.all();
   }
 
   get logRequests(): ExportLogsServiceRequest[] {
-    for (const bytes of this.logBytes.splice(0)) this.decodedLogs.push(ExportLogsServiceRequest.decode(bytes));
-    return this.decodedLogs;
+    return this.logInbox.all();
   }
 
   logs(): ReceivedLog[] {
