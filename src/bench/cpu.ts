@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { coursePageOrder, postCheckout, type RunningSystem } from '../launcher/harness';
+import { runConcurrently } from './measures';
 
 const TICK_MS = 1000 / 100; // USER_HZ is 100 on Linux
 
@@ -24,15 +25,10 @@ export async function cpuPerCheckout(system: RunningSystem, orders = 400, concur
   if (os.platform() !== 'linux') return {};
   const pids = { launcher: system.launcherPid, ...system.pids() };
   const before = snapshot(pids);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next++ < orders) {
-        const res = await postCheckout(system.baseUrl, coursePageOrder());
-        if (res.status !== 200) throw new Error(`checkout failed: ${res.status}`);
-      }
-    }),
-  );
+  await runConcurrently(orders, concurrency, async () => {
+    const res = await postCheckout(system.baseUrl, coursePageOrder());
+    if (res.status !== 200) throw new Error(`checkout failed: ${res.status}`);
+  });
   // Let the queue and the executors finish the orders' replication and execution.
   await new Promise((r) => setTimeout(r, 1500));
   const after = snapshot(pids);

@@ -9,6 +9,16 @@ import { coursePageOrder, type RunningSystem } from '../launcher/harness';
 import { EnqueueBatcher } from '../order-queue/enqueue-batcher';
 import { percentile } from './stats';
 
+/** Runs `job(0)` … `job(count - 1)`, at most `concurrency` at a time. */
+export async function runConcurrently(count: number, concurrency: number, job: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) await job(next++);
+    }),
+  );
+}
+
 /** Runs `fn` from `concurrency` loops for `ms`; returns completed calls per second and latencies. */
 async function closedLoop(concurrency: number, ms: number, fn: () => Promise<unknown>) {
   const latencies: number[] = [];
@@ -96,21 +106,15 @@ export async function queueCommitRate(system: RunningSystem, orders = 3000): Pro
   const executedNow = async () => Math.max(...(await Promise.all(executors.map(async (e) => (await e.status({})).executedCount))));
   const before = await executedNow();
   const start = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 64 }, async () => {
-      while (next < orders) {
-        const i = next++;
-        await queue.enqueue({
-          orderId: `bench-${Date.now()}-${i}`,
-          shippingMethod: 'Standard',
-          items: [{ name: 'Dune', quantity: 1 }],
-          customerName: 'Bench',
-          maskedCard: '**** 1111',
-          traceparent: '',
-          enqueuedAtMs: 0,
-        });
-      }
+  await runConcurrently(orders, 64, (i) =>
+    queue.enqueue({
+      orderId: `bench-${Date.now()}-${i}`,
+      shippingMethod: 'Standard',
+      items: [{ name: 'Dune', quantity: 1 }],
+      customerName: 'Bench',
+      maskedCard: '**** 1111',
+      traceparent: '',
+      enqueuedAtMs: 0,
     }),
   );
   while ((await executedNow()) < before + orders) await new Promise((r) => setTimeout(r, 20));
