@@ -54,6 +54,19 @@ describe('OTLP trace export', () => {
     expect(server.parentSpanId).toBe(client.spanId);
   });
 
+  it("shows in the checkout's trace when its order became durable, linked to the EnqueueBatch call that carried it", async () => {
+    const durable = trace.filter((s) => s.name === 'order durable');
+    expect(durable.map((s) => s.service)).toEqual(['order-queue']);
+    expect(durable[0].attributes['order.id']).toBe(checkout.orderId);
+    expect(durable[0].links).toHaveLength(1);
+    const [link] = durable[0].links;
+    const batch = await waitFor('the EnqueueBatch server span', async () =>
+      receiver.spans().find((s) => s.spanId === link.spanId && s.traceId === link.traceId),
+    );
+    expect(batch).toMatchObject({ name: 'causeway.v1.OrderQueue/EnqueueBatch', kind: 2, service: 'order-queue' });
+    expect(batch.traceId).not.toBe(checkout.traceId);
+  });
+
   it("answers the HTTP request with a server span that continues the caller's traceparent", async () => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     const parentSpanId = '00f067aa0ba902b7';

@@ -18,7 +18,7 @@ import type {
 } from '../gen/causeway/v1/order_queue';
 import { CONFIG, type CausewayConfig } from '../platform/config';
 import { LOGGER, type Logger } from '../platform/logger';
-import { contextOf } from '../platform/telemetry/traceparent';
+import { contextOf, linkToSpan } from '../platform/telemetry/traceparent';
 import { TIME, type TimeSource } from '../platform/time';
 import type { Journal } from './journal';
 import { priorityOf, StaleTermError, type OrderQueueState } from './queue-state';
@@ -79,14 +79,14 @@ export class OrderQueueService implements OrderQueueServiceImplementation {
       throw new ServerError(Status.INVALID_ARGUMENT, `at most ${MAX_ORDERS_PER_BATCH} orders per EnqueueBatch, got ${request.orders.length}`);
     }
     const orders = request.orders.map((order) => validOrder(order));
-    const batch = trace.getActiveSpan()?.spanContext();
+    const batch = linkToSpan(trace.getActiveSpan()?.spanContext(), { 'causeway.link': 'enqueue-batch' });
     const duplicate = await Promise.all(
       orders.map((order) =>
         tracer.startActiveSpan(
           'order durable',
           {
             attributes: { 'order.id': order.orderId, 'queue.batch.size': orders.length },
-            links: batch && trace.isSpanContextValid(batch) ? [{ context: batch, attributes: { 'causeway.link': 'enqueue-batch' } }] : [],
+            links: batch,
           },
           contextOf(order.traceparent),
           async (span) => {

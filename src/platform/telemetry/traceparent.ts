@@ -24,8 +24,12 @@ export function contextOf(traceparent: string): Context {
   });
 }
 
+/** A span link to a span; none when there is no valid span (tracing off). */
+export function linkToSpan(spanContext: SpanContext | undefined, attributes: Attributes): Link[] {
+  return spanContext && trace.isSpanContextValid(spanContext) ? [{ context: spanContext, attributes }] : [];
+}
+
 /** A span link to the span a traceparent names; none when it is empty or invalid. */
 export function linkTo(traceparent: string, attributes: Attributes): Link[] {
-  const spanContext = trace.getSpanContext(contextOf(traceparent));
-  return spanContext && trace.isSpanContextValid(spanContext) ? [{ context: spanContext, attributes }] : [];
+  return linkToSpan(trace.getSpanContext(contextOf(traceparent)), attributes);
 }
