@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, ROOT, startSystem, waitFor, type RunningSystem, getJson } from './support/system';
+import { clusterExecutors, freePort, ROOT, startSystem, waitFor, type RunningSystem, getJson } from './support/system';
 
 const PROMTOOL = process.env.PROMTOOL ?? '/usr/bin/promtool';
 const PROMETHEUS = process.env.PROMETHEUS ?? '/usr/bin/prometheus';
@@ -93,8 +93,7 @@ describe('leader change alert end to end', () => {
     expect(leaders).toBe(true);
     expect(await alert('ExecutorLeaderChanged')).toBeUndefined();
 
-    const cluster = await getJson(`${system.baseUrl}/cluster`);
-    const leader = cluster.executors.find((e: { role: string }) => e.role === 'leader');
+    const leader = (await clusterExecutors(system)).find((e) => e.role === 'leader')!;
     process.kill(system.pids()[leader.id], 'SIGKILL');
 
     const firing = await waitFor('ExecutorLeaderChanged to fire', async () => {

@@ -7,7 +7,7 @@
 import { createChannel, createClient } from 'nice-grpc';
 import { OrderExecutorDefinition, type Execution } from '../src/gen/causeway/v1/order_executor';
 import { OrderQueueDefinition } from '../src/gen/causeway/v1/order_queue';
-import { coursePageOrder, postCheckout, startSystem, waitFor, type RunningSystem, getJson } from './support/system';
+import { clusterExecutors, coursePageOrder, postCheckout, startSystem, waitFor, type RunningSystem, getJson } from './support/system';
 
 const ORDERS = 300;
 const KILLS = 5;
@@ -30,9 +30,7 @@ const executorClients = () =>
   Object.fromEntries(Object.entries(system.executors).map(([id, address]) => [id, createClient(OrderExecutorDefinition, createChannel(address))]));
 
 async function currentLeader(): Promise<{ id: string; term: number } | undefined> {
-  const res = await fetch(`${system.baseUrl}/cluster`);
-  const cluster = (await res.json()) as { executors: { id: string; role: string; term: number }[] };
-  const leaders = cluster.executors.filter((e: { role: string }) => e.role === 'leader');
+  const leaders = (await clusterExecutors(system)).filter((e) => e.role === 'leader');
   if (leaders.length !== 1) return undefined;
   return { id: leaders[0].id, term: leaders[0].term };
 }

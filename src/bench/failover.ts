@@ -1,4 +1,4 @@
-import { coursePageOrder, postCheckout, waitFor, type RunningSystem } from '../launcher/harness';
+import { clusterExecutors, coursePageOrder, postCheckout, waitFor, type RunningSystem } from '../launcher/harness';
 import { percentile } from './stats';
 
 export interface FailoverResult {
@@ -10,17 +10,6 @@ export interface FailoverResult {
   /** SIGKILL → the new leader announces itself. */
   electionP50Ms: number;
   samples: number[];
-}
-
-interface ClusterExecutor {
-  id: string;
-  role: string;
-  term: number;
-}
-
-async function cluster(system: RunningSystem): Promise<ClusterExecutor[]> {
-  const body = (await (await fetch(`${system.baseUrl}/cluster`)).json()) as { executors: ClusterExecutor[] };
-  return body.executors;
 }
 
 /**
@@ -43,7 +32,7 @@ export async function measureFailover(system: RunningSystem, kills: number, log:
       const leader = await waitFor(
         'a stable cluster: one leader, every executor back',
         async () => {
-          const executors = await cluster(system);
+          const executors = await clusterExecutors(system);
           const leaders = executors.filter((e) => e.role === 'leader');
           return leaders.length === 1 && executors.every((e) => e.role === 'leader' || e.role === 'follower') ? leaders[0] : undefined;
         },

@@ -10,7 +10,7 @@
 import { createChannel, createClient } from 'nice-grpc';
 import { OrderExecutorDefinition, type Execution } from '../gen/causeway/v1/order_executor';
 import { OrderQueueDefinition } from '../gen/causeway/v1/order_queue';
-import { coursePageOrder, postCheckout, startSystem, waitFor, type RunningSystem } from '../launcher/harness';
+import { clusterExecutors, coursePageOrder, postCheckout, startSystem, waitFor, type RunningSystem } from '../launcher/harness';
 import { seededRandom } from '../raft/random';
 
 export interface SoakReport {
@@ -84,8 +84,7 @@ async function run(system: RunningSystem, seconds: number, random: () => number,
       const roll = random();
       try {
         if (roll < 0.35) {
-          const cluster = (await (await fetch(`${system.baseUrl}/cluster`)).json()) as { executors: { id: string; role: string }[] };
-          const leader = cluster.executors.find((e: { role: string }) => e.role === 'leader');
+          const leader = (await clusterExecutors(system)).find((e) => e.role === 'leader');
           if (leader) {
             process.kill(pids[leader.id], 'SIGKILL');
             faults['kill leader']++;

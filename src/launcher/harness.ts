@@ -9,6 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import type { ClusterSnapshot, ExecutorView } from '../orchestrator/api-types';
 
 // From src/launcher (ts-jest) and from dist/launcher (compiled) alike, the launcher to run is the built one.
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -199,6 +200,11 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
 export async function getJson(url: string): Promise<any> {
   const res = await fetch(url);
   return res.json();
+}
+
+/** The executors as the orchestrator's GET /cluster reports them. */
+export async function clusterExecutors(system: RunningSystem): Promise<ExecutorView[]> {
+  return ((await getJson(`${system.baseUrl}/cluster`)) as ClusterSnapshot).executors;
 }
 
 /** The course page's default order (its browser form's pre-filled values). */
