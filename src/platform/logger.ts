@@ -115,13 +115,14 @@ export function createLogger(service: string, level = process.env.LOG_LEVEL ?? '
  * winston formats every record (trace ids, redaction, JSON) before its
  * transports drop the ones below their level, so a hot path's debug lines cost
  * nearly as much as printed ones. Check the level first; it is read on every
- * call, so changing `logger.level` at run time still works.
+ * call, so changing `logger.level` at run time still works. The methods stay
+ * bound to this logger (no winston child loggers are made from it).
  */
 function skipDisabledLevels(logger: Logger): void {
   for (const level of Object.keys(logger.levels)) {
     const write = (logger as unknown as Record<string, winston.LeveledLogMethod>)[level];
     if (typeof write !== 'function') continue;
-    (logger as unknown as Record<string, unknown>)[level] = function (this: Logger, ...args: unknown[]) {
+    (logger as unknown as Record<string, unknown>)[level] = (...args: unknown[]) => {
       return logger.isLevelEnabled(level) ? (write as (...a: unknown[]) => Logger).apply(logger, args) : logger;
     };
   }
