@@ -1,7 +1,7 @@
 /**
- * The shared logger as a real process sees it: JSON lines on stdout (written in
- * batches, every line whole), disabled levels never formatted, card data masked,
- * and nothing lost when the process exits right after logging.
+ * The shared logger as a real process sees it: JSON lines on stdout, every line
+ * whole and in order, disabled levels never formatted, card data masked, and
+ * nothing lost when the process exits right after logging.
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';

@@ -1,8 +1,6 @@
 import { trace } from '@opentelemetry/api';
 import { OpenTelemetryTransportV3 } from '@opentelemetry/winston-transport';
-import fs from 'node:fs';
 import winston from 'winston';
-import Transport from 'winston-transport';
 
 export type Logger = winston.Logger;
 
@@ -45,50 +43,6 @@ const traceCorrelation = winston.format((info) => {
   return info;
 });
 
-// winston keeps the formatted line under this symbol (triple-beam's MESSAGE).
-const MESSAGE = Symbol.for('message');
-
-/**
- * Console output, one write per event-loop turn instead of one per line: a busy
- * service logs hundreds of lines a second, and a write call each is a measurable
- * part of its CPU. Whatever is pending is written synchronously when the process
- * exits, so a clean or an error exit loses nothing (a SIGKILL may lose the lines
- * of its last turn).
- */
-class BatchedStdout extends Transport {
-  private static pending: string[] = [];
-
-  /** The pending lines as one text, and none left pending. */
-  private static take(): string | undefined {
-    if (BatchedStdout.pending.length === 0) return undefined;
-    const text = BatchedStdout.pending.join('\n') + '\n';
-    BatchedStdout.pending = [];
-    return text;
-  }
-
-  static flush(): void {
-    const text = BatchedStdout.take();
-    if (text) process.stdout.write(text);
-  }
-
-  static {
-    process.on('exit', () => {
-      const text = BatchedStdout.take();
-      if (!text) return;
-      try {
-        fs.writeSync(1, text);
-      } catch {
-        // stdout is gone: nobody is left to read it
-      }
-    });
-  }
-
-  override log(info: Record<string | symbol, unknown>, next: () => void): void {
-    if (BatchedStdout.pending.push(String(info[MESSAGE])) === 1) setImmediate(BatchedStdout.flush);
-    next();
-  }
-}
-
 /**
  * JSON lines on stdout, one object per record with service, trace and span ids;
  * and the same records as OpenTelemetry logs (exported over OTLP when the SDK
@@ -105,7 +59,9 @@ export function createLogger(service: string, level = process.env.LOG_LEVEL ?? '
       winston.format.errors({ stack: true }),
       winston.format.json(),
     ),
-    transports: [new BatchedStdout(), new OpenTelemetryTransportV3()],
+    // The console write is synchronous (stdout is a pipe or a file): a line is out before the call it
+    // announces is sent, so the launcher's merged log keeps the causal order of the events.
+    transports: [new winston.transports.Console(), new OpenTelemetryTransportV3()],
   });
   skipDisabledLevels(logger);
   return logger;
