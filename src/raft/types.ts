@@ -22,7 +22,8 @@ export type MessageType =
   | 'Vote'
   | 'VoteResponse'
   | 'Append'
-  | 'AppendResponse';
+  | 'AppendResponse'
+  | 'Snapshot';
 
 /**
  * One message between nodes. Field use by type:
@@ -30,6 +31,8 @@ export type MessageType =
  * - Append: `index`/`logTerm` = prevLogIndex/prevLogTerm, `entries`, `commit` = leader's commit.
  * - AppendResponse: `index` = last index now matching (or, if `reject`, the rejected prevLogIndex),
  *   `rejectHint` = where the leader should try next.
+ * - Snapshot (InstallSnapshot, §7): `snapshot` = the leader's latest snapshot, sent when the entries a
+ *   follower needs are compacted away; answered with an AppendResponse.
  */
 export interface Message {
   type: MessageType;
@@ -42,6 +45,17 @@ export interface Message {
   commit?: number;
   reject?: boolean;
   rejectHint?: number;
+  snapshot?: Snapshot;
+}
+
+/**
+ * The state machine as of `index` (whose entry had `term`), standing in for the log
+ * prefix 1..index once that prefix is compacted away (§7). `data` is opaque to Raft.
+ */
+export interface Snapshot {
+  index: number;
+  term: number;
+  data: string;
 }
 
 /** What must be on stable storage before any message of the same Ready is sent. */
@@ -53,13 +67,16 @@ export interface HardState {
 
 /**
  * The work a node hands its caller (etcd's Ready). The caller must, in order:
- * 1. persist `hardState` (if set) and `entries` (writing `entries[0].index` onward,
- *    dropping anything at or after it), with fsync;
+ * 1. persist `snapshot` (if set: it replaces the whole log, which then holds no entry
+ *    at or below its index), then `hardState` (if set) and `entries` (writing
+ *    `entries[0].index` onward, dropping anything at or after it), with fsync;
  * 2. send `messages`;
- * 3. apply `committed` to the state machine;
+ * 3. restore the state machine from `snapshot` (if set), then apply `committed`;
  * 4. call `advance(ready)`.
  */
 export interface Ready {
+  /** A snapshot received from the leader (InstallSnapshot): the state machine starts over from it. */
+  snapshot?: Snapshot;
   hardState?: HardState;
   entries: Entry[];
   messages: Message[];
@@ -85,6 +102,8 @@ export interface RaftConfig {
 
 export interface Storage {
   hardState: HardState;
-  /** The persisted log, entries with index 1, 2, 3, ... */
+  /** The latest snapshot, if the log was ever compacted. */
+  snapshot?: Snapshot;
+  /** The persisted log after the snapshot: entries with index (snapshot.index ?? 0) + 1, + 2, ... */
   entries: Entry[];
 }
