@@ -1,6 +1,6 @@
 import { RaftLog } from './log';
 import { majorityMatch, quorum, tally } from './quorum';
-import type { Entry, HardState, Message, NodeId, RaftConfig, Ready, Role, Storage } from './types';
+import type { Entry, HardState, Message, NodeId, RaftConfig, Ready, Role, Snapshot, Storage } from './types';
 
 interface Progress {
   /** Highest index known to be replicated on the follower. */
@@ -9,6 +9,8 @@ interface Progress {
   next: number;
   /** Heard from since the last CheckQuorum round. */
   recentActive: boolean;
+  /** A snapshot is on its way to this follower: its index, and the tick it was sent at. */
+  snapshotSent?: { index: number; at: number };
 }
 
 export interface RaftStatus {
@@ -20,6 +22,8 @@ export interface RaftStatus {
   commit: number;
   applied: number;
   lastIndex: number;
+  /** Last index covered by this node's latest snapshot (0: never compacted). */
+  snapshotIndex: number;
   /** Per follower (leader only). */
   progress: Record<NodeId, { match: number; next: number }>;
 }
@@ -53,7 +57,13 @@ export class RaftNode {
   private role: Role = 'follower';
   private leader: NodeId | null = null;
   private commit: number;
-  private applied = 0;
+  private applied: number;
+  /** The latest snapshot: what stands for the compacted log prefix, and what a lagging follower is sent. */
+  private snapshot: Snapshot | undefined;
+  /** A snapshot received from the leader and not yet handed to the caller in a Ready. */
+  private pendingSnapshot: Snapshot | undefined;
+  /** Ticks since start, to pace snapshot retransmissions. */
+  private ticks = 0;
 
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
@@ -72,10 +82,13 @@ export class RaftNode {
   ) {
     this.id = config.id;
     this.peers = config.peers.filter((p) => p !== config.id);
-    this.log = new RaftLog(storage.entries);
+    this.snapshot = storage.snapshot;
+    this.log = new RaftLog(storage.entries, storage.snapshot);
     this.term = storage.hardState.term;
     this.vote = storage.hardState.vote;
-    this.commit = Math.min(storage.hardState.commit, this.log.lastIndex);
+    // The caller restores its state machine from the snapshot before replaying the committed entries after it.
+    this.applied = this.log.snapshotIndex;
+    this.commit = Math.max(this.applied, Math.min(storage.hardState.commit, this.log.lastIndex));
     this.persistedHardState = { ...storage.hardState };
     this.resetElectionTimer();
   }
@@ -83,6 +96,7 @@ export class RaftNode {
   // ---------------------------------------------------------------- inputs
 
   tick(): void {
+    this.ticks++;
     if (this.role === 'leader') this.tickLeader();
     else this.tickElection();
   }
@@ -111,11 +125,11 @@ export class RaftNode {
       if (m.type === 'PreVote' || (m.type === 'PreVoteResponse' && !m.reject)) {
         // A pre-vote never changes anybody's term.
       } else {
-        const leader = m.type === 'Append' ? m.from : null;
+        const leader = m.type === 'Append' || m.type === 'Snapshot' ? m.from : null;
         this.becomeFollower(m.term, leader, `saw term ${m.term} from ${m.from}`);
       }
     } else if (m.term < this.term) {
-      if (m.type === 'Append') {
+      if (m.type === 'Append' || m.type === 'Snapshot') {
         // A stale leader: tell it our term so it steps down (needed with CheckQuorum/PreVote,
         // where it would otherwise never hear a higher term).
         this.send({ type: 'AppendResponse', to: m.from, term: this.term, index: 0, reject: true, rejectHint: 0 });
@@ -137,11 +151,13 @@ export class RaftNode {
         if (this.role === 'candidate') this.handleVoteResponse(m, false);
         return;
       case 'Append':
+      case 'Snapshot':
         if (this.role === 'leader') return; // impossible in a correct cluster: one leader per term
         if (this.role !== 'follower') this.becomeFollower(m.term, m.from, `heard leader ${m.from} of term ${m.term}`);
         this.electionElapsed = 0;
         this.setLeader(m.from);
-        this.handleAppend(m);
+        if (m.type === 'Append') this.handleAppend(m);
+        else this.handleSnapshot(m);
         return;
       case 'AppendResponse':
         if (this.role === 'leader') this.handleAppendResponse(m);
@@ -153,6 +169,7 @@ export class RaftNode {
 
   hasReady(): boolean {
     return (
+      this.pendingSnapshot !== undefined ||
       this.messages.length > 0 ||
       this.log.unstable().length > 0 ||
       this.commit > this.applied ||
@@ -163,13 +180,18 @@ export class RaftNode {
 
   ready(): Ready {
     const hs = this.hardState();
+    const snapshot = this.pendingSnapshot;
+    // After a snapshot the state machine starts from its index; nothing before it is applied one by one.
+    const applyFrom = Math.max(this.applied, snapshot?.index ?? 0) + 1;
     const rd: Ready = {
       hardState: sameHardState(hs, this.persistedHardState) ? undefined : hs,
       entries: this.log.unstable(),
       messages: this.messages,
-      committed: this.log.slice(this.applied + 1, this.commit),
+      committed: applyFrom <= this.commit ? this.log.slice(applyFrom, this.commit) : [],
       softStateChanged: this.softStateChanged,
     };
+    if (snapshot) rd.snapshot = snapshot;
+    this.pendingSnapshot = undefined;
     this.messages = [];
     this.softStateChanged = false;
     return rd;
@@ -177,10 +199,26 @@ export class RaftNode {
 
   advance(rd: Ready): void {
     if (rd.hardState) this.persistedHardState = rd.hardState;
+    if (rd.snapshot) this.applied = Math.max(this.applied, rd.snapshot.index);
     const last = rd.entries.at(-1);
     if (last) this.log.markStable(last);
     const lastApplied = rd.committed.at(-1);
     if (lastApplied) this.applied = Math.max(this.applied, lastApplied.index);
+  }
+
+  /**
+   * The caller has applied everything up to `index` and captured its state
+   * machine there as `data`: the log before it is dropped (§7). Returns the
+   * snapshot, with the hard state already on disk and the entries after it that
+   * are too, which is what the caller's compacted storage must hold.
+   */
+  compact(index: number, data: string): { snapshot: Snapshot; hardState: HardState; tail: Entry[] } {
+    if (index > this.applied) throw new Error(`compact to ${index}: only ${this.applied} is applied`);
+    if (index <= this.log.snapshotIndex) throw new Error(`compact to ${index}: already compacted to ${this.log.snapshotIndex}`);
+    const snapshot: Snapshot = { index, term: this.log.termAt(index)!, data };
+    this.log.compact(index);
+    this.snapshot = snapshot;
+    return { snapshot, hardState: { ...this.persistedHardState }, tail: this.log.stableAfter(index) };
   }
 
   /** Decisions since the last call (elections, votes, leadership), for logs, spans and metrics. */
@@ -200,6 +238,7 @@ export class RaftNode {
       commit: this.commit,
       applied: this.applied,
       lastIndex: this.log.lastIndex,
+      snapshotIndex: this.log.snapshotIndex,
       progress: Object.fromEntries([...this.progress].map(([id, p]) => [id, { match: p.match, next: p.next }])),
     };
   }
@@ -207,6 +246,16 @@ export class RaftNode {
   /** The entry at an index, for checks in tests and for status pages. */
   entryAt(index: number): Entry | undefined {
     return this.log.entry(index);
+  }
+
+  /** The term of the entry at an index, also at the snapshot's index (undefined below it: compacted). */
+  termAt(index: number): number | undefined {
+    return this.log.termAt(index);
+  }
+
+  /** True when this node leads and has applied an entry of its own term: its state machine is then complete (§5.4.2, §8). */
+  isServingLeader(): boolean {
+    return this.role === 'leader' && this.log.termAt(this.applied) === this.term;
   }
 
   // ---------------------------------------------------------------- timers
@@ -373,6 +422,10 @@ export class RaftNode {
     const pr = this.progress.get(to);
     if (!pr) return;
     const prevIndex = pr.next - 1;
+    if (prevIndex < this.log.snapshotIndex) {
+      this.sendSnapshot(to, pr);
+      return;
+    }
     const entries = this.log.slice(pr.next, this.log.lastIndex, this.config.maxEntriesPerMessage ?? 256);
     this.send({
       type: 'Append',
@@ -385,6 +438,40 @@ export class RaftNode {
     });
     // Optimistically pipeline: the next message carries what follows.
     if (entries.length > 0) pr.next = entries[entries.length - 1].index + 1;
+  }
+
+  /**
+   * The entries this follower needs are compacted away: send the snapshot instead
+   * (§7). A snapshot can be large, so it is not sent again with every heartbeat:
+   * only once it is answered, or after an election timeout without an answer.
+   */
+  private sendSnapshot(to: NodeId, pr: Progress): void {
+    const snapshot = this.snapshot!;
+    const sent = pr.snapshotSent;
+    if (sent && sent.index === snapshot.index && this.ticks - sent.at < this.config.electionTicks) return;
+    pr.snapshotSent = { index: snapshot.index, at: this.ticks };
+    this.send({ type: 'Snapshot', to, term: this.term, snapshot, commit: this.commit });
+  }
+
+  /**
+   * InstallSnapshot (§7). A snapshot at or below our commit index tells us
+   * nothing; one whose last entry we hold (same index and term) only moves our
+   * commit index; otherwise the log is replaced by it and the caller restores the
+   * state machine from it.
+   */
+  private handleSnapshot(m: Message): void {
+    const snapshot = m.snapshot!;
+    if (snapshot.index <= this.commit) {
+      this.send({ type: 'AppendResponse', to: m.from, term: this.term, index: this.commit });
+      return;
+    }
+    if (this.log.termAt(snapshot.index) !== snapshot.term) {
+      this.log.restore(snapshot);
+      this.snapshot = snapshot;
+      this.pendingSnapshot = snapshot;
+    }
+    this.commit = snapshot.index;
+    this.send({ type: 'AppendResponse', to: m.from, term: this.term, index: snapshot.index });
   }
 
   /** §5.3: accept entries that extend a matching prefix; drop conflicting suffixes. */
@@ -438,6 +525,7 @@ export class RaftNode {
     if (!pr) return;
     pr.recentActive = true;
     const index = m.index ?? 0;
+    if (pr.snapshotSent && !m.reject && index >= pr.snapshotSent.index) pr.snapshotSent = undefined;
     if (m.reject) {
       if (index <= pr.match) return; // stale: we already know it has more
       pr.next = Math.max(pr.match + 1, Math.min(m.rejectHint ?? index, index));

@@ -8,9 +8,11 @@
  * - State Machine Safety: no index is committed with two different entries,
  *   and no replica executes an order twice;
  * and after healing: every enqueued order is executed on every replica.
+ * A second run compacts logs every few entries, so lagging and restarted
+ * replicas catch up through InstallSnapshot (§7) under the same faults.
  * A failure names its seed; rerun it with SEED=<n>.
  */
-import { Cluster, type Faults } from './sim/network';
+import { Cluster, type Faults, type SimOptions } from './sim/network';
 
 const SCHEDULES = Number(process.env.RAFT_SCHEDULES ?? 2000);
 const STEPS = 300;
@@ -26,12 +28,13 @@ function checkInvariants(cluster: Cluster): void {
       if (known !== undefined && known !== sim.id) throw new Error(`two leaders in term ${s.term}: ${known} and ${sim.id}`);
       cluster.leaders.set(s.term, sim.id);
       for (const [index, term] of cluster.committed) {
+        if (index <= s.snapshotIndex) continue; // its snapshot stands for it
         if (sim.node!.entryAt(index)?.term !== term) {
           throw new Error(`leader ${sim.id} (term ${s.term}) lacks committed entry ${index}@${term}`);
         }
       }
     }
-    for (let i = 1; i <= s.commit; i++) {
+    for (let i = s.snapshotIndex + 1; i <= s.commit; i++) {
       const term = sim.node!.entryAt(i)!.term;
       const seen = cluster.committed.get(i);
       if (seen !== undefined && seen !== term) throw new Error(`index ${i} committed as term ${seen} and ${term}`);
@@ -46,9 +49,11 @@ function checkInvariants(cluster: Cluster): void {
       const a = up[x].node!;
       const b = up[y].node!;
       const last = Math.min(a.status().lastIndex, b.status().lastIndex);
+      // Below either snapshot there is nothing left to compare.
+      const first = Math.max(a.status().snapshotIndex, b.status().snapshotIndex) + 1;
       let i = last;
-      while (i > 0 && a.entryAt(i)!.term !== b.entryAt(i)!.term) i--;
-      for (let j = i; j > 0; j--) {
+      while (i >= first && a.entryAt(i)!.term !== b.entryAt(i)!.term) i--;
+      for (let j = i; j >= first; j--) {
         const ea = a.entryAt(j)!;
         const eb = b.entryAt(j)!;
         if (ea.term !== eb.term || ea.data !== eb.data) throw new Error(`logs of ${up[x].id} and ${up[y].id} differ at ${j} below a match at ${i}`);
@@ -57,8 +62,8 @@ function checkInvariants(cluster: Cluster): void {
   }
 }
 
-function runSchedule(seed: number, size: number): Cluster {
-  const cluster = new Cluster(seed, size, FAULTS);
+function runSchedule(seed: number, size: number, options?: SimOptions): Cluster {
+  const cluster = new Cluster(seed, size, FAULTS, options);
   let next = 0;
   for (let t = 0; t < STEPS; t++) {
     if (cluster.random() < 0.15) cluster.enqueue(`order-${seed}-${next++}`);
@@ -106,6 +111,25 @@ describe(`Raft under ${seeds.length} random fault schedules`, () => {
     // The schedules really exercised elections and replication.
     expect(leadersSeen).toBeGreaterThan(seeds.length * 2);
     expect(orders).toBeGreaterThan(seeds.length * 30);
+  });
+
+  it('does the same when every replica compacts its log every 5 entries, catching up through snapshots', () => {
+    let installed = 0;
+    let compactions = 0;
+    for (const seed of seeds.slice(0, Math.ceil(seeds.length / 2))) {
+      let cluster: Cluster;
+      try {
+        cluster = runSchedule(seed + 200_000, 3, { snapshotEvery: 5 });
+      } catch (err) {
+        throw new Error(`seed ${seed + 200_000} (snapshots): ${(err as Error).message}`);
+      }
+      expectLive(cluster);
+      installed += cluster.snapshotsInstalled;
+      compactions += cluster.compactions;
+    }
+    // Lagging and restarted replicas really were brought up to date by InstallSnapshot.
+    expect(compactions).toBeGreaterThan(seeds.length);
+    expect(installed).toBeGreaterThan(seeds.length / 20);
   });
 
   it('does the same with 5 nodes', () => {

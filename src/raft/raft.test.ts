@@ -289,3 +289,109 @@ describe('§5.4.2 committing entries from previous terms (the paper’s Figure 8
     expect(nodes.a.entryAt(2)!.data).toBe('X');
   });
 });
+
+describe('§7 log compaction and InstallSnapshot', () => {
+  /** a leads b and c, with `orders` committed and applied everywhere. */
+  function clusterWith(orders: string[]) {
+    const nodes = { a: makeNode('a', 1), b: makeNode('b', 2), c: makeNode('c', 3) };
+    tickUntilLeader(nodes, 'a');
+    nodes.a.propose(orders);
+    nodes.a.tick();
+    nodes.a.tick();
+    settle(nodes);
+    return nodes;
+  }
+
+  it('a compacted log keeps serving: the snapshot stands for its prefix, later entries replicate as before', () => {
+    const nodes = clusterWith(['o1', 'o2']);
+    const { applied } = nodes.a.status();
+    const { snapshot, tail } = nodes.a.compact(applied, 'state@3');
+    expect(snapshot).toEqual({ index: 3, term: 1, data: 'state@3' });
+    expect(tail).toEqual([]);
+    expect(nodes.a.status()).toMatchObject({ snapshotIndex: 3, lastIndex: 3 });
+    expect(nodes.a.entryAt(3)).toBeUndefined();
+    expect(nodes.a.termAt(3)).toBe(1);
+    nodes.a.propose(['o3']);
+    settle(nodes);
+    expect(nodes.b.entryAt(4)?.data).toBe('o3');
+    expect(nodes.a.isServingLeader()).toBe(true);
+  });
+
+  it('refuses to compact past what the state machine has applied', () => {
+    const nodes = clusterWith(['o1']);
+    expect(() => nodes.a.compact(nodes.a.status().applied + 1, 'x')).toThrow(/only \d+ is applied/);
+  });
+
+  it('a follower missing compacted entries gets the snapshot, restores from it, then takes the entries after it', () => {
+    const nodes = clusterWith(['o1']);
+    // c falls behind while a and b commit more, then a compacts past everything c lacks.
+    const cut = (m: Message) => m.to === 'c' || m.from === 'c';
+    nodes.a.propose(['o2', 'o3']);
+    settle(nodes, cut);
+    nodes.a.compact(nodes.a.status().applied, 'state@4');
+    nodes.a.propose(['o4']);
+    settle(nodes, cut);
+    const sent = settle(nodes);
+    nodes.a.tick();
+    nodes.a.tick();
+    const heartbeat = settle(nodes);
+    const snapshots = [...sent, ...heartbeat].filter((m) => m.type === 'Snapshot');
+    expect(snapshots.map((m) => [m.to, m.snapshot?.index])).toEqual([['c', 4]]);
+    // c's Ready carried the snapshot to persist and restore from, then the entry after it.
+    expect(nodes.c.status()).toMatchObject({ snapshotIndex: 4, commit: 5, applied: 5, lastIndex: 5 });
+    expect(nodes.c.entryAt(5)?.data).toBe('o4');
+  });
+
+  it('hands the caller the snapshot in a Ready, with only the entries after it to apply', () => {
+    const follower = makeNode('c', 3);
+    follower.step({ type: 'Snapshot', from: 'a', to: 'c', term: 2, snapshot: { index: 10, term: 2, data: 'S' }, commit: 10 });
+    const rd = follower.ready();
+    expect(rd.snapshot).toEqual({ index: 10, term: 2, data: 'S' });
+    expect(rd.committed).toEqual([]);
+    expect(rd.hardState).toMatchObject({ term: 2, commit: 10 });
+    expect(rd.messages).toEqual([expect.objectContaining({ type: 'AppendResponse', to: 'a', index: 10 })]);
+    follower.advance(rd);
+    expect(follower.status()).toMatchObject({ applied: 10, commit: 10, snapshotIndex: 10, leader: 'a' });
+  });
+
+  it('a snapshot whose last entry the follower already holds only moves its commit index', () => {
+    const nodes = clusterWith(['o1', 'o2']);
+    const before = nodes.b.status();
+    nodes.b.step({ type: 'Snapshot', from: 'a', to: 'b', term: 1, snapshot: { index: 3, term: 1, data: 'S' }, commit: 3 });
+    const rd = nodes.b.ready();
+    expect(rd.snapshot).toBeUndefined();
+    expect(nodes.b.status()).toMatchObject({ snapshotIndex: 0, lastIndex: before.lastIndex });
+  });
+
+  it('sends a snapshot once per election timeout, not with every heartbeat', () => {
+    const nodes = clusterWith(['o1']);
+    nodes.a.propose(['o2']);
+    settle(nodes, (m) => m.to === 'c' || m.from === 'c');
+    nodes.a.compact(nodes.a.status().applied, 'S');
+    // The snapshot never arrives, so c keeps answering heartbeats with rejections.
+    const lost = (m: Message) => m.type === 'Snapshot';
+    const snapshotsToC = (ticks: number) => {
+      let n = 0;
+      for (let t = 0; t < ticks; t++) {
+        nodes.a.tick();
+        n += settle(nodes, lost).filter((m) => m.type === 'Snapshot' && m.to === 'c').length;
+      }
+      return n;
+    };
+    expect(snapshotsToC(9)).toBe(1);
+    expect(snapshotsToC(10)).toBe(1);
+  });
+
+  it('restarts from a snapshot and the entries after it, re-applying only those', () => {
+    const restarted = new RaftNode(
+      { id: 'b', peers: ids, electionTicks: 10, heartbeatTicks: 2, random: seededRandom(9), preVote: true, checkQuorum: true },
+      {
+        hardState: { term: 2, vote: 'a', commit: 12 },
+        snapshot: { index: 10, term: 2, data: 'S' },
+        entries: [11, 12, 13].map((index) => ({ term: 2, index, type: 'command' as const, data: `o${index}` })),
+      },
+    );
+    expect(restarted.status()).toMatchObject({ snapshotIndex: 10, applied: 10, commit: 12, lastIndex: 13 });
+    expect(restarted.ready().committed.map((e) => e.data)).toEqual(['o11', 'o12']);
+  });
+});

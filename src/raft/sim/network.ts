@@ -1,6 +1,6 @@
 import { RaftNode } from '../node';
 import { seededRandom } from '../random';
-import type { Entry, HardState, Message, NodeId, Ready } from '../types';
+import type { Entry, HardState, Message, NodeId, Ready, Snapshot } from '../types';
 
 /**
  * A simulated cluster for testing the Raft core, after etcd's rafttest: a
@@ -22,38 +22,72 @@ export interface Faults {
 
 export const CALM: Faults = { drop: 0, duplicate: 0, maxDelay: 1, partitionChance: 0, crashChance: 0, crashMidReady: 0 };
 
+export interface SimOptions {
+  /** Compact the log once this many entries are applied past the last snapshot (0: never). */
+  snapshotEvery: number;
+}
+
 interface InFlight {
   deliverAt: number;
   message: Message;
 }
 
-/** What a node has on "disk": survives crashes. */
+/** What a node has on "disk": survives crashes. `entries` follow the snapshot, as in real storage. */
 class Disk {
   hardState: HardState = { term: 0, vote: null, commit: 0 };
+  snapshot: Snapshot | undefined;
   entries: Entry[] = [];
 
+  private get offset(): number {
+    return this.snapshot?.index ?? 0;
+  }
+
   persist(rd: Ready): void {
+    if (rd.snapshot) {
+      this.snapshot = { ...rd.snapshot };
+      this.entries = [];
+    }
     if (rd.hardState) this.hardState = { ...rd.hardState };
     if (rd.entries.length > 0) {
-      this.entries.length = rd.entries[0].index - 1;
+      this.entries.length = rd.entries[0].index - 1 - this.offset;
       this.entries.push(...rd.entries.map((e) => ({ ...e })));
     }
+  }
+
+  compact(snapshot: Snapshot, hardState: HardState, tail: Entry[]): void {
+    this.snapshot = { ...snapshot };
+    this.hardState = { ...hardState };
+    this.entries = tail.map((e) => ({ ...e }));
   }
 }
 
 /** The replicated state machine: executes each order once, in log order. */
 export class Executor {
-  readonly executed: { orderId: string; index: number }[] = [];
-  private readonly seen = new Set<string>();
-  readonly applied: Entry[] = [];
+  executed: { orderId: string; index: number }[] = [];
+  private seen = new Set<string>();
+  lastApplied = 0;
 
   apply(entry: Entry): void {
-    this.applied.push(entry);
+    if (entry.index !== this.lastApplied + 1) throw new Error(`applied ${entry.index} after ${this.lastApplied}: a gap or a repeat`);
+    this.lastApplied = entry.index;
     if (entry.type !== 'command' || !entry.data) return;
     const orderId = entry.data;
     if (this.seen.has(orderId)) return; // a redelivered order proposed twice: idempotent
     this.seen.add(orderId);
     this.executed.push({ orderId, index: entry.index });
+  }
+
+  snapshot(): string {
+    return JSON.stringify({ executed: this.executed, lastApplied: this.lastApplied });
+  }
+
+  static restore(data: string): Executor {
+    const state = JSON.parse(data) as { executed: Executor['executed']; lastApplied: number };
+    const executor = new Executor();
+    executor.executed = state.executed;
+    executor.seen = new Set(state.executed.map((e) => e.orderId));
+    executor.lastApplied = state.lastApplied;
+    return executor;
   }
 }
 
@@ -68,6 +102,7 @@ export class SimNode {
     readonly id: NodeId,
     private readonly members: NodeId[],
     private readonly random: () => number,
+    readonly options: SimOptions,
   ) {
     this.start();
   }
@@ -79,10 +114,10 @@ export class SimNode {
   start(): void {
     this.node = new RaftNode(
       { id: this.id, peers: this.members, electionTicks: 10, heartbeatTicks: 2, random: this.random, preVote: true, checkQuorum: true, maxEntriesPerMessage: 8 },
-      { hardState: { ...this.disk.hardState }, entries: this.disk.entries.map((e) => ({ ...e })) },
+      { hardState: { ...this.disk.hardState }, snapshot: this.disk.snapshot && { ...this.disk.snapshot }, entries: this.disk.entries.map((e) => ({ ...e })) },
     );
-    // The state machine is in memory: rebuilt by re-applying the committed log.
-    this.executor = new Executor();
+    // The state machine is in memory: rebuilt from the snapshot, then by re-applying the committed log after it.
+    this.executor = this.disk.snapshot ? Executor.restore(this.disk.snapshot.data) : new Executor();
     this.inFlight.clear();
   }
 
@@ -108,15 +143,20 @@ export class Cluster {
   readonly committed = new Map<number, number>();
   faults: Faults;
 
+  /** Snapshots installed from a leader, and local compactions, over the whole run. */
+  snapshotsInstalled = 0;
+  compactions = 0;
+
   constructor(
     readonly seed: number,
     size: number,
     faults: Faults,
+    options: SimOptions = { snapshotEvery: 0 },
   ) {
     this.random = seededRandom(seed);
     this.faults = faults;
     const ids = Array.from({ length: size }, (_, i) => `n${i + 1}`);
-    this.nodes = ids.map((id) => new SimNode(id, ids, this.random));
+    this.nodes = ids.map((id) => new SimNode(id, ids, this.random, options));
   }
 
   enqueue(orderId: string): void {
@@ -170,8 +210,7 @@ export class Cluster {
       sim.inFlight.clear();
       return;
     }
-    const ownTermApplied = node.entryAt(status.applied)?.term === status.term;
-    if (!ownTermApplied) return;
+    if (!node.isServingLeader()) return;
     const batch: string[] = [];
     for (const orderId of this.queue) {
       const since = sim.inFlight.get(orderId);
@@ -194,6 +233,10 @@ export class Cluster {
       return;
     }
     for (const m of rd.messages) this.send(m);
+    if (rd.snapshot) {
+      sim.executor = Executor.restore(rd.snapshot.data);
+      this.snapshotsInstalled++;
+    }
     for (const entry of rd.committed) {
       sim.executor.apply(entry);
       // The leader acks the queue only after the order is committed and applied.
@@ -204,6 +247,13 @@ export class Cluster {
     }
     node.advance(rd);
     node.drainEvents();
+    const { applied, snapshotIndex } = node.status();
+    const every = sim.options.snapshotEvery;
+    if (every > 0 && applied - snapshotIndex >= every) {
+      const { snapshot, hardState, tail } = node.compact(applied, sim.executor.snapshot());
+      sim.disk.compact(snapshot, hardState, tail);
+      this.compactions++;
+    }
   }
 
   private send(message: Message): void {
