@@ -3,7 +3,9 @@
  * POST /checkout (wrong types, missing fields, huge strings, deep nesting,
  * unicode, prototype-pollution keys, numbers as strings, arrays for objects,
  * malformed JSON) must each get a 200 or a 4xx with {error:{code,message}}; and
- * malformed bytes at every gRPC method must get a gRPC status, never a crash.
+ * malformed bytes at every gRPC method must get a gRPC status, never a crash;
+ * and Raft messages that break the transport's rules (strangers, gaps, unknown
+ * types) are refused with INVALID_ARGUMENT without touching the node.
  * Afterwards every process is alive and healthy, and the orchestrator's memory
  * has stayed bounded.
  */
@@ -11,6 +13,7 @@ import { credentials, makeGenericClientConstructor, Metadata, status as GrpcStat
 import fc from 'fast-check';
 import fs from 'node:fs';
 import http from 'node:http';
+import { StepRequest, type RaftMessage } from '../src/gen/causeway/v1/order_executor';
 import { coursePageOrder, startSystem, type RunningSystem } from './support/system';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000);
@@ -140,6 +143,7 @@ describe('gRPC fuzzing', () => {
     'fraud-detection': ['causeway.v1.FraudDetection/InitOrder', 'causeway.v1.FraudDetection/CheckUser', 'causeway.v1.FraudDetection/CheckCard', 'causeway.v1.FraudDetection/ClearOrder'],
     suggestions: ['causeway.v1.Suggestions/InitOrder', 'causeway.v1.Suggestions/Suggest', 'causeway.v1.Suggestions/ClearOrder'],
     'order-queue': ['causeway.v1.OrderQueue/Enqueue', 'causeway.v1.OrderQueue/EnqueueBatch', 'causeway.v1.OrderQueue/Dequeue', 'causeway.v1.OrderQueue/Ack', 'causeway.v1.OrderQueue/Nack', 'causeway.v1.OrderQueue/Stats'],
+    'executor-1': ['causeway.v1.OrderExecutor/Step', 'causeway.v1.OrderExecutor/Status', 'causeway.v1.OrderExecutor/Executions'],
   };
 
   it('answers malformed messages on every method with a gRPC status, and every service stays up', async () => {
@@ -147,7 +151,7 @@ describe('gRPC fuzzing', () => {
     const before = system.pids();
     const statuses = new Set<number>();
     for (const [service, methods] of Object.entries(METHODS)) {
-      const address = system.addresses[service];
+      const address = system.addresses[service] ?? system.executors[service];
       const client = new Raw(address, credentials.createInsecure());
       for (const method of methods) {
         await fc.assert(
@@ -176,4 +180,90 @@ describe('gRPC fuzzing', () => {
     expect(system.pids()).toEqual(before);
     expect((await fetch(`${system.baseUrl}/health`)).status).toBe(200);
   }, 300_000);
+});
+
+describe('Raft transport fuzzing', () => {
+  const Raw = makeGenericClientConstructor({}, 'Raw');
+  const call = (client: InstanceType<typeof Raw>, method: string, request: Buffer) =>
+    new Promise<number>((resolve) => {
+      client.makeUnaryRequest(
+        `/causeway.v1.OrderExecutor/${method}`,
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        request,
+        new Metadata(),
+        { deadline: Date.now() + 2000 },
+        (err) => resolve(err ? (err.code ?? GrpcStatus.UNKNOWN) : GrpcStatus.OK),
+      );
+    });
+  /** A well-formed message from executor-2 to executor-1, with one thing wrong. */
+  const message = (overrides: Partial<RaftMessage>): RaftMessage => ({
+    type: 'AppendResponse', from: 'executor-2', to: 'executor-1', term: 0, logTerm: 0, index: 0, entries: [], commit: 0, reject: true, rejectHint: 0, snapshot: undefined,
+    ...overrides,
+  });
+  const entry = (index: number, term = 0, type = 'noop') => ({ index, term, type, data: '' });
+  const WRONG: Record<string, RaftMessage> = {
+    'an unknown type': message({ type: 'Elect' }),
+    'a sender that is not a peer': message({ from: 'intruder' }),
+    'a message for another node': message({ to: 'executor-3' }),
+    'a sender claiming to be the receiver': message({ from: 'executor-1' }),
+    'entries with a gap': message({ type: 'Append', index: 0, entries: [entry(1), entry(3)] }),
+    'an entry newer than its message': message({ type: 'Append', term: 0, entries: [entry(1, 7)] }),
+    'an entry of unknown type': message({ type: 'Append', entries: [entry(1, 0, 'drop-table')] }),
+    'a command without data': message({ type: 'Append', entries: [entry(1, 0, 'command')] }),
+    'a Snapshot without a snapshot': message({ type: 'Snapshot' }),
+    'a response carrying entries': message({ entries: [entry(1)] }),
+  };
+
+  it.each(Object.entries(WRONG))('refuses %s with INVALID_ARGUMENT, and the executor stays up', async (_what, bad) => {
+    const before = system.pids()['executor-1'];
+    const client = new Raw(system.executors['executor-1'], credentials.createInsecure());
+    try {
+      for (const method of ['Step']) {
+        expect(await call(client, method, Buffer.from(StepRequest.encode({ messages: [bad] }).finish()))).toBe(GrpcStatus.INVALID_ARGUMENT);
+      }
+      // The same on the long-lived stream: it ends with INVALID_ARGUMENT.
+      const code = await new Promise<number>((resolve) => {
+        const stream = client.makeClientStreamRequest(
+          '/causeway.v1.OrderExecutor/Stream',
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          new Metadata(),
+          { deadline: Date.now() + 2000 },
+          (err) => resolve(err ? (err.code ?? GrpcStatus.UNKNOWN) : GrpcStatus.OK),
+        );
+        stream.write(Buffer.from(StepRequest.encode({ messages: [bad] }).finish()));
+        stream.end();
+      });
+      expect(code).toBe(GrpcStatus.INVALID_ARGUMENT);
+    } finally {
+      client.close();
+    }
+    expect(system.pids()['executor-1']).toBe(before);
+  });
+
+  it('answers garbage on the stream with a gRPC status, never a crash', async () => {
+    const before = system.pids();
+    const client = new Raw(system.executors['executor-2'], credentials.createInsecure());
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.uint8Array({ maxLength: 256 }), { minLength: 1, maxLength: 4 }), async (chunks) => {
+        const code = await new Promise<number>((resolve) => {
+          const stream = client.makeClientStreamRequest(
+            '/causeway.v1.OrderExecutor/Stream',
+            (b: Buffer) => b,
+            (b: Buffer) => b,
+            new Metadata(),
+            { deadline: Date.now() + 2000 },
+            (err) => resolve(err ? (err.code ?? GrpcStatus.UNKNOWN) : GrpcStatus.OK),
+          );
+          for (const chunk of chunks) stream.write(Buffer.from(chunk));
+          stream.end();
+        });
+        expect([GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED]).not.toContain(code);
+      }),
+      { numRuns: 60 },
+    );
+    client.close();
+    expect(system.pids()).toEqual(before);
+  }, 120_000);
 });

@@ -4,13 +4,15 @@
  * by `npm test`; this only measures. Everything runs in one go on one machine, so
  * the ratios hold even on a noisy 2-core box.
  *
- * BENCH_KILLS (default 50) sets how many leader kills the failover measure uses.
+ * BENCH_KILLS (default 50) sets how many leader kills the failover measure uses; BENCH_GROWTH_ORDERS
+ * (default 200,000) how many orders go through the queue before restart time and memory are measured again.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { coursePageOrder, postCheckout, ROOT, startSystem, waitFor } from '../launcher/harness';
 import { measureFailover } from './failover';
+import { measureGrowth } from './growth';
 import { cpuPerCheckout } from './cpu';
 import { checkoutLatencyAtHalfLoad, checkoutSaturation, queueCommitRate, rpcFloor } from './measures';
 import { OtlpReceiver } from './otlp-receiver';
@@ -33,10 +35,10 @@ async function main(): Promise<void> {
   const log = (s: string) => process.stdout.write(`${s}\n`);
   log(`machine: ${machine()}`);
 
-  log('1/5 RPC floor: bare nice-grpc unary calls between two processes');
+  log('1/6 RPC floor: bare nice-grpc unary calls between two processes');
   const floor = await rpcFloor();
 
-  log('2/5 checkout with tracing on (100 % sampled, exported over OTLP to a local receiver), as shipped');
+  log('2/6 checkout with tracing on (100 % sampled, exported over OTLP to a local receiver), as shipped');
   const receiver = new OtlpReceiver();
   const endpoint = await receiver.start();
   let traced: {
@@ -69,7 +71,7 @@ async function main(): Promise<void> {
       log(`    saturation: ${throughput} orders/s; now at half of that`);
       const latency = await checkoutLatencyAtHalfLoad(system, throughput);
       const cpu = await cpuPerCheckout(system);
-      log('3/5 queue commit rate: enqueue → replicated commit → execution, fsync on');
+      log('3/6 queue commit rate: enqueue → replicated commit → execution, fsync on');
       const queueRate = await queueCommitRate(system);
       traced = { throughput, k, latency, queueRate, cpu };
     } finally {
@@ -78,7 +80,7 @@ async function main(): Promise<void> {
     }
   }
 
-  log('4/5 checkout with tracing off, for the overhead');
+  log('4/6 checkout with tracing off, for the overhead');
   let untraced: number;
   let untracedCpu: Record<string, number>;
   {
@@ -91,7 +93,7 @@ async function main(): Promise<void> {
     }
   }
 
-  log(`5/5 failover: ${kills} leader kills under load`);
+  log(`5/6 failover: ${kills} leader kills under load`);
   let failover;
   {
     const system = await startSystem({
@@ -101,6 +103,18 @@ async function main(): Promise<void> {
     });
     try {
       failover = await measureFailover(system, kills, log);
+    } finally {
+      await system.stop();
+    }
+  }
+
+  const growthOrders = Number(process.env.BENCH_GROWTH_ORDERS ?? 200_000);
+  log(`6/6 what history costs: executor restart time, memory and disk, fresh and after ${growthOrders} orders`);
+  let growth;
+  {
+    const system = await startSystem({ CAUSEWAY_RESTART_DELAY_MS: '100', LOG_LEVEL: 'warn' });
+    try {
+      growth = await measureGrowth(system, growthOrders, log);
     } finally {
       await system.stop();
     }
@@ -126,7 +140,11 @@ async function main(): Promise<void> {
     // CPU time per checkout of each process (ms, /proc/<pid>/stat), 8 checkouts at a time: where the cores go.
     cpuMsPerCheckout: { traced: traced.cpu, untraced: untracedCpu },
     failover: { kills: failover.kills, p50Ms: failover.p50Ms, p99Ms: failover.p99Ms, maxMs: failover.maxMs, electionP50Ms: failover.electionP50Ms },
+    // Follower restart (kill → serving, caught up; includes the launcher's 100 ms restart delay), RSS and disk,
+    // on a fresh cluster and after growth.after.orders orders.
+    growth,
   };
+  const maxRss = (s: typeof growth.fresh) => Math.max(...Object.values(s.rssMiB));
   log('');
   log(
     table([
@@ -141,6 +159,8 @@ async function main(): Promise<void> {
       ['failover p50 / p99 / max', `${failover.p50Ms} / ${failover.p99Ms} / ${failover.maxMs} ms`, '≤ 200 / 500 ms'],
       ['kill → new leader p50', `${failover.electionP50Ms} ms`, ''],
       ['kills', String(failover.kills), '≥ 50'],
+      ['executor restart, fresh → after history', `${growth.fresh.restartMs} → ${growth.after.restartMs} ms (${growth.after.orders} orders)`, '≤ 2× fresh'],
+      ['largest RSS (queue, executors), fresh → after', `${maxRss(growth.fresh)} → ${maxRss(growth.after)} MiB`, '≤ 2× fresh'],
     ]),
   );
   log('');

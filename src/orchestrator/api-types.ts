@@ -37,7 +37,10 @@ export interface ExecutorView {
   leaderId: string | null;
   commitIndex: number;
   appliedIndex: number;
+  /** The last log index. */
   logLength: number;
+  /** The last index covered by this replica's latest snapshot (0: never compacted). */
+  snapshotIndex: number;
   lastHeartbeatMs: number | null;
   executedCount: number;
 }

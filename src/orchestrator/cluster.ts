@@ -37,11 +37,12 @@ export class ClusterView {
             commitIndex: s.commitIndex,
             appliedIndex: s.appliedIndex,
             logLength: s.logLength,
+            snapshotIndex: s.snapshotIndex,
             lastHeartbeatMs: s.lastHeartbeatMs || null,
             executedCount: s.executedCount,
           };
         } catch {
-          return { id, address, role: 'unreachable', term: 0, leaderId: null, commitIndex: 0, appliedIndex: 0, logLength: 0, lastHeartbeatMs: null, executedCount: 0 };
+          return { id, address, role: 'unreachable', term: 0, leaderId: null, commitIndex: 0, appliedIndex: 0, logLength: 0, snapshotIndex: 0, lastHeartbeatMs: null, executedCount: 0 };
         }
       }),
     );

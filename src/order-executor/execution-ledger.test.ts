@@ -44,3 +44,37 @@ describe('ExecutionLedger', () => {
     expect(x.all().map((e) => e.orderId)).toEqual(['a', 'b', 'c']);
   });
 });
+
+describe('ExecutionLedger snapshots and its horizon', () => {
+  const entries = (ids: string[], from = 1) =>
+    ids.map((id, i) => ({ term: 1, index: from + i, type: 'command' as const, data: encodeCommand(command(id)) }));
+
+  it('refuses a gap in the applied log', () => {
+    const ledger = new ExecutionLedger();
+    ledger.apply({ term: 1, index: 1, type: 'noop' });
+    expect(() => ledger.apply({ term: 1, index: 3, type: 'noop' })).toThrow(/out of order/);
+  });
+
+  it('remembers only the latest executions, but counts them all', () => {
+    const ledger = new ExecutionLedger(2);
+    for (const e of entries(['a', 'b', 'c'])) ledger.apply(e);
+    expect(ledger.all().map((e) => e.orderId)).toEqual(['b', 'c']);
+    expect(ledger.executedTotal).toBe(3);
+  });
+
+  it('restores from its snapshot to the same state, and carries on from the next entry', () => {
+    const ledger = new ExecutionLedger(3);
+    for (const e of entries(['a', 'b', 'c', 'd'])) ledger.apply(e);
+    const copy = new ExecutionLedger(3);
+    copy.restore(ledger.snapshot());
+    expect(copy.all()).toEqual(ledger.all());
+    expect(copy.executedTotal).toBe(4);
+    expect(copy.apply(entries(['d'], 5)[0]).kind).toBe('duplicate');
+    expect(() => copy.apply(entries(['e'], 5)[0])).toThrow(/out of order/);
+    expect(copy.apply(entries(['e'], 6)[0]).kind).toBe('executed');
+  });
+
+  it('refuses data that is not a ledger snapshot', () => {
+    expect(() => new ExecutionLedger().restore('{"executions":5}')).toThrow(/not a ledger snapshot/);
+  });
+});

@@ -42,12 +42,32 @@ export type Applied =
   /** The order was proposed twice (redelivered before its first copy committed): executed once, at its first index. */
   | { kind: 'duplicate'; execution: Execution; command: OrderCommand };
 
+/**
+ * How many executions the ledger remembers (the latest ones). Exactly-once needs
+ * an order's id only until no copy of it can be proposed again: a copy comes
+ * from a lease that was not acked, which the queue redelivers within its
+ * visibility timeout (seconds), far inside this horizon.
+ */
+export const DEFAULT_LEDGER_RETAIN = 50_000;
+
+/** The ledger as a snapshot holds it: executions as compact tuples, oldest first. */
+interface LedgerSnapshot {
+  version: 1;
+  lastApplied: number;
+  executedTotal: number;
+  executions: [orderId: string, executor: string, term: number, index: number][];
+}
+
 export class ExecutionLedger {
-  private readonly executions = new Map<string, Execution>();
+  /** In application order, so the oldest is forgotten first. */
+  private executions = new Map<string, Execution>();
   private lastApplied = 0;
+  private total = 0;
+
+  constructor(private readonly retain = DEFAULT_LEDGER_RETAIN) {}
 
   apply(entry: Entry): Applied {
-    if (entry.index <= this.lastApplied) throw new Error(`entry ${entry.index} applied out of order (after ${this.lastApplied})`);
+    if (entry.index !== this.lastApplied + 1) throw new Error(`entry ${entry.index} applied out of order (after ${this.lastApplied})`);
     this.lastApplied = entry.index;
     if (entry.type !== 'command' || !entry.data) return { kind: 'noop' };
     const command = decodeCommand(entry.data);
@@ -55,6 +75,8 @@ export class ExecutionLedger {
     if (existing) return { kind: 'duplicate', execution: existing, command };
     const execution = { orderId: command.orderId, executor: command.leader, term: entry.term, index: entry.index };
     this.executions.set(command.orderId, execution);
+    this.total++;
+    if (this.executions.size > this.retain) this.executions.delete(this.executions.keys().next().value!);
     return { kind: 'executed', execution, command };
   }
 
@@ -66,7 +88,38 @@ export class ExecutionLedger {
     return [...this.executions.values()];
   }
 
+  /** Executions remembered now (at most `retain`). */
   get size(): number {
     return this.executions.size;
+  }
+
+  /** Orders executed since the cluster began, remembered or not. */
+  get executedTotal(): number {
+    return this.total;
+  }
+
+  /** The whole ledger as of the last applied entry, for a Raft snapshot. */
+  snapshot(): string {
+    const state: LedgerSnapshot = {
+      version: 1,
+      lastApplied: this.lastApplied,
+      executedTotal: this.total,
+      executions: [...this.executions.values()].map((e) => [e.orderId, e.executor, e.term, e.index]),
+    };
+    return JSON.stringify(state);
+  }
+
+  /** Replaces the ledger by a snapshot's (at start-up, or one installed from the leader). */
+  restore(data: string): void {
+    const state = JSON.parse(data) as LedgerSnapshot;
+    if (state?.version !== 1 || !Number.isSafeInteger(state.lastApplied) || !Array.isArray(state.executions)) {
+      throw new Error('not a ledger snapshot (version 1)');
+    }
+    this.executions = new Map();
+    for (const [orderId, executor, term, index] of state.executions.slice(-this.retain)) {
+      this.executions.set(orderId, { orderId, executor, term, index });
+    }
+    this.lastApplied = state.lastApplied;
+    this.total = state.executedTotal;
   }
 }

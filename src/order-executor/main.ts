@@ -21,17 +21,22 @@ import { QueueConsumer } from './queue-consumer';
 import { RaftDriver } from './raft-driver';
 import { RaftFileStorage } from './raft-storage';
 import { RaftTransport } from './raft-transport';
-import { OrderExecutorService } from './service';
+import { MEMBERSHIP, OrderExecutorService } from './service';
 
 /** How long one Dequeue long poll waits for an order. */
 const QUEUE_WAIT_MS = 500;
+/** A snapshot travels in one Raft message: allow far more than the ledger's retained executions need. */
+const MAX_RAFT_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 runMain('order-executor', async () => {
   const config = loadConfig();
   const ex = config.executor;
   const logger = createLogger('order-executor', config.logLevel, { executor: ex.id });
 
-  const { storage, state } = await RaftFileStorage.open(ex.dataDir);
+  const { storage, state, repairedBytes } = await RaftFileStorage.open(ex.dataDir);
+  if (repairedBytes > 0) {
+    logger.warn(`cut ${repairedBytes} bytes of a torn final record off the Raft log (a crash mid-write; it was never acknowledged)`, { dir: ex.dataDir });
+  }
   const node = new RaftNode(
     {
       id: ex.id,
@@ -45,7 +50,8 @@ runMain('order-executor', async () => {
     state,
   );
   const transport = new RaftTransport(ex.peers, ex.id, logger);
-  const ledger = new ExecutionLedger();
+  const ledger = new ExecutionLedger(ex.ledgerRetain);
+  if (state.snapshot) ledger.restore(state.snapshot.data);
   // Not traced per call: an idle leader long-polls the queue continuously.
   const { client: queue, channel: queueChannel } = createGrpcClient(OrderQueueDefinition, config.addresses['order-queue'], {
     deadlineMs: config.rpcDeadlineMs + QUEUE_WAIT_MS,
@@ -84,20 +90,32 @@ runMain('order-executor', async () => {
           consumer?.onApplied(applied.command.orderId);
         }
       },
+      restore: (snapshot) => {
+        ledger.restore(snapshot.data);
+        logger.info(`installed the leader's snapshot at index ${snapshot.index} (term ${snapshot.term}): ${ledger.size} executions remembered`, {
+          snapshot_index: snapshot.index,
+        });
+      },
+      capture: () => ledger.snapshot(),
+      compacted: (snapshot, bytes, ms) =>
+        logger.info(`snapshot at index ${snapshot.index} (${Math.round(bytes / 1024)} KiB, ${ms.toFixed(0)} ms); log before it dropped`, {
+          snapshot_index: snapshot.index,
+        }),
       observe: (events) => elections.observe(events),
       fatal: (error) => {
-        logger.error(`raft storage failed, stopping: ${error.message}`, { stack: error.stack });
+        // Fail-stop: a supervisor (the launcher, Kubernetes) restarts us from what is on disk.
+        logger.error(`stopping: ${error.message}`, { stack: error.stack });
         process.exit(1);
       },
     },
-    ex.tickMs,
-    ex.replicationSampleRate,
+    { tickMs: ex.tickMs, snapshotEntries: ex.snapshotEntries, replicationSampleRate: ex.replicationSampleRate },
   );
 
   container.register(CONFIG, { useValue: config });
   container.register(LOGGER, { useValue: logger });
   container.register(ExecutionLedger, { useValue: ledger });
   container.register(RaftDriver, { useValue: driver });
+  container.register(MEMBERSHIP, { useValue: { self: ex.id, peers: Object.keys(ex.peers) } });
   const service = container.resolve(OrderExecutorService);
 
   consumer = new QueueConsumer(queue, driver, ledger, { id: ex.id, batch: ex.batch, leaseMs: config.queue.leaseMs, backoffMs: ex.backoffMs, waitMs: QUEUE_WAIT_MS }, logger);
@@ -117,6 +135,7 @@ runMain('order-executor', async () => {
     config,
     logger,
     register: (server) => server.add(OrderExecutorDefinition, service),
+    maxReceiveBytes: MAX_RAFT_MESSAGE_BYTES,
     // Raft traffic and status polls would be hundreds of traces a second.
     untraced: ['/causeway.v1.OrderExecutor/Stream', '/causeway.v1.OrderExecutor/Step', '/causeway.v1.OrderExecutor/Status', '/causeway.v1.OrderExecutor/Executions'],
     onShutdown: async () => {
@@ -128,7 +147,10 @@ runMain('order-executor', async () => {
       await storage.close();
     },
   });
-  logger.info(`executor ${ex.id} recovered term ${state.hardState.term}, ${recovered} log entries; peers ${Object.keys(ex.peers).join(', ')}`);
+  const snapshotIndex = state.snapshot?.index ?? 0;
+  logger.info(
+    `executor ${ex.id} recovered term ${state.hardState.term}, snapshot at ${snapshotIndex}, ${recovered} log entries after it; peers ${Object.keys(ex.peers).join(', ')}`,
+  );
   driver.start();
   consumer.start();
 });

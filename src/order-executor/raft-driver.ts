@@ -1,7 +1,14 @@
 import { trace, type Span } from '@opentelemetry/api';
 import type { RaftEvent, RaftNode, RaftStatus } from '../raft/node';
-import type { Entry, Message, NodeId } from '../raft/types';
-import type { RaftFileStorage } from './raft-storage';
+import type { Entry, HardState, Message, NodeId, Ready, Snapshot } from '../raft/types';
+
+/** What the driver needs of stable storage (RaftFileStorage on disk; see its docs for the guarantees). */
+export interface RaftStorage {
+  /** Makes a Ready's snapshot, hard state and entries durable before anything is sent. */
+  persist(rd: Ready): Promise<void>;
+  /** Local compaction: the snapshot becomes durable, then the log keeps only `tail` (the entries after it). */
+  compact(snapshot: Snapshot, hardState: HardState, tail: Entry[]): Promise<void>;
+}
 
 const tracer = trace.getTracer('causeway.executor');
 
@@ -11,10 +18,28 @@ export interface RaftDriverHooks {
   heardFrom?(peer: NodeId): void;
   /** Committed entries, in log order, after they are durable. `replay` is true while re-applying the log at start-up. */
   apply(entries: readonly Entry[], replay: boolean): void;
+  /** The state machine starts over from a snapshot installed from the leader. */
+  restore(snapshot: Snapshot): void;
+  /** The state machine as of the last applied entry, as snapshot data. */
+  capture(): string;
+  /** A snapshot was taken and the log before it dropped (for logs and metrics). */
+  compacted?(snapshot: Snapshot, bytes: number, ms: number): void;
   /** Elections, votes, leadership changes. */
   observe(events: readonly RaftEvent[], status: RaftStatus): void;
-  /** Storage failed: the node must stop (fail-stop) rather than answer from memory it cannot make durable. */
+  /**
+   * Storage failed, or an invariant broke (the core threw, an apply went wrong):
+   * the node must stop (fail-stop) and restart from durable state, never carry on.
+   */
   fatal(error: Error): void;
+}
+
+export interface RaftDriverOptions {
+  tickMs: number;
+  /** Snapshot the state machine and compact the log every this many applied entries (0: never). */
+  snapshotEntries: number;
+  /** Fraction of proposals traced from propose to commit (a span each would drown the trace store). */
+  replicationSampleRate?: number;
+  random?: () => number;
 }
 
 /**
@@ -36,16 +61,22 @@ export class RaftDriver {
   /** Sampled replication spans, each waiting for the commit of its last entry. */
   private replicating: { span: Span; lastIndex: number }[] = [];
 
+  private readonly tickMs: number;
+  private readonly snapshotEntries: number;
+  private readonly replicationSampleRate: number;
+  private readonly random: () => number;
+
   constructor(
     readonly node: RaftNode,
-    private readonly storage: RaftFileStorage,
+    private readonly storage: RaftStorage,
     private readonly hooks: RaftDriverHooks,
-    private readonly tickMs: number,
-    /** Fraction of proposals traced from propose to commit (a span each would drown the trace store). */
-    private readonly replicationSampleRate = 0,
-    private readonly random: () => number = Math.random,
+    options: RaftDriverOptions,
   ) {
     this.replayThrough = node.status().commit;
+    this.tickMs = options.tickMs;
+    this.snapshotEntries = options.snapshotEntries;
+    this.replicationSampleRate = options.replicationSampleRate ?? 0;
+    this.random = options.random ?? Math.random;
   }
 
   start(): void {
@@ -56,12 +87,23 @@ export class RaftDriver {
     this.schedule();
   }
 
+  /**
+   * Steps messages (already validated by the transport) into the core. A throw
+   * from the core is a broken invariant (say, a leader overwriting a committed
+   * entry): the process stops rather than carry on from a state it cannot trust.
+   */
   receive(messages: readonly Message[]): void {
     if (this.stopped) return;
     for (const m of messages) {
-      if (m.type === 'Append' || m.type === 'AppendResponse') this.lastHeartbeatMs = Date.now();
+      if (m.type === 'Append' || m.type === 'AppendResponse' || m.type === 'Snapshot') this.lastHeartbeatMs = Date.now();
       this.hooks.heardFrom?.(m.from);
-      this.node.step(m);
+      try {
+        this.node.step(m);
+      } catch (err) {
+        this.stopped = true;
+        this.hooks.fatal(new Error(`raft invariant broken stepping ${m.type} from ${m.from} (term ${m.term}): ${(err as Error).message}`));
+        return;
+      }
     }
     this.schedule();
   }
@@ -106,8 +148,7 @@ export class RaftDriver {
 
   /** True when this node leads and has applied an entry of its own term: its state is then complete (§5.4.2, §8). */
   isServingLeader(): boolean {
-    const s = this.node.status();
-    return s.role === 'leader' && this.node.entryAt(s.applied)?.term === s.term;
+    return this.node.isServingLeader();
   }
 
   /** Resolves as soon as this node is a serving leader, or after `timeoutMs`. */
@@ -149,6 +190,7 @@ export class RaftDriver {
         const rd = this.node.ready();
         await this.storage.persist(rd);
         this.hooks.send(rd.messages);
+        if (rd.snapshot) this.hooks.restore(rd.snapshot);
         if (rd.committed.length > 0) {
           const replay = rd.committed.filter((e) => e.index <= this.replayThrough);
           const fresh = rd.committed.filter((e) => e.index > this.replayThrough);
@@ -156,6 +198,7 @@ export class RaftDriver {
           if (fresh.length > 0) this.hooks.apply(fresh, false);
         }
         this.node.advance(rd);
+        await this.maybeCompact();
         const events = this.node.drainEvents();
         if (events.length > 0 || rd.softStateChanged) this.hooks.observe(events, this.node.status());
         if (this.servingWaiters.length > 0 && this.isServingLeader()) for (const wake of [...this.servingWaiters]) wake();
@@ -165,5 +208,20 @@ export class RaftDriver {
       this.draining = false;
     }
     if (!this.stopped && this.node.hasReady()) this.schedule();
+  }
+
+  /**
+   * Every `snapshotEntries` applied entries: capture the state machine, drop the
+   * log before it in the core, then on disk (snapshot first, so a crash between
+   * the two leaves a long log, never a hole). It runs inside the drain loop, the
+   * storage's only writer, so no persist interleaves with the rewrite.
+   */
+  private async maybeCompact(): Promise<void> {
+    const { applied, snapshotIndex } = this.node.status();
+    if (this.snapshotEntries <= 0 || applied - snapshotIndex < this.snapshotEntries) return;
+    const started = performance.now();
+    const { snapshot, hardState, tail } = this.node.compact(applied, this.hooks.capture());
+    await this.storage.compact(snapshot, hardState, tail);
+    this.hooks.compacted?.(snapshot, Buffer.byteLength(snapshot.data), performance.now() - started);
   }
 }

@@ -2,7 +2,10 @@ import type { ExecutionsRequest, ExecutionsResponse, ExecutorStatus, OrderExecut
 import { inject, injectable } from 'tsyringe';
 import { ExecutionLedger } from './execution-ledger';
 import { RaftDriver } from './raft-driver';
-import { messageFromWire } from './wire';
+import { messageFromWire, type Membership } from './wire';
+
+/** Injection token: this executor's id and its peers', for validating incoming Raft messages. */
+export const MEMBERSHIP = Symbol('Membership');
 
 /** The executor's gRPC face: Raft messages in, status and the replicated ledger out. */
 @injectable()
@@ -10,16 +13,21 @@ export class OrderExecutorService implements OrderExecutorServiceImplementation 
   constructor(
     @inject(RaftDriver) private readonly raft: RaftDriver,
     @inject(ExecutionLedger) private readonly ledger: ExecutionLedger,
+    @inject(MEMBERSHIP) private readonly members: Membership,
   ) {}
 
-  /** A peer's stream of Raft messages, for as long as it stays connected. */
+  /**
+   * A peer's stream of Raft messages, for as long as it stays connected. A
+   * malformed message ends the stream with INVALID_ARGUMENT (the peer reconnects).
+   */
   async stream(requests: AsyncIterable<StepRequest>) {
-    for await (const request of requests) this.step(request);
+    for await (const request of requests) await this.step(request);
     return {};
   }
 
+  /** Decodes the whole batch before stepping any of it, so a bad message changes nothing. */
   async step(request: StepRequest) {
-    this.raft.receive(request.messages.map(messageFromWire));
+    this.raft.receive(request.messages.map((m) => messageFromWire(m, this.members)));
     return {};
   }
 
@@ -33,8 +41,9 @@ export class OrderExecutorService implements OrderExecutorServiceImplementation 
       commitIndex: s.commit,
       appliedIndex: s.applied,
       logLength: s.lastIndex,
+      snapshotIndex: s.snapshotIndex,
       lastHeartbeatMs: this.raft.lastHeartbeatMs,
-      executedCount: this.ledger.size,
+      executedCount: this.ledger.executedTotal,
     };
   }
 

@@ -131,6 +131,10 @@ export interface ExecutorConfig {
   backoffMs: number;
   /** Fraction of Raft proposals traced from propose to commit. */
   replicationSampleRate: number;
+  /** Snapshot the ledger and compact the Raft log every this many applied entries. */
+  snapshotEntries: number;
+  /** How many of the latest executions the ledger remembers (the exactly-once horizon). */
+  ledgerRetain: number;
 }
 
 /** `executor-1=127.0.0.1:50061,executor-2=…` → {executor-1: '127.0.0.1:50061', …} */
@@ -161,6 +165,8 @@ function loadExecutorConfig(env: Env): ExecutorConfig {
     batch: readInt(env, 'EXECUTOR_BATCH', 64, 1, 1000),
     backoffMs: readInt(env, 'EXECUTOR_BACKOFF_MS', 100, 1),
     replicationSampleRate: readFraction(env, 'RAFT_TRACE_SAMPLE_RATE', 0.05),
+    snapshotEntries: readInt(env, 'RAFT_SNAPSHOT_ENTRIES', 10_000, 1),
+    ledgerRetain: readInt(env, 'EXECUTOR_LEDGER_RETAIN', 50_000, 1),
   };
 }
 

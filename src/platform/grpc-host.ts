@@ -14,6 +14,8 @@ export interface GrpcHostOptions {
   register: (server: Server) => void;
   /** Method paths not worth a trace per call (polling, protocol chatter). */
   untraced?: readonly string[];
+  /** Largest incoming message, if more than gRPC's default 4 MiB is needed (a Raft snapshot). */
+  maxReceiveBytes?: number;
   /** Work to stop on shutdown (timers, client channels), run before the server closes. */
   onShutdown?: () => void | Promise<void>;
 }
@@ -23,7 +25,7 @@ export async function hostGrpcService(options: GrpcHostOptions): Promise<{ port:
   const { name, config, logger } = options;
   const lifecycle = new Lifecycle(logger);
   lifecycle.install();
-  const server = createGrpcServer(logger, options.untraced);
+  const server = createGrpcServer(logger, options.untraced, options.maxReceiveBytes);
   options.register(server);
   let serving = true;
   addHealth(server, () => serving);

@@ -48,9 +48,13 @@ export function tracing(untraced: readonly string[] = []): ServerMiddleware {
   return (call, context) => (skip.has(call.method.path) ? call.next(call.request, context) : traced(call, context));
 }
 
-/** A gRPC server with tracing (outermost, so it sees the final status) and the error boundary. */
-export function createGrpcServer(logger: Logger, untraced: readonly string[] = []): Server {
-  return createServer().use(tracing(untraced)).use(errorBoundary(logger));
+/**
+ * A gRPC server with tracing (outermost, so it sees the final status) and the error boundary.
+ * `maxReceiveBytes` raises gRPC's 4 MiB limit on one incoming message, for the few methods that need it.
+ */
+export function createGrpcServer(logger: Logger, untraced: readonly string[] = [], maxReceiveBytes?: number): Server {
+  const options = maxReceiveBytes ? { 'grpc.max_receive_message_length': maxReceiveBytes } : {};
+  return createServer(options).use(tracing(untraced)).use(errorBoundary(logger));
 }
 
 /** Answers grpc.health.v1 Check: SERVING while `serving()` says so. */

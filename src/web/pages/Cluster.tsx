@@ -94,6 +94,8 @@ export function Cluster({ api }: { api: Api }) {
               <dd>
                 {e.commitIndex} / {e.appliedIndex}
               </dd>
+              <dt>snapshot at</dt>
+              <dd>{e.snapshotIndex > 0 ? e.snapshotIndex : '—'}</dd>
               <dt>orders executed</dt>
               <dd>{e.executedCount}</dd>
               <dt>last heartbeat</dt>

@@ -1,0 +1,104 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { createChannel, createClient } from 'nice-grpc';
+import { OrderExecutorDefinition } from '../gen/causeway/v1/order_executor';
+import { OrderQueueDefinition } from '../gen/causeway/v1/order_queue';
+import { clusterExecutors, waitFor, type RunningSystem } from '../launcher/harness';
+import { EnqueueBatcher } from '../order-queue/enqueue-batcher';
+import { runConcurrently } from './measures';
+
+/** What history costs: the same measures on a fresh cluster and after many orders. */
+export interface GrowthSample {
+  orders: number;
+  /** SIGKILL of a follower → it answers Status again with everything committed before the kill applied (ms). */
+  restartMs: number;
+  /** Resident memory per process (MiB). */
+  rssMiB: Record<string, number>;
+  /** Bytes on disk per data directory (MiB). */
+  diskMiB: Record<string, number>;
+}
+
+const mib = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
+const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+
+function du(dir: string): number {
+  if (!fs.existsSync(dir)) return 0;
+  let total = 0;
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    total += entry.isDirectory() ? du(p) : fs.statSync(p).size;
+  }
+  return total;
+}
+
+/** Kills a follower and times until it serves again, caught up with the commit index it was killed at. */
+async function restartFollower(system: RunningSystem): Promise<number> {
+  const executors = await clusterExecutors(system);
+  const follower = executors.find((e) => e.role === 'follower');
+  const leader = executors.find((e) => e.role === 'leader');
+  if (!follower || !leader) throw new Error('no stable cluster to restart a follower of');
+  const client = createClient(OrderExecutorDefinition, createChannel(system.executors[follower.id]));
+  const pid = system.pids()[follower.id];
+  const commitAtKill = leader.commitIndex;
+  const start = performance.now();
+  process.kill(pid, 'SIGKILL');
+  await waitFor(
+    `${follower.id} serving again`,
+    async () => {
+      if (system.pids()[follower.id] === pid) return undefined;
+      const s = await client.status({}, { signal: AbortSignal.timeout(200) });
+      return s.appliedIndex >= commitAtKill ? true : undefined;
+    },
+    60_000,
+  );
+  return Math.round(performance.now() - start);
+}
+
+async function sample(system: RunningSystem, orders: number): Promise<GrowthSample> {
+  const pids = system.pids();
+  const watched = ['order-queue', ...Object.keys(system.executors)];
+  const rssMiB = Object.fromEntries(watched.map((name) => [name, mib(rssOf(pids[name]))]));
+  const diskMiB = {
+    'order-queue': mib(du(path.join(system.dataDir, 'order-queue'))),
+    ...Object.fromEntries(Object.keys(system.executors).map((id) => [id, mib(du(path.join(system.dataDir, 'order-executor', id)))])),
+  };
+  const restartMs = await restartFollower(system);
+  return { orders, restartMs, rssMiB, diskMiB };
+}
+
+/**
+ * Restart time, memory and disk of a fresh cluster, then again after `orders`
+ * orders went through the queue and the executors (enqueued by 64 producers
+ * sharing EnqueueBatch calls, as checkouts do). With snapshots and compaction
+ * they must stay flat.
+ */
+export async function measureGrowth(system: RunningSystem, orders: number, log: (s: string) => void): Promise<{ fresh: GrowthSample; after: GrowthSample }> {
+  const fresh = await sample(system, 0);
+  log(`    fresh: restart ${fresh.restartMs} ms, RSS ${JSON.stringify(fresh.rssMiB)} MiB`);
+  const queue = EnqueueBatcher.over(createClient(OrderQueueDefinition, createChannel(system.addresses['order-queue'])), { maxBatch: 256, maxInFlight: 2 });
+  const executors = Object.values(system.executors).map((a) => createClient(OrderExecutorDefinition, createChannel(a)));
+  const executed = async () => Math.min(...(await Promise.all(executors.map(async (e) => (await e.status({})).executedCount))));
+  const run = Date.now();
+  let sent = 0;
+  const progress = setInterval(() => log(`    ${sent} orders enqueued`), 10_000);
+  try {
+    await runConcurrently(orders, 64, async (i) => {
+      await queue.enqueue({
+        orderId: `growth-${run}-${i}`,
+        shippingMethod: 'Standard',
+        items: [{ name: 'Dune', quantity: 1 }],
+        customerName: 'Bench',
+        maskedCard: '**** 1111',
+        traceparent: '',
+        enqueuedAtMs: 0,
+      });
+      sent++;
+    });
+  } finally {
+    clearInterval(progress);
+  }
+  await waitFor(`all ${orders} orders executed on every replica`, async () => ((await executed()) >= orders ? true : undefined), 600_000);
+  const after = await sample(system, orders);
+  log(`    after ${orders}: restart ${after.restartMs} ms, RSS ${JSON.stringify(after.rssMiB)} MiB`);
+  return { fresh, after };
+}
