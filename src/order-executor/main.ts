@@ -31,7 +31,11 @@ runMain('order-executor', async () => {
   const ex = config.executor;
   const logger = createLogger('order-executor', config.logLevel, { executor: ex.id });
 
-  const { storage, state } = await RaftFileStorage.open(ex.dataDir);
+  const { storage, state, repairedBytes } = await RaftFileStorage.open(ex.dataDir);
+  if (repairedBytes > 0) {
+    // A crash tore the last write; it was never acknowledged, so cutting it loses nothing promised.
+    logger.warn(`cut ${repairedBytes} bytes of a torn final record off the raft log`, { dir: ex.dataDir });
+  }
   const node = new RaftNode(
     {
       id: ex.id,
