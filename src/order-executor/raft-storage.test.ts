@@ -103,6 +103,17 @@ describe('RaftFileStorage', () => {
     );
   });
 
+  it('refuses every write after one failed, snapshot writes included', async () => {
+    const { storage } = await RaftFileStorage.open(dir);
+    const crash = await crashAtDiskStep(0);
+    const failed = await storage.compact({ index: 1, term: 1, data: '' }, { term: 1, vote: null, commit: 1 }, []).catch((err: Error) => err);
+    crash.restore();
+    expect(failed).toBeInstanceOf(Error);
+    await expect(storage.persist(ready({ hardState: { term: 2, vote: 'a', commit: 0 } }))).rejects.toBe(failed);
+    await storage.close();
+    expect((await reopen()).hardState.term).toBe(0);
+  });
+
   describe('snapshots (§7)', () => {
     const snapshot = (index: number, term = 1): Snapshot => ({ index, term, data: `state as of ${index}` });
     const hs = (commit: number, term = 1): HardState => ({ term, vote: 'a', commit });

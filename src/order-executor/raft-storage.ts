@@ -41,6 +41,8 @@ export class RaftFileStorage {
   private durable: HardState;
   /** persist and compact run one at a time, in call order (a compaction must not overtake entries). */
   private previous: Promise<unknown> = Promise.resolve();
+  /** Set by the first failed write: what is on disk is then unknown, so nothing more is written. */
+  private failure: Error | undefined;
 
   private constructor(
     readonly dir: string,
@@ -78,9 +80,9 @@ export class RaftFileStorage {
         return;
       }
       const hs = rd.hardState;
+      if (!hs && rd.entries.length === 0) return;
       const voteOrTermChanged = hs !== undefined && (hs.term !== this.durable.term || hs.vote !== this.durable.vote);
       const sync = rd.entries.length > 0 || voteOrTermChanged;
-      if (!hs && rd.entries.length === 0) return;
       await this.log.append(encode(logRecord(hs, rd.entries)), { sync });
       if (hs) this.hardState = hs;
       if (hs && sync) this.durable = hs;
@@ -94,9 +96,10 @@ export class RaftFileStorage {
    * new snapshot and the whole old log, which open() reads as the same state.
    */
   compact(snapshot: Snapshot, hardState: HardState, tail: Entry[]): Promise<void> {
-    tail.forEach((entry, i) => {
-      if (entry.index !== snapshot.index + 1 + i) throw new Error(`compact: tail[${i}] has index ${entry.index}, expected ${snapshot.index + 1 + i}`);
-    });
+    const misplaced = tail.findIndex((entry, i) => entry.index !== snapshot.index + 1 + i);
+    if (misplaced !== -1) {
+      return Promise.reject(new Error(`compact: tail[${misplaced}] has index ${tail[misplaced].index}, expected ${snapshot.index + 1 + misplaced}`));
+    }
     return this.serially(() => this.replaceLog(snapshot, hardState, tail));
   }
 
@@ -118,9 +121,13 @@ export class RaftFileStorage {
   }
 
   private serially(step: () => Promise<void>): Promise<void> {
-    const run = this.previous.then(step);
-    // A failed step fails its caller; the log itself refuses what follows (see RecordLog).
-    this.previous = run.catch(() => undefined);
+    const run = this.previous.then(() => {
+      if (this.failure) throw this.failure;
+      return step();
+    });
+    this.previous = run.catch((err: Error) => {
+      this.failure ??= err;
+    });
     return run;
   }
 }
