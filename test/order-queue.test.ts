@@ -11,8 +11,10 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { ClientError, createChannel, createClient, Status, type Channel } from 'nice-grpc';
 import { OrderQueueDefinition, type OrderQueueClient, type QueuedOrder } from '../src/gen/causeway/v1/order_queue';
-import { Journal, JOURNAL_FILE } from '../src/order-queue/journal';
+import { Journal, JOURNAL_FILE, type JournalRecord } from '../src/order-queue/journal';
 import { MAX_ORDERS_PER_BATCH } from '../src/order-queue/service';
+import { RecordLog } from '../src/storage';
+import { encodeFrame } from '../src/storage/frames';
 import { freePort, requireBuild, ROOT, waitFor, type LogRecord } from './support/system';
 
 const MAIN = path.join(ROOT, 'dist', 'order-queue', 'main.js');
@@ -118,7 +120,7 @@ async function grpcError(call: Promise<unknown>): Promise<ClientError> {
 }
 
 describe('durability across SIGKILL', () => {
-  it('keeps every acknowledged enqueue, forgets acked orders, and survives a torn last line', async () => {
+  it('keeps every acknowledged enqueue, forgets acked orders, and survives a torn last record', async () => {
     const dir = freshDir();
     const port = await freePort();
     const ids = Array.from({ length: 50 }, (_, i) => `ord_${String(i).padStart(2, '0')}`);
@@ -151,12 +153,13 @@ describe('durability across SIGKILL', () => {
 
     // A crash in the middle of a write leaves half a record at the end.
     const journal = path.join(dir, JOURNAL_FILE);
-    const intact = fs.readFileSync(journal, 'utf8');
-    fs.appendFileSync(journal, '{"op":"enqueue","order":{"orderId":"ord_torn","shipp');
+    const intact = fs.readFileSync(journal);
+    const torn = encodeFrame(JSON.stringify({ op: 'enqueue', order: order('ord_torn') }));
+    fs.appendFileSync(journal, torn.subarray(0, torn.length / 2));
 
     queue = await startQueue(dir, port);
     expect(await queue.client.stats({})).toMatchObject({ depth: 40, ready: 40, highestTerm: 1 });
-    expect(fs.readFileSync(journal, 'utf8')).toBe(intact);
+    expect(fs.readFileSync(journal)).toEqual(intact);
     expect(queue.records().some((r) => r.level === 'warn' && /torn final record/.test(r.message))).toBe(true);
     const again = await queue.client.dequeue({ consumerId: 'executor-2', term: 1, max: 100 });
     expect(again.leases.map((l) => l.order!.orderId).sort()).toEqual(ids.slice(10));
@@ -166,7 +169,7 @@ describe('durability across SIGKILL', () => {
     expect(await queue.client.enqueue({ order: order('ord_after_crash') })).toEqual({ duplicate: false, depth: 41 });
     await queue.kill('SIGKILL');
 
-    // Appends after the cut start on a line of their own, so the journal replays whole.
+    // Appends after the cut are not glued to the fragment, so the journal replays whole.
     queue = await startQueue(dir, port);
     expect(await queue.client.stats({})).toMatchObject({ depth: 41, enqueuedTotal: 0 });
   });
@@ -293,29 +296,26 @@ describe('input', () => {
 });
 
 describe('journal (in process)', () => {
+  /** The records in a closed journal's file, as a restart reads them. */
+  async function recordsIn(file: string): Promise<JournalRecord[]> {
+    const { log, records } = await RecordLog.open(file, { recovery: '' });
+    await log.close();
+    return records.map((r) => JSON.parse(r.payload.toString('utf8')));
+  }
+
   it('group-commits concurrent appends into one write + fsync, resolving each after it', async () => {
     const dir = freshDir();
     const journal = new Journal(dir);
     await journal.load();
-    const probe = await fs.promises.open(path.join(dir, JOURNAL_FILE), 'r');
-    const handleProto = Object.getPrototypeOf(probe);
-    await probe.close();
-    const sync = jest.spyOn(handleProto, 'sync');
-    try {
-      const done: number[] = [];
-      await Promise.all(
-        Array.from({ length: 100 }, (_, i) =>
-          journal.append({ op: 'enqueue', order: order(`o${i}`) as QueuedOrder }).then(() => done.push(i)),
-        ),
-      );
-      // The first append starts a write at once; the other 99 arrive meanwhile and share the next.
-      expect(sync).toHaveBeenCalledTimes(2);
-      expect(done).toEqual(Array.from({ length: 100 }, (_, i) => i));
-      expect(fs.readFileSync(journal.file, 'utf8').trim().split('\n')).toHaveLength(100);
-    } finally {
-      sync.mockRestore();
-      await journal.close();
-    }
+    const done: number[] = [];
+    await Promise.all(
+      Array.from({ length: 100 }, (_, i) => journal.append({ op: 'enqueue', order: order(`o${i}`) as QueuedOrder }).then(() => done.push(i))),
+    );
+    // The first append starts a write at once; the other 99 arrive meanwhile and share the next.
+    expect(journal.fsyncs).toBe(2);
+    expect(done).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    await journal.close();
+    expect(await recordsIn(journal.file)).toHaveLength(100);
   });
 
   it('compacts a mostly dead journal into the live orders, term and acked ids', async () => {
@@ -326,12 +326,12 @@ describe('journal (in process)', () => {
     for (let i = 0; i < 30; i++) await journal.append({ op: 'enqueue', order: order(`o${i}`) as QueuedOrder });
     const acked = Array.from({ length: 25 }, (_, i) => `o${i}`);
     await journal.append({ op: 'ack', ids: acked });
-    // Compaction runs right after the ack's fsync; this append is written after it.
+    // Compaction is queued right after the ack; this append is written after it.
     await journal.append({ op: 'enqueue', order: order('after') as QueuedOrder });
-    // 1 term + 1 ack line + 5 live orders + the new one, instead of 33 records.
+    // 1 term + 1 ack record + 5 live orders + the new one, instead of 33 records.
     expect(journal.size).toBe(8);
-    expect(fs.readFileSync(journal.file, 'utf8').split('\n')[0]).toBe('{"op":"term","term":3}');
     await journal.close();
+    expect((await recordsIn(journal.file))[0]).toEqual({ op: 'term', term: 3 });
     expect(fs.readdirSync(dir)).toEqual([JOURNAL_FILE]);
 
     const reloaded = new Journal(dir);
@@ -342,5 +342,38 @@ describe('journal (in process)', () => {
     expect(state.knows('o0')).toBe(true); // remembered as acked: a late duplicate is still caught
     expect(state.enqueue(order('o0') as QueuedOrder, 0).duplicate).toBe(true);
     expect(state.lease('c', 3, 10, 1000, 0).map((l) => l.order!.orderId)).toEqual(['o25', 'o26', 'o27', 'o28', 'o29', 'after']);
+  });
+
+  it('loses no append made while a compaction is queued, before or after it', async () => {
+    const dir = freshDir();
+    const journal = new Journal(dir, { compactAfterAcks: 5 });
+    await journal.load();
+    for (let i = 0; i < 10; i++) await journal.append({ op: 'enqueue', order: order(`o${i}`) as QueuedOrder });
+    // Not awaited one by one: the ack that triggers compaction and the enqueues around it share the queue.
+    await Promise.all([
+      journal.append({ op: 'enqueue', order: order('before') as QueuedOrder }),
+      journal.append({ op: 'ack', ids: Array.from({ length: 8 }, (_, i) => `o${i}`) }),
+      journal.append({ op: 'enqueue', order: order('after') as QueuedOrder }),
+    ]);
+    await journal.close();
+    const reloaded = new Journal(dir);
+    const state = await reloaded.load();
+    await reloaded.close();
+    expect(reloaded.size).toBeLessThan(13);
+    expect(state.lease('c', 1, 10, 1000, 0).map((l) => l.order!.orderId).sort()).toEqual(['after', 'before', 'o8', 'o9']);
+  });
+
+  it('refuses to start on a damaged record followed by intact ones, saying what it means for the queue', async () => {
+    const dir = freshDir();
+    const journal = new Journal(dir);
+    await journal.load();
+    for (const id of ['o1', 'o2', 'o3']) await journal.append({ op: 'enqueue', order: order(id) as QueuedOrder });
+    await journal.close();
+    const data = fs.readFileSync(journal.file);
+    data[data.indexOf('"o2"') + 2] = '9'.charCodeAt(0);
+    fs.writeFileSync(journal.file, data);
+    await expect(new Journal(dir).load()).rejects.toThrow(
+      new RegExp(`^${journal.file}: a record fails its checksum with intact records after it at byte \\d+; refusing to start\\. The order queue's journal is corrupt; stop the queue, move ${dir} aside`),
+    );
   });
 });

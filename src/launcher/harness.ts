@@ -84,7 +84,16 @@ export interface RunningSystem {
   pids(): Record<string, number>;
   /** The launcher itself (it relays every service's output). */
   launcherPid: number;
+  /** Stops every process; removes the data directory unless the caller passed it in (SystemOptions.dataDir). */
   stop(): Promise<void>;
+}
+
+export interface SystemOptions {
+  /**
+   * Run on this data directory instead of a fresh one, e.g. to restart a stopped system on its data. The
+   * directory stays the caller's: stop() leaves it in place.
+   */
+  dataDir?: string;
 }
 
 export function requireBuild(): void {
@@ -108,7 +117,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   throw new Error(`timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
 }
 
-export async function startSystem(extraEnv: Record<string, string> = {}): Promise<RunningSystem> {
+export async function startSystem(extraEnv: Record<string, string> = {}, options: SystemOptions = {}): Promise<RunningSystem> {
   requireBuild();
   const ports = {
     ORCHESTRATOR_PORT: await freePort(),
@@ -121,7 +130,7 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
   const executors: Record<string, string> = {};
   for (const id of ['executor-1', 'executor-2', 'executor-3']) executors[id] = `127.0.0.1:${await freePort()}`;
   const metricsBase = await freePortRange(4);
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'causeway-test-'));
+  const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'causeway-test-'));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     CAUSEWAY_HOST: '127.0.0.1',
@@ -180,7 +189,7 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
   try {

@@ -35,7 +35,8 @@ runMain('order-executor', async () => {
 
   const { storage, state, repairedBytes } = await RaftFileStorage.open(ex.dataDir);
   if (repairedBytes > 0) {
-    logger.warn(`cut ${repairedBytes} bytes of a torn final record off the Raft log (a crash mid-write; it was never acknowledged)`, { dir: ex.dataDir });
+    // A crash tore the last write; it was never acknowledged, so cutting it loses nothing promised.
+    logger.warn(`cut ${repairedBytes} bytes of a torn final record off the raft log`, { dir: ex.dataDir });
   }
   const node = new RaftNode(
     {

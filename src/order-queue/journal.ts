@@ -1,13 +1,17 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type { QueuedOrder } from '../gen/causeway/v1/order_queue';
+import { CorruptFileError, RecordLog } from '../storage';
 import { DEFAULT_ACKED_MEMORY, OrderQueueState, RecentIds } from './queue-state';
 
 /**
- * The queue's durability: an append-only file of JSON lines, one record each.
+ * The queue's durability: a record log (src/storage) of JSON records.
  * Replaying it rebuilds every order not yet acked and the highest term. Leases
  * are not journaled: after a restart every unacked order is ready again, and
  * consumers, being idempotent, tolerate the redelivery.
+ *
+ * The file replaced `journal.jsonl` (JSON lines, no checksums); an old file is
+ * ignored, not migrated: Causeway is pre-1.0 and its data directories are
+ * disposable between versions.
  */
 
 export type JournalRecord =
@@ -15,7 +19,7 @@ export type JournalRecord =
   | { op: 'ack'; ids: string[] }
   | { op: 'term'; term: number };
 
-export const JOURNAL_FILE = 'journal.jsonl';
+export const JOURNAL_FILE = 'journal.log';
 
 export interface JournalOptions {
   /**
@@ -29,41 +33,31 @@ export interface JournalOptions {
   onFailure?: (err: Error) => void;
 }
 
-export class JournalCorruptError extends Error {
-  constructor(file: string, line: number, reason: string) {
-    super(`${file}:${line} is not a journal record (${reason}); refusing to start on a corrupt journal`);
-    this.name = 'JournalCorruptError';
-  }
-}
+/** What a corrupt journal means for the queue, and what to do about it. */
+export const journalRecovery = (dir: string): string =>
+  `The order queue's journal is corrupt; stop the queue, move ${dir} aside and restart it: it starts empty. ` +
+  `Orders already executed are safe in the executors' Raft logs; orders still waiting in the queue are lost, ` +
+  `except as the intact records before the bad one in the moved file.`;
 
-interface Pending {
-  record: JournalRecord;
-  resolve: () => void;
-  reject: (err: Error) => void;
-}
-
-/** Ack ids per record when compaction rewrites the remembered acks, so no line grows huge. */
-const ACK_IDS_PER_LINE = 1000;
+/** Ack ids per record when compaction rewrites the remembered acks, so no record grows huge. */
+const ACK_IDS_PER_RECORD = 1000;
 
 export class Journal {
   readonly file: string;
-  private handle: fs.promises.FileHandle | undefined;
+  private log: RecordLog | undefined;
   private readonly compactAfterAcks: number;
   private readonly ackedMemory: number;
   private readonly onFailure: (err: Error) => void;
 
-  // What the file holds, kept apart from the queue state so that compaction
-  // rewrites exactly what has been written, never an order not yet durable.
+  // What the file holds once every append made so far is written, kept apart
+  // from the queue state. A compaction rewrites exactly this, and the log runs
+  // it after the appends made before it: so it never loses one, nor makes
+  // durable an order whose own append has not been written first.
   private readonly live = new Map<string, QueuedOrder>();
   private readonly acked: RecentIds;
   private term = 0;
   private records = 0;
   private ackedSinceCompaction = 0;
-
-  private queue: Pending[] = [];
-  private flushing: Promise<void> | undefined;
-  private failure: Error | undefined;
-  private closed = false;
 
   constructor(
     readonly dir: string,
@@ -79,51 +73,40 @@ export class Journal {
   /** Bytes of a torn final record that load() cut off (0 after a clean shutdown). */
   truncatedBytes = 0;
 
-  /** How many records the file holds now. */
+  /** How many records the file holds, counting appends still being written. */
   get size(): number {
     return this.records;
   }
 
+  /** fsyncs so far: with group commit, fewer than the appends. */
+  get fsyncs(): number {
+    return this.log?.fsyncs ?? 0;
+  }
+
   /**
    * Opens the journal (creating the directory and file if needed) and replays it
-   * into a fresh queue state. A torn final line, from a crash in the middle of a
-   * write, is cut off: its append was never acknowledged.
+   * into a fresh queue state. A torn final record, from a crash in the middle of
+   * a write, is cut off: its append was never acknowledged. Damage followed by
+   * intact records throws CorruptFileError.
    */
   async load(): Promise<OrderQueueState> {
-    if (this.handle) throw new Error('journal already loaded');
-    await fs.promises.mkdir(this.dir, { recursive: true });
-    const created = !fs.existsSync(this.file);
-    this.handle = await fs.promises.open(this.file, 'a+');
-    if (created) await syncDir(this.dir);
-
+    if (this.log) throw new Error('journal already loaded');
+    const recovery = journalRecovery(this.dir);
+    const { log, records, repairedBytes } = await RecordLog.open(this.file, { recovery, onFailure: this.onFailure });
     const state = new OrderQueueState(this.ackedMemory);
-    const data = await this.handle.readFile();
-    const lines = splitLines(data);
-    let lastRecord = lines.length - 1;
-    while (lastRecord >= 0 && lines[lastRecord].text.trim() === '') lastRecord--;
-    let goodBytes = 0;
-    for (let i = 0; i <= lastRecord; i++) {
-      const { text, end } = lines[i];
-      if (text.trim() !== '') {
-        let record: JournalRecord;
-        try {
-          record = parseRecord(text);
-        } catch (err) {
-          if (i === lastRecord) break; // torn tail: never acknowledged, cut off below
-          throw new JournalCorruptError(this.file, i + 1, (err as Error).message);
-        }
+    try {
+      for (const { offset, payload } of records) {
+        const record = parseRecord(payload);
+        if (!record) throw new CorruptFileError(this.file, offset, 'a record that is not a journal record', recovery);
         replay(state, record);
         this.remember(record);
-        this.records++;
       }
-      goodBytes = end;
+    } catch (err) {
+      await log.close();
+      throw err;
     }
-    this.truncatedBytes = data.length - goodBytes;
-    if (goodBytes < data.length) await this.handle.truncate(goodBytes);
-    // A whole last record without its newline: finish the line so appends start a new one.
-    const unterminated = goodBytes > 0 && data[goodBytes - 1] !== NEWLINE;
-    if (unterminated) await this.handle.write('\n');
-    if (goodBytes < data.length || unterminated) await this.handle.sync();
+    this.log = log;
+    this.truncatedBytes = repairedBytes;
     state.resetCounters();
     return state;
   }
@@ -134,67 +117,20 @@ export class Journal {
    * commit), in arrival order.
    */
   append(record: JournalRecord): Promise<void> {
-    if (this.failure) return Promise.reject(this.failure);
-    if (this.closed || !this.handle) return Promise.reject(new Error('journal is not open'));
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ record, resolve, reject });
-      this.flushing ??= this.flush();
-    });
+    if (!this.log) return Promise.reject(new Error('journal is not open'));
+    const written = this.log.append(JSON.stringify(record));
+    this.remember(record);
+    if (this.worthCompacting()) this.compact();
+    return written;
   }
 
   /** Waits for appends in flight, then closes the file. Later appends are refused. */
   async close(): Promise<void> {
-    this.closed = true;
-    await this.flushing;
-    await this.handle?.close();
-    this.handle = undefined;
-  }
-
-  private async flush(): Promise<void> {
-    try {
-      while (this.queue.length > 0 && !this.failure) {
-        const batch = this.queue;
-        this.queue = [];
-        try {
-          await writeAll(this.handle!, batch.map((p) => JSON.stringify(p.record) + '\n').join(''));
-          await this.handle!.sync();
-        } catch (err) {
-          this.fail(err as Error, batch);
-          return;
-        }
-        for (const pending of batch) {
-          this.remember(pending.record);
-          this.records++;
-          pending.resolve();
-        }
-        if (this.worthCompacting()) {
-          try {
-            await this.compact();
-          } catch (err) {
-            this.fail(err as Error, []);
-            return;
-          }
-        }
-      }
-    } finally {
-      // Cleared in the same tick as the queue was last seen empty (no await in
-      // between), so an append made from a resolved caller is never stranded.
-      this.flushing = undefined;
-    }
-  }
-
-  /**
-   * After a failed write or fsync the file's state is unknown (the kernel may
-   * have dropped the dirty pages), so the journal stops: the process should
-   * restart and replay what did reach the disk.
-   */
-  private fail(err: Error, batch: Pending[]): void {
-    this.failure = err;
-    for (const pending of [...batch, ...this.queue.splice(0)]) pending.reject(err);
-    this.onFailure(err);
+    await this.log?.close();
   }
 
   private remember(record: JournalRecord): void {
+    this.records++;
     switch (record.op) {
       case 'enqueue':
         if (!this.acked.has(record.order.orderId)) this.live.set(record.order.orderId, record.order);
@@ -218,59 +154,35 @@ export class Journal {
 
   /**
    * Rewrites the file as the live orders, the term and the remembered acked ids
-   * (so a duplicate enqueue is still recognised after a restart): write a temp
-   * file, fsync it, rename it over the journal, fsync the directory so the
-   * rename itself is durable. A crash at any point leaves one whole journal.
+   * (so a duplicate enqueue is still recognised after a restart). The log does
+   * it crash-safely: a crash at any point leaves one whole journal. A failure
+   * reaches onFailure, like a failed append.
    */
-  private async compact(): Promise<void> {
+  private compact(): void {
     const records: JournalRecord[] = [];
     if (this.term > 0) records.push({ op: 'term', term: this.term });
     const ackedIds = [...this.acked.values()];
-    for (let i = 0; i < ackedIds.length; i += ACK_IDS_PER_LINE) {
-      records.push({ op: 'ack', ids: ackedIds.slice(i, i + ACK_IDS_PER_LINE) });
+    for (let i = 0; i < ackedIds.length; i += ACK_IDS_PER_RECORD) {
+      records.push({ op: 'ack', ids: ackedIds.slice(i, i + ACK_IDS_PER_RECORD) });
     }
     for (const order of this.live.values()) records.push({ op: 'enqueue', order });
-
-    const tmp = `${this.file}.tmp`;
-    const out = await fs.promises.open(tmp, 'w');
-    try {
-      await writeAll(out, records.map((r) => JSON.stringify(r) + '\n').join(''));
-      await out.sync();
-    } finally {
-      await out.close();
-    }
-    await fs.promises.rename(tmp, this.file);
-    await syncDir(this.dir);
-    await this.handle!.close();
-    this.handle = await fs.promises.open(this.file, 'a');
+    this.log!.rewrite(records.map((r) => JSON.stringify(r))).catch(() => undefined);
     this.records = records.length;
     this.ackedSinceCompaction = 0;
   }
 }
 
-const NEWLINE = 0x0a;
-
-/** The file's lines with the byte offset each one ends at (after its newline, if any). */
-function splitLines(data: Buffer): { text: string; end: number }[] {
-  const lines: { text: string; end: number }[] = [];
-  let start = 0;
-  while (start < data.length) {
-    const newline = data.indexOf(NEWLINE, start);
-    const end = newline === -1 ? data.length : newline + 1;
-    lines.push({ text: data.subarray(start, newline === -1 ? end : newline).toString('utf8'), end });
-    start = end;
+function parseRecord(payload: Buffer): JournalRecord | undefined {
+  try {
+    const value = JSON.parse(payload.toString('utf8')) as JournalRecord;
+    const ok =
+      (value?.op === 'enqueue' && typeof value.order?.orderId === 'string') ||
+      (value?.op === 'ack' && Array.isArray(value.ids)) ||
+      (value?.op === 'term' && typeof value.term === 'number');
+    return ok ? value : undefined;
+  } catch {
+    return undefined;
   }
-  return lines;
-}
-
-function parseRecord(line: string): JournalRecord {
-  const value = JSON.parse(line) as JournalRecord;
-  const ok =
-    (value?.op === 'enqueue' && typeof value.order?.orderId === 'string') ||
-    (value?.op === 'ack' && Array.isArray(value.ids)) ||
-    (value?.op === 'term' && typeof value.term === 'number');
-  if (!ok) throw new Error('unknown record shape');
-  return value;
 }
 
 function replay(state: OrderQueueState, record: JournalRecord): void {
@@ -284,24 +196,5 @@ function replay(state: OrderQueueState, record: JournalRecord): void {
     case 'term':
       if (record.term > state.term) state.observeTerm(record.term);
       break;
-  }
-}
-
-async function writeAll(handle: fs.promises.FileHandle, text: string): Promise<void> {
-  const buffer = Buffer.from(text, 'utf8');
-  let offset = 0;
-  while (offset < buffer.length) {
-    const { bytesWritten } = await handle.write(buffer, offset, buffer.length - offset);
-    offset += bytesWritten;
-  }
-}
-
-/** Makes a directory entry change (create, rename) durable. */
-async function syncDir(dir: string): Promise<void> {
-  const handle = await fs.promises.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
