@@ -43,6 +43,15 @@ describe('docker-compose.yml', () => {
       expect.arrayContaining(['orchestrator', 'web', 'order-queue', 'executor-1', 'executor-2', 'executor-3', 'otel-collector', 'jaeger', 'prometheus', 'grafana', 'loki']),
     );
   });
+
+  it('makes every Causeway service listen on all interfaces (the code binds loopback unless told)', () => {
+    const compose = parse(read('docker-compose.yml'), { merge: true });
+    const services = Object.entries(compose.services as Record<string, { image?: string; environment?: Record<string, string> }>).filter(([, s]) =>
+      s.image?.startsWith('causeway:'),
+    );
+    expect(services.map(([name]) => name)).toEqual(expect.arrayContaining(['orchestrator', 'web', 'order-queue', 'executor-1']));
+    for (const [name, service] of services) expect(`${name}: ${service.environment?.CAUSEWAY_HOST}`).toBe(`${name}: 0.0.0.0`);
+  });
 });
 
 describe('collector config', () => {
@@ -125,6 +134,12 @@ describe('Grafana provisioning', () => {
 });
 
 describe('Kubernetes manifests', () => {
+  const k8sDocs = () =>
+    fs
+      .readdirSync(path.join(ROOT, 'deploy', 'k8s'))
+      .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+      .flatMap((f) => read(`deploy/k8s/${f}`).split(/^---$/m).map((d) => parse(d)))
+      .filter(Boolean);
   const validate = (dir?: string) =>
     spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'validate-k8s.mjs'), ...(dir ? [dir] : [])], { cwd: ROOT, encoding: 'utf8' });
 
@@ -151,11 +166,7 @@ describe('Kubernetes manifests', () => {
   });
 
   it('give executors stable names and volumes, and every container health probes', () => {
-    const docs = fs
-      .readdirSync(path.join(ROOT, 'deploy', 'k8s'))
-      .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
-      .flatMap((f) => read(`deploy/k8s/${f}`).split(/^---$/m).map((d) => parse(d)))
-      .filter(Boolean);
+    const docs = k8sDocs();
     const executors = docs.find((d) => d.kind === 'StatefulSet' && d.metadata.name === 'executor');
     expect(executors.spec.replicas).toBe(3);
     expect(executors.spec.volumeClaimTemplates[0].metadata.name).toBe('data');
@@ -165,6 +176,24 @@ describe('Kubernetes manifests', () => {
       for (const container of workload.spec.template.spec.containers) {
         expect(`${workload.metadata.name}: ${Boolean(container.readinessProbe && container.livenessProbe)}`).toBe(`${workload.metadata.name}: true`);
       }
+    }
+  });
+
+  it('make every Causeway container listen on all interfaces (the code binds loopback unless told)', () => {
+    const docs = k8sDocs();
+    const configMaps = new Map(docs.filter((d) => d.kind === 'ConfigMap').map((d) => [d.metadata.name as string, d.data as Record<string, string>]));
+    type Container = { name: string; image: string; env?: { name: string; value?: string }[]; envFrom?: { configMapRef?: { name: string } }[] };
+    const containers = docs
+      .filter((d) => d.kind === 'Deployment' || d.kind === 'StatefulSet')
+      .flatMap((d) => d.spec.template.spec.containers as Container[])
+      .filter((c) => c.image.startsWith('causeway:'));
+    expect(containers.map((c) => c.name)).toEqual(expect.arrayContaining(['orchestrator', 'web', 'order-queue', 'executor']));
+    for (const container of containers) {
+      // Later sources win: envFrom first, then env.
+      const fromMaps = (container.envFrom ?? []).map((e) => configMaps.get(e.configMapRef?.name ?? '')?.CAUSEWAY_HOST);
+      const fromEnv = (container.env ?? []).filter((e) => e.name === 'CAUSEWAY_HOST').map((e) => e.value);
+      const host = [...fromMaps, ...fromEnv].filter((h) => h !== undefined).at(-1);
+      expect(`${container.name}: ${host}`).toBe(`${container.name}: 0.0.0.0`);
     }
   });
 });

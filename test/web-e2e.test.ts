@@ -15,6 +15,8 @@ let system: RunningSystem;
 let browser: Browser;
 /** Requests the pages tried to make to anywhere but this machine (there must be none). */
 const external: string[] = [];
+/** What the web server's Content-Security-Policy blocked (there must be nothing: the app runs under it). */
+const blocked: string[] = [];
 
 beforeAll(async () => {
   if (!fs.existsSync(CHROMIUM)) {
@@ -35,10 +37,14 @@ afterAll(async () => {
 afterEach(() => {
   // Offline classrooms: no CDN scripts, fonts or beacons.
   expect(external).toEqual([]);
+  expect(blocked).toEqual([]);
 });
 
 async function newPage(): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.on('console', (message) => {
+    if (/Content[ -]Security[ -]Policy/i.test(message.text())) blocked.push(message.text());
+  });
   // Offline by design: any request to a host other than this machine is a bug.
   await page.route('**/*', (route) => {
     const host = new URL(route.request().url()).hostname;

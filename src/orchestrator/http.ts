@@ -5,6 +5,7 @@ import type { ClusterView } from './cluster';
 import type { DownstreamHealth } from './health';
 import type { OrderStore } from './order-store';
 import { traceRequests, withRequestSpan } from './http-tracing';
+import { refuseForeignOrigins } from './origin-guard';
 import { checkoutRequestSchema, type CheckoutRequest } from './schema';
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -12,7 +13,7 @@ export const MAX_BODY_BYTES = 64 * 1024;
 export interface HttpDeps {
   /** The shop's catalog, as the web app lists it. */
   catalog: readonly { bookId: string; title: string; author: string; genres: string[]; year: number }[];
-  /** Local runs only: SIGKILL the current leader (undefined when not allowed). */
+  /** Local runs only: SIGKILL the current leader. Undefined elsewhere, and then POST /cluster/kill-leader is 404. */
   killLeader?: () => Promise<{ killed: string; term: number }>;
   flow: CheckoutFlow;
   store: OrderStore<CheckoutResult>;
@@ -125,16 +126,18 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
 
   app.get('/catalog', async () => ({ books: deps.catalog }));
 
-  app.post('/cluster/kill-leader', async (_request, reply) => {
-    if (!deps.killLeader) {
-      return reply.code(403).send(errorBody('LOCAL_MODE_ONLY', 'killing the leader is only possible when `npm start` runs the cluster on this machine'));
-    }
-    try {
-      return await deps.killLeader();
-    } catch (err) {
-      return reply.code(409).send(errorBody('NO_LEADER', (err as Error).message));
-    }
-  });
+  // Control endpoints: only in local mode (otherwise the route does not exist), and only for this shop's pages.
+  const control = { onRequest: refuseForeignOrigins(deps.corsOrigins, deps.logger) };
+  const killLeader = deps.killLeader;
+  if (killLeader) {
+    app.post('/cluster/kill-leader', control, async (_request, reply) => {
+      try {
+        return await killLeader();
+      } catch (err) {
+        return reply.code(409).send(errorBody('NO_LEADER', (err as Error).message));
+      }
+    });
+  }
 
   // Server-Sent Events: a snapshot first, then every role and leader change.
   app.get('/cluster/events', (request, reply) => {

@@ -20,6 +20,12 @@ export const DEFAULT_PORTS: Record<ServiceName, number> = {
   web: 8080,
 };
 
+/**
+ * Loopback unless told otherwise: a developer's `npm start` must not be reachable from their network (the
+ * orchestrator can kill processes in local mode). Containers set CAUSEWAY_HOST=0.0.0.0 (compose, Kubernetes).
+ */
+export const DEFAULT_HOST = '127.0.0.1';
+
 export class ConfigError extends Error {
   constructor(message: string) {
     super(message);
@@ -191,7 +197,7 @@ export function loadConfig(env: Env = process.env): CausewayConfig {
     [...CHECKOUT_SERVICES, 'order-queue' as const].map((s) => [s, env[`${envPrefix(s)}_ADDRESS`] ?? `127.0.0.1:${ports[s]}`]),
   ) as CausewayConfig['addresses'];
   return {
-    host: env.CAUSEWAY_HOST ?? '0.0.0.0',
+    host: env.CAUSEWAY_HOST ?? DEFAULT_HOST,
     ports,
     addresses,
     otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4317',

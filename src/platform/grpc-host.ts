@@ -29,7 +29,9 @@ export async function hostGrpcService(options: GrpcHostOptions): Promise<{ port:
   options.register(server);
   let serving = true;
   addHealth(server, () => serving);
-  const port = await server.listen(`${config.host}:${options.port ?? config.ports[name as ServiceName]}`);
+  // The same interface as the HTTP servers (loopback unless CAUSEWAY_HOST says otherwise); IPv6 needs brackets.
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const port = await server.listen(`${host}:${options.port ?? config.ports[name as ServiceName]}`);
   lifecycle.onShutdown(async () => {
     serving = false;
     await options.onShutdown?.();

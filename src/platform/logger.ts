@@ -1,33 +1,18 @@
 import { trace } from '@opentelemetry/api';
 import { OpenTelemetryTransportV3 } from '@opentelemetry/winston-transport';
 import winston from 'winston';
+import { CARD_FIELDS, REDACTED, redact } from './redaction';
 
 export type Logger = winston.Logger;
 
 /** Injection token for the process's logger. */
 export const LOGGER = Symbol('Logger');
 
-// 13–19 digits, optionally grouped by spaces or dashes: anything shaped like a
-// card number. Nothing should ever log one; this is defence in depth.
-const PAN_LIKE = /\b\d(?:[ -]?\d){12,18}\b/g;
-const SECRET_KEYS = /^(cvv|cvc|card_?number|credit_?card|pan)$/i;
-
-/** Masks card-like data in a log record's message and metadata. */
-export function redact(value: unknown, depth = 0): unknown {
-  if (typeof value === 'string') return value.replace(PAN_LIKE, '[redacted]');
-  if (depth > 6 || value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [key, v] of Object.entries(value)) {
-    out[key] = SECRET_KEYS.test(key) ? '[redacted]' : redact(v, depth + 1);
-  }
-  return out;
-}
-
+/** Card data out of every record, before any transport sees it (the rules are in redaction.ts). */
 const redaction = winston.format((info) => {
   for (const key of Object.keys(info)) {
     if (key === 'level' || key === 'timestamp') continue;
-    (info as Record<string, unknown>)[key] = SECRET_KEYS.test(key) ? '[redacted]' : redact(info[key]);
+    (info as Record<string, unknown>)[key] = CARD_FIELDS.test(key) ? REDACTED : redact(info[key]);
   }
   return info;
 });
@@ -53,8 +38,9 @@ export function createLogger(service: string, level = process.env.LOG_LEVEL ?? '
     level,
     defaultMeta: { service, ...meta },
     format: winston.format.combine(
-      traceCorrelation(),
       redaction(),
+      // After redaction: the record's own trace and span ids are never scanned for card numbers.
+      traceCorrelation(),
       winston.format.timestamp(),
       winston.format.errors({ stack: true }),
       winston.format.json(),

@@ -9,7 +9,7 @@ import { PeriodicExportingMetricReader, type IMetricReader } from '@opentelemetr
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
-import { readBool } from '../config';
+import { DEFAULT_HOST, readBool } from '../config';
 
 type Report = (level: 'warn' | 'info', message: string) => void;
 
@@ -74,7 +74,7 @@ export function startTelemetry(serviceName: string, env: NodeJS.ProcessEnv = pro
     }),
   ];
   if (env.CAUSEWAY_METRICS_PORT) {
-    metricReaders.push(new PrometheusExporter({ host: env.CAUSEWAY_HOST ?? '0.0.0.0', port: Number(env.CAUSEWAY_METRICS_PORT) }));
+    metricReaders.push(new PrometheusExporter({ host: env.CAUSEWAY_HOST ?? DEFAULT_HOST, port: Number(env.CAUSEWAY_METRICS_PORT) }));
   }
   sdk = new NodeSDK({
     resource: resourceFromAttributes({
