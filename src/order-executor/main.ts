@@ -57,6 +57,8 @@ runMain('order-executor', async () => {
   const { client: queue, channel: queueChannel } = createGrpcClient(OrderQueueDefinition, config.addresses['order-queue'], {
     deadlineMs: config.rpcDeadlineMs + QUEUE_WAIT_MS,
     traced: false,
+    // A restarted queue is dialled again within half a second, not after grpc-js's growing back-off.
+    maxReconnectBackoffMs: 500,
   });
 
   // Connect now, not on the first Dequeue after winning an election: that would add a handshake to every failover.

@@ -7,6 +7,8 @@ import { messageToWire } from './wire';
 
 /** After a failed stream, wait this long before dialling the peer again (messages meanwhile are dropped). */
 const RECONNECT_MS = 50;
+/** The channel's own redial back-off stays below an election timeout, so a restarted peer is heard from at once. */
+const MAX_REDIAL_MS = 250;
 
 /**
  * One long-lived client stream to one peer. Raft tolerates loss, so while the
@@ -101,7 +103,7 @@ export class RaftTransport {
     for (const [id, address] of Object.entries(peers)) {
       if (id === self) continue;
       // No deadline (the stream lives as long as the peer) and no per-message traces.
-      const { client, channel } = createGrpcClient(OrderExecutorDefinition, address, { deadlineMs: 0, traced: false });
+      const { client, channel } = createGrpcClient(OrderExecutorDefinition, address, { deadlineMs: 0, traced: false, maxReconnectBackoffMs: MAX_REDIAL_MS });
       this.streams.set(id, new PeerStream(id, client, logger));
       this.channels.push(channel);
     }

@@ -82,6 +82,12 @@ export interface GrpcClientOptions {
   deadlineMs: number;
   /** Health probes are not worth a trace each. */
   traced?: boolean;
+  /**
+   * Redial a peer that went away within this many ms at most. grpc-js backs off
+   * exponentially to 120 s by default, so a restarted peer could stay unreachable
+   * long after it is back; members of a cluster need to find each other at once.
+   */
+  maxReconnectBackoffMs?: number;
 }
 
 /** A typed client over its own channel, with a default deadline and tracing. */
@@ -90,7 +96,12 @@ export function createGrpcClient<Service extends CompatServiceDefinition>(
   address: string,
   options: GrpcClientOptions,
 ) {
-  const channel: Channel = createChannel(address);
+  const backoff = options.maxReconnectBackoffMs;
+  const channel: Channel = createChannel(
+    address,
+    undefined,
+    backoff ? { 'grpc.initial_reconnect_backoff_ms': Math.min(100, backoff), 'grpc.max_reconnect_backoff_ms': backoff } : {},
+  );
   const withDeadline =
     options.deadlineMs > 0 ? createClientFactory().use(defaultDeadline(options.deadlineMs)) : createClientFactory().use(deadlineMiddleware);
   const factory = options.traced === false ? withDeadline : withDeadline.use(openTelemetryClientMiddleware());

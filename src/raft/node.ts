@@ -2,6 +2,9 @@ import { RaftLog } from './log';
 import { majorityMatch, quorum, tally } from './quorum';
 import type { Entry, HardState, Message, NodeId, RaftConfig, Ready, Role, Snapshot, Storage } from './types';
 
+/** Rejections below a follower's acknowledged index, in a row, after which the leader believes it lost its data. */
+const LOST_DATA_REJECTIONS = 3;
+
 interface Progress {
   /** Highest index known to be replicated on the follower. */
   match: number;
@@ -9,6 +12,8 @@ interface Progress {
   next: number;
   /** Heard from since the last CheckQuorum round. */
   recentActive: boolean;
+  /** Rejections in a row saying the follower lacks entries it had acknowledged. */
+  rejectedBelowMatch: number;
   /** A snapshot is on its way to this follower: its index, and the tick it was sent at. */
   snapshotSent?: { index: number; at: number };
 }
@@ -347,7 +352,7 @@ export class RaftNode {
     this.heartbeatElapsed = 0;
     this.electionElapsed = 0;
     this.softStateChanged = true;
-    this.progress = new Map(this.peers.map((p) => [p, { match: 0, next: this.log.lastIndex + 1, recentActive: true }]));
+    this.progress = new Map(this.peers.map((p) => [p, { match: 0, next: this.log.lastIndex + 1, recentActive: true, rejectedBelowMatch: 0 }]));
     // Entries of earlier terms commit only once an entry of our own term does (§5.4.2).
     this.log.append({ term: this.term, index: this.log.lastIndex + 1, type: 'noop' });
     this.maybeCommit();
@@ -527,11 +532,23 @@ export class RaftNode {
     const index = m.index ?? 0;
     if (pr.snapshotSent && !m.reject && index >= pr.snapshotSent.index) pr.snapshotSent = undefined;
     if (m.reject) {
-      if (index <= pr.match) return; // stale: we already know it has more
+      if (index <= pr.match || (m.rejectHint ?? index) <= pr.match) {
+        // The follower lacks entries it acknowledged. Usually this is a stale answer to an older probe (we
+        // already know it has more). A follower that keeps saying so has really lost them (its data directory
+        // was wiped to recover from corruption): start over from nothing. Lowering match never commits
+        // anything; at worst it costs resending.
+        if (++pr.rejectedBelowMatch < LOST_DATA_REJECTIONS) {
+          if (index <= pr.match) return;
+        } else {
+          pr.match = 0;
+          pr.rejectedBelowMatch = 0;
+        }
+      }
       pr.next = Math.max(pr.match + 1, Math.min(m.rejectHint ?? index, index));
       this.sendAppend(m.from);
       return;
     }
+    pr.rejectedBelowMatch = 0;
     if (index > pr.match) {
       pr.match = index;
       if (this.maybeCommit()) this.broadcastAppend();

@@ -290,6 +290,25 @@ describe('§5.4.2 committing entries from previous terms (the paper’s Figure 8
   });
 });
 
+describe('a follower whose data was wiped', () => {
+  it('is brought back from an empty log, although it had acknowledged entries', () => {
+    const nodes: Record<string, RaftNode> = { a: makeNode('a', 1), b: makeNode('b', 2), c: makeNode('c', 3) };
+    tickUntilLeader(nodes, 'a');
+    nodes.a.propose(['o1']);
+    settle(nodes);
+    expect(nodes.a.status().progress.c.match).toBe(2);
+    // c restarts with nothing: the leader must not wait forever for it to confirm entry 2 again.
+    nodes.c = makeNode('c', 4);
+    nodes.a.propose(['o2']);
+    for (let t = 0; t < 6; t++) {
+      nodes.a.tick();
+      settle(nodes);
+    }
+    expect([1, 2, 3].map((i) => nodes.c.entryAt(i)?.data ?? nodes.c.entryAt(i)?.type)).toEqual(['noop', 'o1', 'o2']);
+    expect(nodes.a.status().progress.c.match).toBe(3);
+  });
+});
+
 describe('§7 log compaction and InstallSnapshot', () => {
   /** a leads b and c, with `orders` committed and applied everywhere. */
   function clusterWith(orders: string[]) {
