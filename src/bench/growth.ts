@@ -102,3 +102,30 @@ export async function measureGrowth(system: RunningSystem, orders: number, log: 
   log(`    after ${orders}: restart ${after.restartMs} ms, RSS ${JSON.stringify(after.rssMiB)} MiB`);
   return { fresh, after };
 }
+
+/** `npm run bench:growth`: only this measure, written to bench/results/<date>-growth.json. */
+async function main(): Promise<void> {
+  const { startSystem: start, ROOT } = await import('../launcher/harness');
+  const orders = Number(process.env.BENCH_GROWTH_ORDERS ?? 200_000);
+  const log = (s: string) => process.stdout.write(`${s}\n`);
+  log(`what history costs: executor restart time, memory and disk, fresh and after ${orders} orders`);
+  const system = await start({ CAUSEWAY_RESTART_DELAY_MS: '100', LOG_LEVEL: 'warn' });
+  let growth;
+  try {
+    growth = await measureGrowth(system, orders, log);
+  } finally {
+    await system.stop();
+  }
+  const dir = path.join(ROOT, 'bench', 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${new Date().toISOString().slice(0, 10)}-growth.json`);
+  fs.writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), growth }, null, 2) + '\n');
+  log(`wrote ${path.relative(ROOT, file)}`);
+}
+
+if (require.main === module) {
+  main().catch((err: Error) => {
+    process.stderr.write(`bench failed: ${err.stack ?? err.message}\n`);
+    process.exit(1);
+  });
+}
