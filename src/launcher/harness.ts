@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import type { ClusterSnapshot, ExecutorView } from '../orchestrator/api-types';
+import { HostNetwork, netnsVariable } from './netns';
 
 // From src/launcher (ts-jest) and from dist/launcher (compiled) alike, the launcher to run is the built one.
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -84,8 +85,22 @@ export interface RunningSystem {
   pids(): Record<string, number>;
   /** The launcher itself (it relays every service's output). */
   launcherPid: number;
+  /** With `{ hosts: true }`: the queue and the executors each run in a network namespace of this network. */
+  network?: HostNetwork;
   stop(): Promise<void>;
 }
+
+export interface SystemOptions {
+  /**
+   * Run the queue and the executors as separate hosts (one network namespace each, see netns.ts), so tests can
+   * cut links between them; everything else stays in this namespace and reaches them over the test's bridge.
+   * Needs root, `ip` and `nft`: without them startSystem throws saying so.
+   */
+  hosts?: boolean;
+}
+
+/** The processes that become hosts of their own with `{ hosts: true }`. */
+export const HOSTS = ['order-queue', 'executor-1', 'executor-2', 'executor-3'] as const;
 
 export function requireBuild(): void {
   if (!fs.existsSync(LAUNCHER)) {
@@ -108,8 +123,19 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   throw new Error(`timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
 }
 
-export async function startSystem(extraEnv: Record<string, string> = {}): Promise<RunningSystem> {
+export async function startSystem(extraEnv: Record<string, string> = {}, options: SystemOptions = {}): Promise<RunningSystem> {
   requireBuild();
+  const network = options.hosts ? await HostNetwork.create(HOSTS) : undefined;
+  try {
+    return await launch(extraEnv, network);
+  } catch (err) {
+    await network?.destroy();
+    throw err;
+  }
+}
+
+async function launch(extraEnv: Record<string, string>, network: HostNetwork | undefined): Promise<RunningSystem> {
+  const hostOf = (name: string) => network?.address(name) ?? '127.0.0.1';
   const ports = {
     ORCHESTRATOR_PORT: await freePort(),
     TRANSACTION_VERIFICATION_PORT: await freePort(),
@@ -119,7 +145,9 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
     WEB_PORT: await freePort(),
   };
   const executors: Record<string, string> = {};
-  for (const id of ['executor-1', 'executor-2', 'executor-3']) executors[id] = `127.0.0.1:${await freePort()}`;
+  for (const id of ['executor-1', 'executor-2', 'executor-3']) executors[id] = `${hostOf(id)}:${await freePort()}`;
+  const queueAddress = `${hostOf('order-queue')}:${ports.ORDER_QUEUE_PORT}`;
+  const netnsEnv = network ? Object.fromEntries(HOSTS.map((h) => [netnsVariable(h), network.namespace(h)])) : {};
   const metricsBase = await freePortRange(4);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'causeway-test-'));
   const env: NodeJS.ProcessEnv = {
@@ -133,6 +161,8 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
     CAUSEWAY_DATA_DIR: dataDir,
     CAUSEWAY_METRICS_BASE_PORT: String(metricsBase),
     ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+    ORDER_QUEUE_ADDRESS: queueAddress,
+    ...netnsEnv,
     ...extraEnv,
   };
   const child: ChildProcess = spawn(process.execPath, [LAUNCHER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -155,7 +185,7 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
       'transaction-verification': `127.0.0.1:${ports.TRANSACTION_VERIFICATION_PORT}`,
       'fraud-detection': `127.0.0.1:${ports.FRAUD_DETECTION_PORT}`,
       suggestions: `127.0.0.1:${ports.SUGGESTIONS_PORT}`,
-      'order-queue': `127.0.0.1:${ports.ORDER_QUEUE_PORT}`,
+      'order-queue': queueAddress,
     },
     executors,
     metricsPorts: {
@@ -166,6 +196,7 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
     },
     dataDir,
     launcherPid: child.pid!,
+    network,
     pids: () => JSON.parse(fs.readFileSync(path.join(dataDir, 'processes.json'), 'utf8')).processes,
     lines,
     records: () =>
@@ -180,6 +211,7 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
+      await network?.destroy();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
