@@ -32,9 +32,15 @@ export interface HistoryCheck {
   appliedIndex: number;
 }
 
-/** Orders submitted continuously by `workers` concurrent clients until `stop()`. */
+export function emptyHistory(): History {
+  return { attempted: 0, attemptedIds: new Set(), acknowledged: new Set(), rejected: 0, indeterminate: 0 };
+}
+
+/**
+ * Orders submitted continuously by `workers` concurrent clients until `stop()`. Several loads against one
+ * system share one History (pass it in), since the checker compares it with everything the cluster ran.
+ */
 export class OrderLoad {
-  private readonly history: History = { attempted: 0, attemptedIds: new Set(), acknowledged: new Set(), rejected: 0, indeterminate: 0 };
   private running = true;
   private readonly done: Promise<void[]>;
 
@@ -42,17 +48,13 @@ export class OrderLoad {
     private readonly system: RunningSystem,
     workers: number,
     private readonly tag: string,
+    private readonly history: History,
   ) {
     this.done = Promise.all(Array.from({ length: workers }, (_, w) => this.worker(w)));
   }
 
-  static start(system: RunningSystem, workers = 4, tag = 'load'): OrderLoad {
-    return new OrderLoad(system, workers, tag);
-  }
-
-  /** Acknowledged so far (the load is still running). */
-  get acknowledged(): number {
-    return this.history.acknowledged.size;
+  static start(system: RunningSystem, workers = 4, tag = 'load', history = emptyHistory()): OrderLoad {
+    return new OrderLoad(system, workers, tag, history);
   }
 
   async stop(): Promise<History> {

@@ -65,6 +65,18 @@ export class Partitioner {
     throw new Error(`no leader${above ? ` above term ${above}` : ''} within ${timeoutMs} ms`);
   }
 
+  /** Waits until one executor leads and the others follow it in its term. */
+  async waitForStableCluster(timeoutMs = 15_000): Promise<ExecutorStatus> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const all = Object.values(await this.statuses());
+      const leader = all.find((s) => s?.role === 'leader');
+      if (leader && all.every((s) => s && (s === leader || (s.role === 'follower' && s.leaderId === leader.id && s.term === leader.term)))) return leader;
+      await sleep(20);
+    }
+    throw new Error(`the cluster did not settle (one leader, the others its followers) within ${timeoutMs} ms`);
+  }
+
   /**
    * Injects one fault and returns the executor that must rejoin after the heal (none for the queue). The
    * flapping link keeps flapping in the background until `heal()`.

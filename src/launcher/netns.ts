@@ -220,6 +220,11 @@ export class HostNetwork {
     }
   }
 
+  /** The processes running in a host's namespace. */
+  async processes(host: string): Promise<number[]> {
+    return (await ip('netns', 'pids', this.namespace(host))).split('\n').map(Number).filter((p) => p > 0);
+  }
+
   /** From now on every packet `from` sends to `to` is dropped (one direction only). */
   async drop(from: string, to: string): Promise<void> {
     await nft(this.namespace(from), `add element inet causeway drop_to { ${this.address(to)} }`);
