@@ -36,8 +36,16 @@ beforeAll(async () => {
   partitions = new Partitioner(system);
 }, 60_000);
 
+// A scenario that fails half-way must not leave its partition or its load to the next one.
+let active: OrderLoad | undefined;
+afterEach(async () => {
+  await partitions?.heal();
+  await active?.stop();
+  active = undefined;
+});
+
 afterAll(async () => {
-  await partitions?.heal().catch(() => undefined);
+  await partitions?.close().catch(() => undefined);
   await system?.stop();
   if (rejoins.length) console.log(`heal → follower of the current leader:\n  ${rejoins.join('\n  ')}`);
 });
@@ -77,7 +85,7 @@ async function healAndCheck(load: OrderLoad, scenario: string, node?: string): P
 /** A settled cluster with orders flowing and some already executed. */
 async function underLoad(tag: string): Promise<{ load: OrderLoad; leader: Awaited<ReturnType<Partitioner['waitForStableCluster']>> }> {
   await partitions.waitForStableCluster();
-  const load = OrderLoad.start(system, 3, tag, history);
+  const load = (active = OrderLoad.start(system, 3, tag, history));
   const before = history.acknowledged.size;
   await waitFor('orders acknowledged before the fault', async () => history.acknowledged.size >= before + 10 || undefined);
   return { load, leader: await partitions.waitForStableCluster() };

@@ -87,10 +87,9 @@ export class OrderLoad {
  * number of executions and has applied the same index; then counts what went wrong.
  */
 export async function checkHistory(system: RunningSystem, history: History, timeoutMs = 120_000): Promise<HistoryCheck> {
-  const clients = Object.fromEntries(
-    Object.entries(system.executors).map(([id, address]) => [id, createClient(OrderExecutorDefinition, createChannel(address))]),
-  );
-  const queue = createClient(OrderQueueDefinition, createChannel(system.addresses['order-queue']));
+  const channels = [...Object.values(system.executors), system.addresses['order-queue']].map((address) => createChannel(address));
+  const clients = Object.fromEntries(Object.keys(system.executors).map((id, i) => [id, createClient(OrderExecutorDefinition, channels[i])]));
+  const queue = createClient(OrderQueueDefinition, channels.at(-1)!);
   const { ledgers, appliedIndex } = await waitFor(
     'the cluster to drain the queue and converge',
     async () => {
@@ -110,7 +109,7 @@ export async function checkHistory(system: RunningSystem, history: History, time
       return complete && counts.size === 1 && applied.size === 1 ? { ledgers: all, appliedIndex: [...applied][0] } : undefined;
     },
     timeoutMs,
-  );
+  ).finally(() => channels.forEach((c) => c.close()));
 
   const key = (e: Execution) => `${e.orderId}@${e.index}/${e.term}/${e.executor}`;
   const reference = Object.values(ledgers)[0];

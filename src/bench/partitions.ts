@@ -4,7 +4,7 @@
  * links between them. Each fault returns the executor that must rejoin when it
  * heals, so callers can time "heal → follower of the current leader" (issue 15).
  */
-import { createChannel, createClient, type Client } from 'nice-grpc';
+import { createChannel, createClient, type Channel, type Client } from 'nice-grpc';
 import { OrderExecutorDefinition, type ExecutorStatus } from '../gen/causeway/v1/order_executor';
 import type { RunningSystem } from '../launcher/harness';
 import type { HostNetwork } from '../launcher/netns';
@@ -26,6 +26,7 @@ export type PartitionKind = (typeof PARTITION_KINDS)[number];
 export class Partitioner {
   readonly network: HostNetwork;
   private readonly clients: Record<string, Client<typeof OrderExecutorDefinition>>;
+  private readonly channels: Channel[] = [];
   private flapping: Promise<void> | undefined;
   private flapStop = false;
 
@@ -33,8 +34,18 @@ export class Partitioner {
     if (!system.network) throw new Error('partitions need a system started with { hosts: true }');
     this.network = system.network;
     this.clients = Object.fromEntries(
-      Object.entries(system.executors).map(([id, address]) => [id, createClient(OrderExecutorDefinition, createChannel(address))]),
+      Object.entries(system.executors).map(([id, address]) => {
+        const channel = createChannel(address);
+        this.channels.push(channel);
+        return [id, createClient(OrderExecutorDefinition, channel)];
+      }),
     );
+  }
+
+  /** Heals and closes the status channels. */
+  async close(): Promise<void> {
+    await this.heal();
+    for (const channel of this.channels) channel.close();
   }
 
   get executors(): string[] {

@@ -143,7 +143,7 @@ async function run(system: RunningSystem, seconds: number, random: () => number,
     await nemesisLoop();
   } finally {
     for (const pid of paused) process.kill(pid, 'SIGCONT');
-    await partitioner?.heal();
+    await partitioner?.close();
   }
   await sleep(Math.max(0, deadline - Date.now()));
   const history = await load.stop();

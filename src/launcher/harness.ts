@@ -216,10 +216,15 @@ async function launch(extraEnv: Record<string, string>, network: HostNetwork | u
     },
   };
   try {
-    await waitFor('the orchestrator to report every service healthy', async () => {
-      const res = await fetch(`${baseUrl}/health`);
-      return res.status === 200 ? true : undefined;
-    });
+    // Nine Node processes starting at once on two shared cores can take longer than the usual 15 s.
+    await waitFor(
+      'the orchestrator to report every service healthy',
+      async () => {
+        const res = await fetch(`${baseUrl}/health`);
+        return res.status === 200 ? true : undefined;
+      },
+      30_000,
+    );
   } catch (err) {
     await system.stop();
     throw new Error(`${(err as Error).message}\n--- service output ---\n${lines.join('\n')}`);

@@ -14,10 +14,11 @@
  *                                         └─ …
  *
  * 10.a.b.0/24 is drawn at random per network and checked against the routes
- * already present, so it exists only inside what the network made. A partition
- * is an nftables set per host: packets from that host to an address in its
- * `drop_to` set are dropped on output. One direction per call, so asymmetric
- * partitions come for free; `heal()` empties every set.
+ * already present, so it exists only inside what the network made. Partitions
+ * are two nftables sets per host: packets to an address in `drop_to` are dropped
+ * on output, packets from an address in `drop_from` on input. `drop` cuts one
+ * direction (asymmetric partitions), `cut` both at once; `heal()` empties every
+ * set.
  *
  * Needs root, `ip` (iproute2) and `nft` (nftables); without them `create`
  * throws saying what is missing. Nothing is ever skipped quietly.
@@ -214,7 +215,9 @@ export class HostNetwork {
         namespace,
         `table inet causeway {
            set drop_to { type ipv4_addr; }
+           set drop_from { type ipv4_addr; }
            chain output { type filter hook output priority 0; policy accept; ip daddr @drop_to drop; }
+           chain input { type filter hook input priority 0; policy accept; ip saddr @drop_from drop; }
          }`,
       );
     }
@@ -230,17 +233,18 @@ export class HostNetwork {
     await nft(this.namespace(from), `add element inet causeway drop_to { ${this.address(to)} }`);
   }
 
-  /** No packet passes between `a` and any of `others`, either way. */
+  /**
+   * No packet passes between `a` and any of `others`, either way. One transaction in `a`'s namespace, so the
+   * cut is atomic: a cluster that saw half a cut for a moment could elect, or learn a term, through the other half.
+   */
   async cut(a: string, others: readonly string[]): Promise<void> {
-    for (const b of others) {
-      await this.drop(a, b);
-      await this.drop(b, a);
-    }
+    const addresses = others.map((b) => this.address(b)).join(', ');
+    await nft(this.namespace(a), `add element inet causeway drop_to { ${addresses} }\nadd element inet causeway drop_from { ${addresses} }`);
   }
 
   /** Every partition ends: all drop sets emptied. */
   async heal(): Promise<void> {
-    for (const host of this.hosts) await nft(this.namespace(host), 'flush set inet causeway drop_to');
+    await Promise.all(this.hosts.map((host) => nft(this.namespace(host), 'flush set inet causeway drop_to\nflush set inet causeway drop_from')));
   }
 
   /** Removes the bridge, the links and every namespace (killing anything still running in them). Idempotent. */
