@@ -175,5 +175,8 @@ it('restarts a SIGKILLed executor inside its own namespace, where it rejoins the
   // `ip netns exec` execs node, so the pid the launcher holds is the service's own, and it runs in the namespace.
   expect(await system.network!.processes(victim)).toEqual([restarted]);
   await partitions.rejoinMs(victim, 20_000);
+  // Its Prometheus endpoint moved into the namespace with it.
+  const metrics = await (await fetch(`http://${system.hostOf(victim)}:${system.metricsPorts[victim]}/metrics`)).text();
+  expect(metrics).toMatch(/^executor_is_leader(\{[^}]*\})? [01]$/m);
   await healAndCheck(load, 'restart');
 }, 120_000);

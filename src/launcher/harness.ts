@@ -80,6 +80,8 @@ export interface RunningSystem {
   /** The executors: id → host:port. */
   executors: Record<string, string>;
   metricsPorts: Record<string, number>;
+  /** The address a process is reached at: 127.0.0.1, or its namespace's address with `{ hosts: true }`. */
+  hostOf(name: string): string;
   dataDir: string;
   /** Current pid of each process, as the launcher last wrote them. */
   pids(): Record<string, number>;
@@ -135,7 +137,7 @@ export async function startSystem(extraEnv: Record<string, string> = {}, options
 }
 
 async function launch(extraEnv: Record<string, string>, network: HostNetwork | undefined): Promise<RunningSystem> {
-  const hostOf = (name: string) => network?.address(name) ?? '127.0.0.1';
+  const hostOf = (name: string) => (network?.hosts.includes(name) ? network.address(name) : '127.0.0.1');
   const ports = {
     ORCHESTRATOR_PORT: await freePort(),
     TRANSACTION_VERIFICATION_PORT: await freePort(),
@@ -197,6 +199,7 @@ async function launch(extraEnv: Record<string, string>, network: HostNetwork | u
     dataDir,
     launcherPid: child.pid!,
     network,
+    hostOf,
     pids: () => JSON.parse(fs.readFileSync(path.join(dataDir, 'processes.json'), 'utf8')).processes,
     lines,
     records: () =>
