@@ -1,16 +1,19 @@
 /**
  * The short chaos soak (`npm run chaos:soak -- --minutes N` runs the long one):
- * orders flow while executors are SIGKILLed and SIGSTOPped and the queue is
- * killed; afterwards nothing acknowledged is lost, nothing runs twice, nothing
+ * orders flow while executors are SIGKILLed and SIGSTOPped, the queue is
+ * killed, and links between the executors and the queue (each a host in its own
+ * network namespace: needs root, ip and nft, as CI has) are cut, one way or both,
+ * or flap; afterwards nothing acknowledged is lost, nothing runs twice, nothing
  * unexpected runs, and the replicas agree.
  */
+import { PARTITION_KINDS } from '../src/bench/partitions';
 import { formatReport, soak } from '../src/bench/soak';
 
-it('keeps a clean history under a 25 s nemesis', async () => {
+it('keeps a clean history under a 25 s nemesis of kills, pauses and partitions', async () => {
   const seed = Number(process.env.SOAK_SEED ?? Date.now() % 1_000_000);
   const lines: string[] = [];
-  const report = await soak(25, (s) => lines.push(s), seed);
-  const summary = `seed ${seed}\n${formatReport(report)}`;
+  const report = await soak(25, (s) => lines.push(s), seed, 'all');
+  const summary = `seed ${seed}\n${formatReport(report)}\n${lines.join('\n')}`;
   expect({ lost: report.lost, duplicated: report.duplicated, unexpected: report.unexpected, divergent: report.divergent, summary }).toEqual({
     lost: 0,
     duplicated: 0,
@@ -21,4 +24,8 @@ it('keeps a clean history under a 25 s nemesis', async () => {
   // The soak did real work (how much depends on what else loads the machine: the fuzz test may share it).
   expect(report.acknowledged).toBeGreaterThan(20);
   expect(Object.values(report.faults).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(4);
+  const partitions = PARTITION_KINDS.reduce((n, kind) => n + report.faults[kind], 0);
+  expect(partitions).toBeGreaterThanOrEqual(2);
+  // Issue 15 (slow rejoin after a heal) is open: measured and printed, not yet held to a bound.
+  expect(report.rejoinTimeouts).toBe(0);
 }, 240_000);

@@ -1,20 +1,29 @@
 /**
- * A Jepsen-style soak: continuous orders while a nemesis SIGKILLs and SIGSTOPs
- * executors and kills the queue; then everything is healed and the history is
- * checked. Every order the shop acknowledged (HTTP 200, approved) must be
- * executed exactly once, identically on every replica; nothing may be executed
- * that was never submitted.
+ * A Jepsen-style soak: continuous orders while a nemesis injects faults; then
+ * everything is healed and the history is checked. Every order the shop
+ * acknowledged (HTTP 200, approved) must be executed exactly once, identically
+ * on every replica; nothing may be executed that was never submitted.
  *
- *   npm run chaos:soak -- --minutes 10
+ * Nemeses: `process` SIGKILLs and SIGSTOPs executors and kills the queue;
+ * `partition` runs the queue and the executors as hosts in network namespaces
+ * (needs root, ip, nft) and cuts links between them: the leader or a follower
+ * isolated, one direction of a link dropped, a flapping link, the queue cut
+ * off; `all` mixes both.
+ *
+ *   npm run chaos:soak -- --minutes 10 [--nemesis process|partition|all] [--seed N]
  */
-import { createChannel, createClient } from 'nice-grpc';
-import { OrderExecutorDefinition, type Execution } from '../gen/causeway/v1/order_executor';
-import { OrderQueueDefinition } from '../gen/causeway/v1/order_queue';
-import { clusterExecutors, coursePageOrder, postCheckout, startSystem, waitFor, type RunningSystem } from '../launcher/harness';
+import { clusterExecutors, startSystem, type RunningSystem } from '../launcher/harness';
 import { seededRandom } from '../raft/random';
+import { checkHistory, OrderLoad } from './history';
+import { PARTITION_KINDS, Partitioner } from './partitions';
+import { percentile } from './stats';
+
+export const NEMESES = ['process', 'partition', 'all'] as const;
+export type Nemesis = (typeof NEMESES)[number];
 
 export interface SoakReport {
   seconds: number;
+  nemesis: Nemesis;
   attempted: number;
   acknowledged: number;
   rejected: number;
@@ -27,141 +36,142 @@ export interface SoakReport {
   /** Replicas whose ledger differs from the others'. */
   divergent: number;
   faults: Record<string, number>;
+  /** Per healed partition that cut an executor off: heal → that executor follows the current leader, ms. */
+  rejoinMs: number[];
+  /** Heals after which the executor did not follow the leader within 15 s. */
+  rejoinTimeouts: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+const PROCESS_FAULTS = ['kill leader', 'kill executor', 'pause executor', 'kill queue'];
+
 /** Runs the soak against a fresh system for `seconds`, then heals it and checks the history. */
-export async function soak(seconds: number, log: (s: string) => void, seed = Date.now()): Promise<SoakReport> {
+export async function soak(seconds: number, log: (s: string) => void, seed = Date.now(), nemesis: Nemesis = 'process'): Promise<SoakReport> {
   const random = seededRandom(seed);
-  log(`soak: ${seconds} s, nemesis seed ${seed}`);
-  const system = await startSystem({
-    FRAUD_CONTACT_VELOCITY_LIMIT: '100000000',
-    FRAUD_CARD_VELOCITY_LIMIT: '100000000',
-    CAUSEWAY_RESTART_DELAY_MS: '300',
-    ORDER_QUEUE_LEASE_MS: '2000',
-    LOG_LEVEL: 'warn',
-  });
+  log(`soak: ${seconds} s, nemesis ${nemesis}, seed ${seed}`);
+  const system = await startSystem(
+    {
+      FRAUD_CONTACT_VELOCITY_LIMIT: '100000000',
+      FRAUD_CARD_VELOCITY_LIMIT: '100000000',
+      CAUSEWAY_RESTART_DELAY_MS: '300',
+      ORDER_QUEUE_LEASE_MS: '2000',
+      LOG_LEVEL: 'warn',
+    },
+    { hosts: nemesis !== 'process' },
+  );
   try {
-    return await run(system, seconds, random, log);
+    return await run(system, seconds, random, log, nemesis);
   } finally {
     await system.stop();
   }
 }
 
-async function run(system: RunningSystem, seconds: number, random: () => number, log: (s: string) => void): Promise<SoakReport> {
-  const attempted = new Set<string>();
-  const acknowledged = new Set<string>();
-  let rejected = 0;
-  let indeterminate = 0;
-  let submitted = 0;
+async function run(system: RunningSystem, seconds: number, random: () => number, log: (s: string) => void, nemesis: Nemesis): Promise<SoakReport> {
   const deadline = Date.now() + seconds * 1000;
-
-  const submitter = async (worker: number) => {
-    while (Date.now() < deadline) {
-      submitted++;
-      // A unique contact per order: the fraud velocity rules must not shape the history.
-      const order = coursePageOrder({ user: { name: `Soak ${worker}`, contact: `soak-${worker}-${submitted}@example.com` } });
-      try {
-        const { status, body } = await postCheckout(system.baseUrl, order);
-        if (body?.orderId) attempted.add(body.orderId);
-        if (status === 200 && body.status === 'Order Approved') acknowledged.add(body.orderId);
-        else if (status === 200) rejected++;
-        else indeterminate++;
-      } catch {
-        indeterminate++;
-      }
-    }
-  };
-
-  const faults: Record<string, number> = { 'kill leader': 0, 'kill executor': 0, 'pause executor': 0, 'kill queue': 0 };
+  const load = OrderLoad.start(system, 4, 'soak');
+  const partitioner = nemesis === 'process' ? undefined : new Partitioner(system);
+  const kinds = [...(nemesis === 'partition' ? [] : PROCESS_FAULTS), ...(partitioner ? PARTITION_KINDS : [])];
+  const faults: Record<string, number> = Object.fromEntries(kinds.map((k) => [k, 0]));
+  const rejoinMs: number[] = [];
+  let rejoinTimeouts = 0;
   const paused = new Set<number>();
-  const nemesis = async () => {
-    while (Date.now() < deadline - 1500) {
+
+  const processFault = async (roll: number) => {
+    const pids = system.pids();
+    const executors = Object.keys(system.executors);
+    if (roll < 0.35) {
+      const leader = (await clusterExecutors(system)).find((e) => e.role === 'leader');
+      if (leader) {
+        process.kill(pids[leader.id], 'SIGKILL');
+        faults['kill leader']++;
+      }
+    } else if (roll < 0.55) {
+      process.kill(pids[executors[Math.floor(random() * executors.length)]], 'SIGKILL');
+      faults['kill executor']++;
+    } else if (roll < 0.85) {
+      const pid = pids[executors[Math.floor(random() * executors.length)]];
+      process.kill(pid, 'SIGSTOP');
+      paused.add(pid);
+      faults['pause executor']++;
+      await sleep(500 + random() * 2500);
+      process.kill(pid, 'SIGCONT');
+      paused.delete(pid);
+    } else {
+      process.kill(pids['order-queue'], 'SIGKILL');
+      faults['kill queue']++;
+    }
+  };
+
+  const partitionFault = async (p: Partitioner) => {
+    const kind = PARTITION_KINDS[Math.floor(random() * PARTITION_KINDS.length)];
+    const { rejoining, description } = await p.inject(kind, random).catch(async (err) => {
+      await p.heal();
+      throw err;
+    });
+    faults[kind]++;
+    try {
+      await sleep(800 + random() * 2200);
+    } finally {
+      await p.heal();
+    }
+    if (!rejoining) return;
+    try {
+      const ms = await p.rejoinMs(rejoining);
+      rejoinMs.push(ms);
+      log(`soak: ${description}; healed, ${rejoining} following again after ${ms} ms`);
+    } catch (err) {
+      rejoinTimeouts++;
+      log(`soak: ${description}; healed, but ${(err as Error).message}`);
+    }
+  };
+
+  const nemesisLoop = async () => {
+    // `all` alternates, partition first, so even a short soak has both kinds.
+    for (let n = 0; Date.now() < deadline - 1500; n++) {
       await sleep(1500 + random() * 2500);
-      const pids = system.pids();
-      const executors = Object.keys(system.executors);
-      const roll = random();
       try {
-        if (roll < 0.35) {
-          const leader = (await clusterExecutors(system)).find((e) => e.role === 'leader');
-          if (leader) {
-            process.kill(pids[leader.id], 'SIGKILL');
-            faults['kill leader']++;
-          }
-        } else if (roll < 0.55) {
-          process.kill(pids[executors[Math.floor(random() * executors.length)]], 'SIGKILL');
-          faults['kill executor']++;
-        } else if (roll < 0.85) {
-          const pid = pids[executors[Math.floor(random() * executors.length)]];
-          process.kill(pid, 'SIGSTOP');
-          paused.add(pid);
-          faults['pause executor']++;
-          await sleep(500 + random() * 2500);
-          process.kill(pid, 'SIGCONT');
-          paused.delete(pid);
-        } else {
-          process.kill(pids['order-queue'], 'SIGKILL');
-          faults['kill queue']++;
-        }
+        if (partitioner && (nemesis === 'partition' || n % 2 === 0)) await partitionFault(partitioner);
+        else await processFault(random());
       } catch {
-        // the process was already gone (restarting): fine, the nemesis tries again later
+        // the process was already gone (restarting), or no leader right now: fine, the nemesis tries again later
       }
     }
   };
 
-  await Promise.all([nemesis(), ...[0, 1, 2, 3].map(submitter)]);
-  for (const pid of paused) process.kill(pid, 'SIGCONT');
+  try {
+    await nemesisLoop();
+  } finally {
+    for (const pid of paused) process.kill(pid, 'SIGCONT');
+    await partitioner?.close();
+  }
+  await sleep(Math.max(0, deadline - Date.now()));
+  const history = await load.stop();
   log(`soak: load and nemesis done (${JSON.stringify(faults)}); healing and checking`);
-
-  // Heal: every executor back, the queue drained, every replica caught up.
-  const clients = Object.fromEntries(
-    Object.entries(system.executors).map(([id, address]) => [id, createClient(OrderExecutorDefinition, createChannel(address))]),
-  );
-  const queue = createClient(OrderQueueDefinition, createChannel(system.addresses['order-queue']));
-  const ledgers = await waitFor(
-    'the cluster to drain the queue and converge',
-    async () => {
-      const stats = await queue.stats({});
-      if (stats.depth !== 0) return undefined;
-      const all: Record<string, Execution[]> = {};
-      for (const [id, client] of Object.entries(clients)) all[id] = (await client.executions({ orderIds: [] })).executions;
-      const counts = new Set(Object.values(all).map((l) => l.length));
-      const complete = Object.values(all).every((l) => [...acknowledged].every((id) => l.some((e) => e.orderId === id)));
-      return complete && counts.size === 1 ? all : undefined;
-    },
-    120_000,
-  );
-
-  const key = (e: Execution) => `${e.orderId}@${e.index}/${e.term}/${e.executor}`;
-  const reference = Object.values(ledgers)[0];
-  const executedIds = reference.map((e) => e.orderId);
-  const executed = new Set(executedIds);
-  const divergent = Object.values(ledgers).filter((l) => l.map(key).sort().join() !== reference.map(key).sort().join()).length;
-  const executedLines = system.records().filter((r) => /^Order \S+ executed/.test(r.message));
-  const perProcess = new Map<string, number>();
-  for (const r of executedLines) perProcess.set(`${r.executor} ${r.order_id}`, (perProcess.get(`${r.executor} ${r.order_id}`) ?? 0) + 1);
+  const check = await checkHistory(system, history);
 
   return {
     seconds,
-    attempted: submitted,
-    acknowledged: acknowledged.size,
-    rejected,
-    indeterminate,
-    executed: executed.size,
-    lost: [...acknowledged].filter((id) => !executed.has(id)).length,
-    duplicated: executedIds.length - executed.size + [...perProcess.values()].filter((n) => n > 1).length,
-    // An order whose HTTP answer was lost (a 503 after the queue had made it durable) may run without
-    // the client ever learning its id: up to `indeterminate` of those are expected, any more are not.
-    unexpected: Math.max(0, [...executed].filter((id) => !attempted.has(id)).length - indeterminate),
-    divergent,
+    nemesis,
+    attempted: history.attempted,
+    acknowledged: history.acknowledged.size,
+    rejected: history.rejected,
+    indeterminate: history.indeterminate,
+    executed: check.executed,
+    lost: check.lost,
+    duplicated: check.duplicated,
+    unexpected: check.unexpected,
+    divergent: check.divergent,
     faults,
+    rejoinMs,
+    rejoinTimeouts,
   };
 }
 
 export function formatReport(r: SoakReport): string {
   const rows: [string, number | string][] = [
     ['seconds', r.seconds],
+    ['nemesis', r.nemesis],
     ['attempted', r.attempted],
     ['acknowledged (approved)', r.acknowledged],
     ['rejected (by a rule)', r.rejected],
@@ -173,6 +183,13 @@ export function formatReport(r: SoakReport): string {
     ['divergent replicas', r.divergent],
     ['faults', Object.entries(r.faults).map(([k, v]) => `${k} ×${v}`).join(', ')],
   ];
+  if (r.rejoinMs.length || r.rejoinTimeouts) {
+    const sorted = [...r.rejoinMs].sort((a, b) => a - b);
+    rows.push([
+      'heal → follower (ms)',
+      `${sorted.length} heals: p50 ${sorted.length ? percentile(sorted, 50) : '-'}, max ${sorted.at(-1) ?? '-'}${r.rejoinTimeouts ? `; ${r.rejoinTimeouts} not within 15 s` : ''}`,
+    ]);
+  }
   return rows.map(([k, v]) => `${k.padEnd(28)} ${v}`).join('\n');
 }
 
@@ -180,7 +197,10 @@ async function main(): Promise<void> {
   const i = process.argv.indexOf('--minutes');
   const minutes = i >= 0 ? Number(process.argv[i + 1]) : 1;
   const seedArg = process.argv.indexOf('--seed');
-  const report = await soak(Math.round(minutes * 60), (s) => process.stdout.write(`${s}\n`), seedArg >= 0 ? Number(process.argv[seedArg + 1]) : undefined);
+  const nemesisArg = process.argv.indexOf('--nemesis');
+  const nemesis = (nemesisArg >= 0 ? process.argv[nemesisArg + 1] : 'process') as Nemesis;
+  if (!NEMESES.includes(nemesis)) throw new Error(`--nemesis must be one of ${NEMESES.join(', ')}`);
+  const report = await soak(Math.round(minutes * 60), (s) => process.stdout.write(`${s}\n`), seedArg >= 0 ? Number(process.argv[seedArg + 1]) : undefined, nemesis);
   process.stdout.write(`\n${formatReport(report)}\n`);
   const ok = report.lost === 0 && report.duplicated === 0 && report.unexpected === 0 && report.divergent === 0;
   process.stdout.write(ok ? '\nOK: nothing lost, duplicated or unexpected.\n' : '\nFAILED: the history is not clean.\n');

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import type { ClusterSnapshot, ExecutorView } from '../orchestrator/api-types';
+import { HostNetwork, netnsVariable } from './netns';
 
 // From src/launcher (ts-jest) and from dist/launcher (compiled) alike, the launcher to run is the built one.
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -79,11 +80,15 @@ export interface RunningSystem {
   /** The executors: id → host:port. */
   executors: Record<string, string>;
   metricsPorts: Record<string, number>;
+  /** The address a process is reached at: 127.0.0.1, or its namespace's address with `{ hosts: true }`. */
+  hostOf(name: string): string;
   dataDir: string;
   /** Current pid of each process, as the launcher last wrote them. */
   pids(): Record<string, number>;
   /** The launcher itself (it relays every service's output). */
   launcherPid: number;
+  /** With `{ hosts: true }`: the queue and the executors each run in a network namespace of this network. */
+  network?: HostNetwork;
   /** Stops every process; removes the data directory unless the caller passed it in (SystemOptions.dataDir). */
   stop(): Promise<void>;
 }
@@ -94,7 +99,16 @@ export interface SystemOptions {
    * directory stays the caller's: stop() leaves it in place.
    */
   dataDir?: string;
+  /**
+   * Run the queue and the executors as separate hosts (one network namespace each, see netns.ts), so tests can
+   * cut links between them; everything else stays in this namespace and reaches them over the test's bridge.
+   * Needs root, `ip` and `nft`: without them startSystem throws saying so.
+   */
+  hosts?: boolean;
 }
+
+/** The processes that become hosts of their own with `{ hosts: true }`. */
+export const HOSTS = ['order-queue', 'executor-1', 'executor-2', 'executor-3'] as const;
 
 export function requireBuild(): void {
   if (!fs.existsSync(LAUNCHER)) {
@@ -119,6 +133,17 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 
 export async function startSystem(extraEnv: Record<string, string> = {}, options: SystemOptions = {}): Promise<RunningSystem> {
   requireBuild();
+  const network = options.hosts ? await HostNetwork.create(HOSTS) : undefined;
+  try {
+    return await launch(extraEnv, options, network);
+  } catch (err) {
+    await network?.destroy();
+    throw err;
+  }
+}
+
+async function launch(extraEnv: Record<string, string>, options: SystemOptions, network: HostNetwork | undefined): Promise<RunningSystem> {
+  const hostOf = (name: string) => (network?.hosts.includes(name) ? network.address(name) : '127.0.0.1');
   const ports = {
     ORCHESTRATOR_PORT: await freePort(),
     TRANSACTION_VERIFICATION_PORT: await freePort(),
@@ -128,7 +153,9 @@ export async function startSystem(extraEnv: Record<string, string> = {}, options
     WEB_PORT: await freePort(),
   };
   const executors: Record<string, string> = {};
-  for (const id of ['executor-1', 'executor-2', 'executor-3']) executors[id] = `127.0.0.1:${await freePort()}`;
+  for (const id of ['executor-1', 'executor-2', 'executor-3']) executors[id] = `${hostOf(id)}:${await freePort()}`;
+  const queueAddress = `${hostOf('order-queue')}:${ports.ORDER_QUEUE_PORT}`;
+  const netnsEnv = network ? Object.fromEntries(HOSTS.map((h) => [netnsVariable(h), network.namespace(h)])) : {};
   const metricsBase = await freePortRange(4);
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'causeway-test-'));
   const env: NodeJS.ProcessEnv = {
@@ -142,6 +169,8 @@ export async function startSystem(extraEnv: Record<string, string> = {}, options
     CAUSEWAY_DATA_DIR: dataDir,
     CAUSEWAY_METRICS_BASE_PORT: String(metricsBase),
     ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
+    ORDER_QUEUE_ADDRESS: queueAddress,
+    ...netnsEnv,
     ...extraEnv,
   };
   const child: ChildProcess = spawn(process.execPath, [LAUNCHER], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -164,7 +193,7 @@ export async function startSystem(extraEnv: Record<string, string> = {}, options
       'transaction-verification': `127.0.0.1:${ports.TRANSACTION_VERIFICATION_PORT}`,
       'fraud-detection': `127.0.0.1:${ports.FRAUD_DETECTION_PORT}`,
       suggestions: `127.0.0.1:${ports.SUGGESTIONS_PORT}`,
-      'order-queue': `127.0.0.1:${ports.ORDER_QUEUE_PORT}`,
+      'order-queue': queueAddress,
     },
     executors,
     metricsPorts: {
@@ -175,6 +204,8 @@ export async function startSystem(extraEnv: Record<string, string> = {}, options
     },
     dataDir,
     launcherPid: child.pid!,
+    network,
+    hostOf,
     pids: () => JSON.parse(fs.readFileSync(path.join(dataDir, 'processes.json'), 'utf8')).processes,
     lines,
     records: () =>
@@ -189,14 +220,20 @@ export async function startSystem(extraEnv: Record<string, string> = {}, options
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
+      await network?.destroy();
       if (!options.dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
   try {
-    await waitFor('the orchestrator to report every service healthy', async () => {
-      const res = await fetch(`${baseUrl}/health`);
-      return res.status === 200 ? true : undefined;
-    });
+    // Nine Node processes starting at once on two shared cores can take longer than the usual 15 s.
+    await waitFor(
+      'the orchestrator to report every service healthy',
+      async () => {
+        const res = await fetch(`${baseUrl}/health`);
+        return res.status === 200 ? true : undefined;
+      },
+      30_000,
+    );
   } catch (err) {
     await system.stop();
     throw new Error(`${(err as Error).message}\n--- service output ---\n${lines.join('\n')}`);

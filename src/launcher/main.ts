@@ -3,12 +3,19 @@
  * prefixed logs, restarts of crashed services, and a clean Ctrl-C.
  *
  * CAUSEWAY_LOG_FORMAT=json passes the services' JSON log lines through unchanged.
+ *
+ * CAUSEWAY_NETNS_<NAME>=<namespace> (e.g. CAUSEWAY_NETNS_EXECUTOR_1) runs that
+ * process inside an existing network namespace, as a host of its own, through
+ * `ip netns exec` (needs root; the partition tests set it up, see netns.ts). It
+ * binds every interface there (CAUSEWAY_HOST=0.0.0.0: the namespace has only its
+ * loopback and its link to the test's bridge). Dev tooling, not for production.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { loadConfig } from '../platform/config';
+import { netnsVariable } from './netns';
 import { pidFilePath } from './pid-file';
 
 const dist = path.resolve(__dirname, '..');
@@ -97,9 +104,13 @@ function start(spec: ProcessSpec): void {
   const { name } = spec;
   // CAUSEWAY_NODE_FLAGS, e.g. "--cpu-prof --cpu-prof-dir=prof", reaches every service (NODE_OPTIONS refuses --cpu-prof).
   const flags = (process.env.CAUSEWAY_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...flags, '-r', preload, path.join(dist, spec.service, 'main.js')], {
+  const node = [process.execPath, ...flags, '-r', preload, path.join(dist, spec.service, 'main.js')];
+  const namespace = process.env[netnsVariable(name)] || undefined;
+  // `ip netns exec` enters the namespace and then execs node, so the child's pid is node's: kill and restart work as usual.
+  const [command, ...args] = namespace ? ['ip', 'netns', 'exec', namespace, ...node] : node;
+  const child = spawn(command, args, {
     // Local mode: the processes are ours, so the web app may offer to kill the leader.
-    env: { CAUSEWAY_LOCAL_MODE: 'true', ...process.env, OTEL_SERVICE_NAME: spec.service, ...spec.env },
+    env: { CAUSEWAY_LOCAL_MODE: 'true', ...process.env, OTEL_SERVICE_NAME: spec.service, ...spec.env, ...(namespace ? { CAUSEWAY_HOST: '0.0.0.0' } : {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const entry = { spec, child, startedAt: Date.now() };

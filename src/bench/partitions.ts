@@ -1,0 +1,158 @@
+/**
+ * Network faults for a system started with `{ hosts: true }`: the executors and
+ * the queue are hosts on a bridge (src/launcher/netns.ts), and these cut real
+ * links between them. Each fault returns the executor that must rejoin when it
+ * heals, so callers can time "heal → follower of the current leader" (issue 15).
+ */
+import { createChannel, createClient, type Channel, type Client } from 'nice-grpc';
+import { OrderExecutorDefinition, type ExecutorStatus } from '../gen/causeway/v1/order_executor';
+import type { RunningSystem } from '../launcher/harness';
+import type { HostNetwork } from '../launcher/netns';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export const PARTITION_KINDS = [
+  'isolate leader',
+  'isolate follower',
+  /** Asymmetric: the leader's packets to one follower are dropped; the follower's still reach the leader. */
+  'drop leader → follower',
+  /** Asymmetric: a follower hears the leader but cannot answer it. */
+  'drop follower → leader',
+  'flapping link',
+  'isolate queue',
+] as const;
+export type PartitionKind = (typeof PARTITION_KINDS)[number];
+
+export class Partitioner {
+  readonly network: HostNetwork;
+  private readonly clients: Record<string, Client<typeof OrderExecutorDefinition>>;
+  private readonly channels: Channel[] = [];
+  private flapping: Promise<void> | undefined;
+  private flapStop = false;
+
+  constructor(private readonly system: RunningSystem) {
+    if (!system.network) throw new Error('partitions need a system started with { hosts: true }');
+    this.network = system.network;
+    this.clients = Object.fromEntries(
+      Object.entries(system.executors).map(([id, address]) => {
+        const channel = createChannel(address);
+        this.channels.push(channel);
+        return [id, createClient(OrderExecutorDefinition, channel)];
+      }),
+    );
+  }
+
+  /** Heals and closes the status channels. */
+  async close(): Promise<void> {
+    await this.heal();
+    for (const channel of this.channels) channel.close();
+  }
+
+  get executors(): string[] {
+    return Object.keys(this.system.executors);
+  }
+
+  /** Each executor's Status, or undefined where it does not answer within 300 ms. */
+  async statuses(): Promise<Record<string, ExecutorStatus | undefined>> {
+    const entries = await Promise.all(
+      Object.entries(this.clients).map(async ([id, c]) => [id, await c.status({}, { signal: AbortSignal.timeout(300) }).catch(() => undefined)] as const),
+    );
+    return Object.fromEntries(entries);
+  }
+
+  /** The leader of the highest term any executor claims to lead. */
+  async leader(): Promise<ExecutorStatus | undefined> {
+    const leaders = Object.values(await this.statuses()).filter((s): s is ExecutorStatus => s?.role === 'leader');
+    return leaders.sort((a, b) => b.term - a.term)[0];
+  }
+
+  async waitForLeader(timeoutMs = 10_000, above = 0): Promise<ExecutorStatus> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const leader = await this.leader();
+      if (leader && leader.term > above) return leader;
+      await sleep(20);
+    }
+    throw new Error(`no leader${above ? ` above term ${above}` : ''} within ${timeoutMs} ms`);
+  }
+
+  /** Waits until one executor leads and the others follow it in its term. */
+  async waitForStableCluster(timeoutMs = 15_000): Promise<ExecutorStatus> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const all = Object.values(await this.statuses());
+      const leader = all.find((s) => s?.role === 'leader');
+      if (leader && all.every((s) => s && (s === leader || (s.role === 'follower' && s.leaderId === leader.id && s.term === leader.term)))) return leader;
+      await sleep(20);
+    }
+    throw new Error(`the cluster did not settle (one leader, the others its followers) within ${timeoutMs} ms`);
+  }
+
+  /**
+   * Injects one fault and returns the executor that must rejoin after the heal (none for the queue). The
+   * flapping link keeps flapping in the background until `heal()`.
+   */
+  async inject(kind: PartitionKind, random: () => number = Math.random): Promise<{ rejoining?: string; description: string }> {
+    const leader = (await this.waitForLeader()).id;
+    const followers = this.executors.filter((e) => e !== leader);
+    const follower = followers[Math.floor(random() * followers.length)];
+    switch (kind) {
+      case 'isolate leader':
+        await this.network.cut(leader, followers);
+        return { rejoining: leader, description: `${leader} (leader) cut off from ${followers.join(', ')}` };
+      case 'isolate follower':
+        await this.network.cut(follower, this.executors.filter((e) => e !== follower));
+        return { rejoining: follower, description: `${follower} (follower) cut off from the other executors` };
+      case 'drop leader → follower':
+        await this.network.drop(leader, follower);
+        return { rejoining: follower, description: `packets ${leader} (leader) → ${follower} dropped, the other way kept` };
+      case 'drop follower → leader':
+        await this.network.drop(follower, leader);
+        return { rejoining: follower, description: `packets ${follower} → ${leader} (leader) dropped, the other way kept` };
+      case 'flapping link':
+        this.flap(leader, follower, 150 + Math.floor(random() * 250));
+        return { rejoining: follower, description: `link ${leader} (leader) ↔ ${follower} flapping` };
+      case 'isolate queue':
+        await this.network.cut('order-queue', this.executors);
+        return { description: 'order-queue cut off from every executor' };
+    }
+  }
+
+  /** Cuts the link between `a` and `b` and restores it every `periodMs`, until `heal()`. */
+  flap(a: string, b: string, periodMs: number): void {
+    this.flapStop = false;
+    this.flapping = (async () => {
+      let down = false;
+      while (!this.flapStop) {
+        if (down) await this.network.heal();
+        else await this.network.cut(a, [b]);
+        down = !down;
+        await sleep(periodMs);
+      }
+    })();
+  }
+
+  /** Ends every partition (and any flapping). */
+  async heal(): Promise<void> {
+    this.flapStop = true;
+    await this.flapping;
+    this.flapping = undefined;
+    await this.network.heal();
+  }
+
+  /**
+   * Milliseconds from now until `node` is a follower of the current leader, in that leader's term (polled every
+   * 10 ms); call it right after `heal()`.
+   */
+  async rejoinMs(node: string, timeoutMs = 15_000): Promise<number> {
+    const start = performance.now();
+    while (performance.now() - start < timeoutMs) {
+      const s = await this.statuses();
+      const me = s[node];
+      const leader = Object.values(s).find((x) => x?.role === 'leader' && x.id !== node);
+      if (me && leader && me.role === 'follower' && me.leaderId === leader.id && me.term === leader.term) return Math.round(performance.now() - start);
+      await sleep(10);
+    }
+    throw new Error(`${node} did not become a follower of the current leader within ${timeoutMs} ms of the heal`);
+  }
+}
