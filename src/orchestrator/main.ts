@@ -12,14 +12,16 @@ import { CHECKOUT_SERVICES, CONFIG, loadConfig } from '../platform/config';
 import { GrpcClients } from '../platform/grpc';
 import { Lifecycle } from '../platform/lifecycle';
 import { createLogger, LOGGER } from '../platform/logger';
-import { CheckoutFlow, type CheckoutResult } from './checkout';
+import { CheckoutFlow } from './checkout';
 import { ClusterView } from './cluster';
 import { DownstreamHealth } from './health';
 import { buildHttpApp } from './http';
-import { OrderStore } from './order-store';
+import { ORDER_STORE, OrderStore } from './order-store';
+import { ORDER_RETENTION_OPTIONS, OrderRetention, type OrderRetentionOptions } from './order-retention';
 import { EnqueueBatcher } from '../order-queue/enqueue-batcher';
 import { launchedPid } from '../launcher/pid-file';
 import { runMain } from '../platform/run-main';
+import { systemTime } from '../platform/time';
 import catalog from '../suggestions/catalog.json';
 
 runMain('orchestrator', async () => {
@@ -48,13 +50,22 @@ runMain('orchestrator', async () => {
     ]),
   );
   const cluster = new ClusterView(executors, connect(OrderQueueDefinition, 'order-queue', false));
+  const store = OrderStore.open(config.orchestrator.dataDir, {
+    retentionMs: config.orchestrator.orderRetentionDays * 24 * 60 * 60 * 1000,
+    time: systemTime,
+  });
+  logger.info(`orders are kept in ${config.orchestrator.dataDir}/orders.db for ${config.orchestrator.orderRetentionDays} days`);
+  container.register(ORDER_STORE, { useValue: store });
+  container.register(ORDER_RETENTION_OPTIONS, { useValue: { intervalMs: 10 * 60 * 1000, chunk: 1000 } satisfies OrderRetentionOptions });
+  const retention = container.resolve(OrderRetention);
+
   const health = new DownstreamHealth(
     Object.fromEntries([...CHECKOUT_SERVICES, 'order-queue' as const].map((s) => [s, connect(HealthDefinition, s, false)])),
   );
 
   const app = buildHttpApp({
     flow: container.resolve(CheckoutFlow),
-    store: new OrderStore<CheckoutResult>(config.orderStoreCapacity),
+    store,
     health,
     cluster,
     catalog,
@@ -74,12 +85,16 @@ runMain('orchestrator', async () => {
     maxInFlight: config.maxInFlightCheckouts,
     logger,
   });
+  retention.start();
   await app.listen({ host: config.host, port: config.ports.orchestrator });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.ports.orchestrator;
   logger.info(`orchestrator listening on http://${config.host}:${port}`, { port });
   lifecycle.onShutdown(async () => {
+    // Answers in flight are recorded before the HTTP server finishes closing; only then does the database close.
     await app.close();
+    retention.stop();
+    store.close();
     clients.close();
   });
 });
