@@ -17,6 +17,7 @@ import { ClusterView } from './cluster';
 import { DownstreamHealth } from './health';
 import { buildHttpApp } from './http';
 import { ORDER_STORE, OrderStore } from './order-store';
+import { EXECUTION_LOOKUP, ORDER_RECONCILER_OPTIONS, OrderReconciler, type OrderReconcilerOptions } from './order-reconciler';
 import { ORDER_RETENTION_OPTIONS, OrderRetention, type OrderRetentionOptions } from './order-retention';
 import { EnqueueBatcher } from '../order-queue/enqueue-batcher';
 import { launchedPid } from '../launcher/pid-file';
@@ -56,7 +57,11 @@ runMain('orchestrator', async () => {
   });
   logger.info(`orders are kept in ${config.orchestrator.dataDir}/orders.db for ${config.orchestrator.orderRetentionDays} days`);
   container.register(ORDER_STORE, { useValue: store });
+  container.register(EXECUTION_LOOKUP, { useValue: (ids: readonly string[]) => cluster.findExecutions(ids) });
+  // A pass a second, up to 4 Executions calls of 256 ids each: a backlog of thousands is recorded within seconds.
+  container.register(ORDER_RECONCILER_OPTIONS, { useValue: { intervalMs: 1000, batch: 256, batchesPerPass: 4 } satisfies OrderReconcilerOptions });
   container.register(ORDER_RETENTION_OPTIONS, { useValue: { intervalMs: 10 * 60 * 1000, chunk: 1000 } satisfies OrderRetentionOptions });
+  const reconciler = container.resolve(OrderReconciler);
   const retention = container.resolve(OrderRetention);
 
   const health = new DownstreamHealth(
@@ -86,6 +91,7 @@ runMain('orchestrator', async () => {
     logger,
   });
   retention.start();
+  reconciler.start();
   await app.listen({ host: config.host, port: config.ports.orchestrator });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.ports.orchestrator;
@@ -93,6 +99,7 @@ runMain('orchestrator', async () => {
   lifecycle.onShutdown(async () => {
     // Answers in flight are recorded before the HTTP server finishes closing; only then does the database close.
     await app.close();
+    reconciler.stop();
     retention.stop();
     store.close();
     clients.close();
