@@ -66,7 +66,7 @@ describe('GET /orders/:id', () => {
     });
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
     const call = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
-      const res = await fetch(`${url}${path}`, { method, headers: { 'content-type': 'application/json' }, body: body && JSON.stringify(body) });
+      const res = await fetch(`${url}${path}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
       return { statusCode: res.status, body: (await res.json()) as any };
     };
     return { call, close: () => app.close() };
