@@ -1,7 +1,8 @@
 /**
  * Starts Causeway the way `npm start` does (the launcher spawning every service
- * as its own process) on free loopback ports, in a fresh data directory, and
- * captures every JSON log line. Used by the tests and by `npm run bench`.
+ * as its own process) on free loopback ports, in a fresh data directory (or a
+ * given one, to start a system again on a stopped one's data), and captures
+ * every JSON log line. Used by the tests and by `npm run bench`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -84,6 +85,7 @@ export interface RunningSystem {
   pids(): Record<string, number>;
   /** The launcher itself (it relays every service's output). */
   launcherPid: number;
+  /** SIGTERM the launcher (if still running) and wait for it; deletes the data directory unless the caller gave it. */
   stop(): Promise<void>;
 }
 
@@ -108,7 +110,15 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   throw new Error(`timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
 }
 
-export async function startSystem(extraEnv: Record<string, string> = {}): Promise<RunningSystem> {
+export interface StartOptions {
+  /**
+   * Run on this data directory (e.g. a stopped system's, to restart it) instead of a fresh one. The caller
+   * owns it: stop() leaves it in place.
+   */
+  dataDir?: string;
+}
+
+export async function startSystem(extraEnv: Record<string, string> = {}, options: StartOptions = {}): Promise<RunningSystem> {
   requireBuild();
   const ports = {
     ORCHESTRATOR_PORT: await freePort(),
@@ -121,7 +131,8 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
   const executors: Record<string, string> = {};
   for (const id of ['executor-1', 'executor-2', 'executor-3']) executors[id] = `127.0.0.1:${await freePort()}`;
   const metricsBase = await freePortRange(4);
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'causeway-test-'));
+  const ownsDataDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'causeway-test-'));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     CAUSEWAY_HOST: '127.0.0.1',
@@ -180,7 +191,7 @@ export async function startSystem(extraEnv: Record<string, string> = {}): Promis
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
-      fs.rmSync(dataDir, { recursive: true, force: true });
+      if (ownsDataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
   try {
