@@ -1,7 +1,8 @@
 /**
  * Starts Causeway the way `npm start` does (the launcher spawning every service
- * as its own process) on free loopback ports, in a fresh data directory, and
- * captures every JSON log line. Used by the tests and by `npm run bench`.
+ * as its own process) on free loopback ports, in a fresh data directory (or a
+ * given one, to start a system again on a stopped one's data), and captures
+ * every JSON log line. Used by the tests and by `npm run bench`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';

@@ -1,6 +1,8 @@
 import type { OrderExecutorClient } from '../gen/causeway/v1/order_executor';
 import type { OrderQueueClient } from '../gen/causeway/v1/order_queue';
-import type { ClusterEvent, ClusterSnapshot, ExecutorView } from './api-types';
+import type { CheckoutResult, ClusterEvent, ClusterSnapshot, ExecutorView } from './api-types';
+
+type Execution = NonNullable<CheckoutResult['execution']>;
 
 export type { ClusterEvent, ClusterSnapshot, ExecutorView } from './api-types';
 
@@ -53,18 +55,30 @@ export class ClusterView {
     return { executors, queue: { depth }, at: Date.now() };
   }
 
-  /** Where an order was executed, from the replicated ledger (the leader's first, else any replica's). */
-  async findExecution(orderId: string): Promise<{ executor: string; term: number; index: number } | undefined> {
+  /** Where an order was executed, from the replicated ledger, or undefined if no replica has it yet. */
+  async findExecution(orderId: string): Promise<Execution | undefined> {
+    return (await this.findExecutions([orderId])).get(orderId);
+  }
+
+  /**
+   * Where each of these orders was executed, as far as the replicas know: one Executions call to the first
+   * replica, then to the next for the ids still missing, and so on. Any replica's ledger holds only
+   * committed entries, so whichever answers is right; ids no replica has are left out.
+   */
+  async findExecutions(orderIds: readonly string[]): Promise<Map<string, Execution>> {
+    const found = new Map<string, Execution>();
+    let missing = [...orderIds];
     for (const { client } of this.executors.values()) {
+      if (missing.length === 0) break;
       try {
-        const { executions } = await client.executions({ orderIds: [orderId] }, { signal: AbortSignal.timeout(PROBE_MS) });
-        const found = executions[0];
-        if (found) return { executor: found.executor, term: found.term, index: found.index };
+        const { executions } = await client.executions({ orderIds: missing }, { signal: AbortSignal.timeout(PROBE_MS) });
+        for (const e of executions) found.set(e.orderId, { executor: e.executor, term: e.term, index: e.index });
+        missing = missing.filter((id) => !found.has(id));
       } catch {
         // try the next replica
       }
     }
-    return undefined;
+    return found;
   }
 
   /** Streams a snapshot now, then role and leader changes; returns the unsubscribe function. */

@@ -19,7 +19,7 @@ describe('POST /checkout back-pressure', () => {
     } as unknown as CheckoutFlow;
     const app = buildHttpApp({
       flow,
-      store: new OrderStore<CheckoutResult>(10),
+      store: OrderStore.open(':memory:', { retentionMs: 60_000 }),
       health: {} as DownstreamHealth,
       cluster: {} as ClusterView,
       catalog: [],
@@ -54,7 +54,7 @@ describe('POST /cluster/kill-leader', () => {
   async function serve(killLeader?: () => Promise<{ killed: string; term: number }>, corsOrigins = ['http://localhost:8080']) {
     const app = buildHttpApp({
       flow: {} as CheckoutFlow,
-      store: new OrderStore<CheckoutResult>(10),
+      store: OrderStore.open(':memory:', { retentionMs: 60_000 }),
       health: {} as DownstreamHealth,
       cluster: {} as ClusterView,
       catalog: [],
@@ -105,5 +105,97 @@ describe('POST /cluster/kill-leader', () => {
       const res = await kill(headers);
       expect([headers, res.status, res.body]).toEqual([headers, 200, { killed: 'executor-1', term: 3 }]);
     }
+  });
+});
+
+describe('GET /orders/:id', () => {
+  const answer = (orderId: string): CheckoutResult => ({
+    orderId,
+    status: 'Order Approved',
+    state: 'queued',
+    suggestedBooks: [],
+    traceId: '8ab763c5ceb7008161d6ba4b7c801da7',
+    events: [{ event: 'A', service: 'transaction-verification', vectorClock: { 'transaction-verification': 1 }, passed: true }],
+  });
+
+  /** The app listening on a free port, with a `call` that returns status and JSON body. */
+  async function appWith(store: OrderStore, cluster: Partial<ClusterView>) {
+    const app = buildHttpApp({
+      flow: { checkout: async () => answer(`ord_${Math.random()}`) } as unknown as CheckoutFlow,
+      store,
+      health: {} as DownstreamHealth,
+      cluster: cluster as ClusterView,
+      catalog: [],
+      corsOrigins: [],
+      maxInFlight: 10,
+      logger: createLogger('test', 'error'),
+    });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    const call = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
+      const res = await fetch(`${url}${path}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      return { statusCode: res.status, body: (await res.json()) as any };
+    };
+    return { call, close: () => app.close() };
+  }
+
+  const checkoutBody = { user: {}, creditCard: {}, items: [] };
+
+  it('answers a checkout only once the order is in the store, and serves it from there', async () => {
+    const store = OrderStore.open(':memory:', { retentionMs: 60_000 });
+    const app = await appWith(store, { findExecution: async () => undefined });
+    const posted = await app.call('POST', '/checkout', checkoutBody);
+    expect(posted.statusCode).toBe(200);
+    const body = posted.body as CheckoutResult;
+    expect(store.get(body.orderId)).toEqual(body);
+    const got = await app.call('GET', `/orders/${body.orderId}`);
+    expect(got.body).toEqual(body);
+    await app.close();
+    store.close();
+  });
+
+  it('asks the cluster about a queued order and records the execution it learns', async () => {
+    const store = OrderStore.open(':memory:', { retentionMs: 60_000 });
+    await store.put(answer('ord_q'));
+    const execution = { executor: 'executor-3', term: 4, index: 17 };
+    const asked: string[] = [];
+    const app = await appWith(store, { findExecution: async (id: string) => (asked.push(id), execution) });
+    const got = await app.call('GET', '/orders/ord_q');
+    expect(got.body).toEqual({ ...answer('ord_q'), state: 'executed', execution });
+    expect(store.get('ord_q')).toEqual({ ...answer('ord_q'), state: 'executed', execution });
+    // Executed is final: the cluster is not asked again.
+    await app.call('GET', '/orders/ord_q');
+    expect(asked).toEqual(['ord_q']);
+    await app.close();
+    store.close();
+  });
+
+  it.each([
+    ['unknown', 'ord_nope'],
+    ['very long', `ord_${'9'.repeat(10_000)}`],
+    ['SQL', encodeURIComponent("ord_x' OR '1'='1")],
+    ['NUL and control characters', '%00%01%1b%7f'],
+    ['an encoded slash and dots', '..%2f..%2forders.db'],
+    ['non-ASCII', encodeURIComponent('заказ-🙂')],
+    ['invalid UTF-8', '%ff%fe'],
+    ['a lone surrogate, encoded', '%ed%a0%80'],
+  ])('answers 404 in the error shape for a %s id, never 500', async (_what, id) => {
+    const store = OrderStore.open(':memory:', { retentionMs: 60_000 });
+    const app = await appWith(store, {});
+    const res = await app.call('GET', `/orders/${id}`);
+    expect([400, 404]).toContain(res.statusCode);
+    expect(res.body).toEqual({ error: { code: expect.any(String), message: expect.any(String) } });
+    expect(res.body.error.message.length).toBeLessThan(200);
+    await app.close();
+    store.close();
+  });
+
+  it('answers 503, not a false approval, when the order cannot be recorded', async () => {
+    const store = OrderStore.open(':memory:', { retentionMs: 60_000 });
+    store.close();
+    const app = await appWith(store, {});
+    const res = await app.call('POST', '/checkout', checkoutBody);
+    expect(res.statusCode).toBe(503);
+    expect(res.body).toEqual({ error: { code: 'ORDER_NOT_RECORDED', message: expect.any(String) } });
+    await app.close();
   });
 });

@@ -1,6 +1,6 @@
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from '../platform/logger';
-import { DependencyError, type CheckoutFlow, type CheckoutResult } from './checkout';
+import { DependencyError, type CheckoutFlow } from './checkout';
 import type { ClusterView } from './cluster';
 import type { DownstreamHealth } from './health';
 import type { OrderStore } from './order-store';
@@ -16,7 +16,8 @@ export interface HttpDeps {
   /** Local runs only: SIGKILL the current leader. Undefined elsewhere, and then POST /cluster/kill-leader is 404. */
   killLeader?: () => Promise<{ killed: string; term: number }>;
   flow: CheckoutFlow;
-  store: OrderStore<CheckoutResult>;
+  /** Every answered order, durable before its answer is sent. */
+  store: OrderStore;
   health: DownstreamHealth;
   cluster: ClusterView;
   corsOrigins: readonly string[];
@@ -46,6 +47,16 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     return503OnClosing: true,
     // Types are checked, not coerced: "2" is not a quantity.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
+    // URLs the router refuses before any route runs: answered in the API's error shape, without echoing them.
+    frameworkErrors: (error, _request, reply) => {
+      const [status, code, message] =
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? [404, 'NOT_FOUND', 'a path segment is too long to name anything here']
+          : error.code === 'FST_ERR_BAD_URL'
+            ? [400, 'BAD_URL', 'the URL is not valid percent-encoded UTF-8']
+            : [400, 'BAD_REQUEST', 'the request could not be routed'];
+      void (reply as FastifyReply).code(status).send(errorBody(code, message));
+    },
     // Errors Node's HTTP parser raises before any route runs (headers over 16 KiB, garbage on the wire)
     // still answer in the API's error shape.
     clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
@@ -101,7 +112,17 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     inFlight++;
     try {
       const result = await withRequestSpan(request, () => deps.flow.checkout(request.body));
-      deps.store.put(result.orderId, result);
+      // Recorded before the answer leaves: an order the customer saw can always be looked up again.
+      try {
+        await deps.store.put(result);
+      } catch (err) {
+        // Like a dependency failure: the outcome is unknown to the client (an approved order is already queued).
+        deps.logger.error(`order ${result.orderId} could not be recorded: ${(err as Error).message}`, { order_id: result.orderId });
+        return reply
+          .code(503)
+          .header('Retry-After', '1')
+          .send(errorBody('ORDER_NOT_RECORDED', 'the order was processed but could not be recorded; its outcome is unknown'));
+      }
       return result;
     } finally {
       inFlight--;
@@ -109,14 +130,15 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   });
 
   app.get<{ Params: { id: string } }>('/orders/:id', async (request, reply) => {
+    // Ids longer than Fastify's maxParamLength (100) never get here: see frameworkErrors.
     const result = deps.store.get(request.params.id);
     if (!result) return reply.code(404).send(errorBody('ORDER_NOT_FOUND', `no order ${request.params.id} is known here`));
     if (result.state === 'queued') {
+      // The reconciler records executions in the background; a reader need not wait for its next pass.
       const execution = await deps.cluster.findExecution(result.orderId);
       if (execution) {
-        const executed = { ...result, state: 'executed' as const, execution };
-        deps.store.put(result.orderId, executed);
-        return executed;
+        deps.store.markExecuted([[result.orderId, execution]]);
+        return { ...result, state: 'executed' as const, execution };
       }
     }
     return result;

@@ -12,14 +12,17 @@ import { CHECKOUT_SERVICES, CONFIG, loadConfig } from '../platform/config';
 import { GrpcClients } from '../platform/grpc';
 import { Lifecycle } from '../platform/lifecycle';
 import { createLogger, LOGGER } from '../platform/logger';
-import { CheckoutFlow, type CheckoutResult } from './checkout';
+import { CheckoutFlow } from './checkout';
 import { ClusterView } from './cluster';
 import { DownstreamHealth } from './health';
 import { buildHttpApp } from './http';
-import { OrderStore } from './order-store';
+import { ORDER_STORE, OrderStore } from './order-store';
+import { EXECUTION_LOOKUP, ORDER_RECONCILER_OPTIONS, OrderReconciler, type OrderReconcilerOptions } from './order-reconciler';
+import { ORDER_RETENTION_OPTIONS, OrderRetention, type OrderRetentionOptions } from './order-retention';
 import { EnqueueBatcher } from '../order-queue/enqueue-batcher';
 import { launchedPid } from '../launcher/pid-file';
 import { runMain } from '../platform/run-main';
+import { systemTime } from '../platform/time';
 import catalog from '../suggestions/catalog.json';
 
 runMain('orchestrator', async () => {
@@ -48,13 +51,26 @@ runMain('orchestrator', async () => {
     ]),
   );
   const cluster = new ClusterView(executors, connect(OrderQueueDefinition, 'order-queue', false));
+  const store = OrderStore.open(config.orchestrator.dataDir, {
+    retentionMs: config.orchestrator.orderRetentionDays * 24 * 60 * 60 * 1000,
+    time: systemTime,
+  });
+  logger.info(`orders are kept in ${config.orchestrator.dataDir}/orders.db for ${config.orchestrator.orderRetentionDays} days`);
+  container.register(ORDER_STORE, { useValue: store });
+  container.register(EXECUTION_LOOKUP, { useValue: (ids: readonly string[]) => cluster.findExecutions(ids) });
+  // A pass a second, up to 4 Executions calls of 256 ids each: a backlog of thousands is recorded within seconds.
+  container.register(ORDER_RECONCILER_OPTIONS, { useValue: { intervalMs: 1000, batch: 256, batchesPerPass: 4 } satisfies OrderReconcilerOptions });
+  container.register(ORDER_RETENTION_OPTIONS, { useValue: { intervalMs: 10 * 60 * 1000, chunk: 1000 } satisfies OrderRetentionOptions });
+  const reconciler = container.resolve(OrderReconciler);
+  const retention = container.resolve(OrderRetention);
+
   const health = new DownstreamHealth(
     Object.fromEntries([...CHECKOUT_SERVICES, 'order-queue' as const].map((s) => [s, connect(HealthDefinition, s, false)])),
   );
 
   const app = buildHttpApp({
     flow: container.resolve(CheckoutFlow),
-    store: new OrderStore<CheckoutResult>(config.orderStoreCapacity),
+    store,
     health,
     cluster,
     catalog,
@@ -74,12 +90,18 @@ runMain('orchestrator', async () => {
     maxInFlight: config.maxInFlightCheckouts,
     logger,
   });
+  retention.start();
+  reconciler.start();
   await app.listen({ host: config.host, port: config.ports.orchestrator });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.ports.orchestrator;
   logger.info(`orchestrator listening on http://${config.host}:${port}`, { port });
   lifecycle.onShutdown(async () => {
+    // Answers in flight are recorded before the HTTP server finishes closing; only then does the database close.
     await app.close();
+    reconciler.stop();
+    retention.stop();
+    store.close();
     clients.close();
   });
 });

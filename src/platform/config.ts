@@ -100,8 +100,12 @@ export interface CausewayConfig {
   jaegerUrl: string;
   /** Checkouts the orchestrator runs at once before answering 503 + Retry-After. */
   maxInFlightCheckouts: number;
-  /** How many checkout results GET /orders/:id remembers. */
-  orderStoreCapacity: number;
+  orchestrator: {
+    /** Where the orchestrator keeps the orders it answered (orders.db). */
+    dataDir: string;
+    /** Orders older than this are deleted from orders.db. */
+    orderRetentionDays: number;
+  };
   fraud: {
     contactVelocity: VelocityLimit;
     cardVelocity: VelocityLimit;
@@ -207,7 +211,6 @@ export function loadConfig(env: Env = process.env): CausewayConfig {
     corsOrigins: readList(env, 'CAUSEWAY_CORS_ORIGINS', [`http://localhost:${ports.web}`, `http://127.0.0.1:${ports.web}`]),
     localMode: readBool(env, 'CAUSEWAY_LOCAL_MODE', false),
     jaegerUrl: env.JAEGER_URL ?? 'http://localhost:16686',
-    orderStoreCapacity: readInt(env, 'CAUSEWAY_ORDER_STORE_CAPACITY', 10_000, 1),
     maxInFlightCheckouts: readInt(env, 'CAUSEWAY_MAX_INFLIGHT_CHECKOUTS', 256, 1),
     fraud: {
       contactVelocity: {
@@ -223,6 +226,10 @@ export function loadConfig(env: Env = process.env): CausewayConfig {
       disposableDomains: readList(env, 'FRAUD_DISPOSABLE_DOMAINS', DISPOSABLE_DOMAINS).map((d) => d.toLowerCase()),
     },
     suggestionCount: readInt(env, 'SUGGESTIONS_COUNT', 3, 1, 20),
+    orchestrator: {
+      dataDir: env.ORCHESTRATOR_DATA_DIR ?? `${env.CAUSEWAY_DATA_DIR ?? './data'}/orchestrator`,
+      orderRetentionDays: readInt(env, 'CAUSEWAY_ORDER_RETENTION_DAYS', 30, 1, 36_500),
+    },
     queue: {
       dataDir: env.ORDER_QUEUE_DATA_DIR ?? `${env.CAUSEWAY_DATA_DIR ?? './data'}/order-queue`,
       leaseMs: readInt(env, 'ORDER_QUEUE_LEASE_MS', 5000, 1),

@@ -1,0 +1,199 @@
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { CheckoutResult } from './api-types';
+import { ORDERS_DB, OrderStore, SCHEMA_VERSION } from './order-store';
+
+const DAY = 24 * 60 * 60 * 1000;
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function freshDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'causeway-order-store-'));
+  dirs.push(dir);
+  return dir;
+}
+
+/** A clock the test moves by hand. */
+function fakeTime(start = 1_700_000_000_000) {
+  const time = { at: start, now: () => time.at };
+  return time;
+}
+
+const approved = (orderId: string): CheckoutResult => ({
+  orderId,
+  status: 'Order Approved',
+  state: 'queued',
+  suggestedBooks: [{ bookId: 'bk-002', title: 'The Fellowship of the Ring', author: 'J.R.R. Tolkien' }],
+  traceId: '8ab763c5ceb7008161d6ba4b7c801da7',
+  events: [
+    { event: 'A', service: 'transaction-verification', vectorClock: { 'transaction-verification': 1, 'fraud-detection': 0, suggestions: 0 }, passed: true },
+    { event: 'F', service: 'suggestions', vectorClock: { 'transaction-verification': 3, 'fraud-detection': 2, suggestions: 1 }, passed: true },
+  ],
+});
+
+const rejected = (orderId: string): CheckoutResult => ({
+  orderId,
+  status: 'Order Rejected',
+  state: 'rejected',
+  suggestedBooks: [],
+  traceId: null,
+  events: [{ event: 'A', service: 'transaction-verification', vectorClock: { 'transaction-verification': 1, 'fraud-detection': 0, suggestions: 0 }, passed: false }],
+  rejection: { event: 'A', code: 'ITEMS_EMPTY', message: 'the order has no items' },
+});
+
+const execution = { executor: 'executor-2', term: 3, index: 41 };
+
+describe('OrderStore', () => {
+  it('gives back an order exactly as it was put, approved or rejected, and nothing for unknown ids', async () => {
+    const store = OrderStore.open(freshDir(), { retentionMs: 30 * DAY });
+    await Promise.all([store.put(approved('ord_a')), store.put(rejected('ord_r'))]);
+    expect(store.get('ord_a')).toEqual(approved('ord_a'));
+    expect(store.get('ord_r')).toEqual(rejected('ord_r'));
+    expect(store.get('ord_nope')).toBeUndefined();
+    expect(store.get("'; DROP TABLE orders; --")).toBeUndefined();
+    expect(store.get('\u0000ord_a')).toBeUndefined();
+    expect(store.get('x'.repeat(100_000))).toBeUndefined();
+    // Putting an id again keeps the first answer.
+    await store.put({ ...rejected('ord_a') });
+    expect(store.get('ord_a')).toEqual(approved('ord_a'));
+    store.close();
+  });
+
+  it('moves queued orders to executed once, and never a rejected one', async () => {
+    const store = OrderStore.open(freshDir(), { retentionMs: 30 * DAY });
+    await Promise.all([store.put(approved('ord_a')), store.put(approved('ord_b')), store.put(rejected('ord_r'))]);
+    expect(store.markExecuted([['ord_a', execution], ['ord_r', execution], ['ord_unknown', execution]])).toBe(1);
+    expect(store.get('ord_a')).toEqual({ ...approved('ord_a'), state: 'executed', execution });
+    expect(store.get('ord_r')).toEqual(rejected('ord_r'));
+    // The first execution recorded stays: a second answer (from a lagging replica, say) changes nothing.
+    expect(store.markExecuted([['ord_a', { executor: 'executor-1', term: 9, index: 99 }]])).toBe(0);
+    expect(store.get('ord_a')!.execution).toEqual(execution);
+    expect(store.get('ord_b')!.state).toBe('queued');
+    expect(store.markExecuted([])).toBe(0);
+    store.close();
+  });
+
+  it('commits the orders put in one event-loop turn together, each durable when its promise resolves', async () => {
+    const dir = freshDir();
+    const store = OrderStore.open(dir, { retentionMs: 30 * DAY });
+    const ids = Array.from({ length: 50 }, (_, i) => `ord_${i}`);
+    const puts = ids.map((id) => store.put(approved(id)));
+    // Nothing is written synchronously: the batch commits on the next turn.
+    expect(store.get('ord_0')).toBeUndefined();
+    await Promise.all(puts);
+    // Another connection (another process, after a crash) sees them all.
+    const reader = new Database(path.join(dir, ORDERS_DB), { readonly: true });
+    expect(reader.prepare('SELECT count(*) AS n FROM orders').get()).toEqual({ n: 50 });
+    reader.close();
+    store.close();
+  });
+
+  it('keeps everything across a reopen: answers, states, executions', async () => {
+    const dir = freshDir();
+    let store = OrderStore.open(dir, { retentionMs: 30 * DAY });
+    await Promise.all([store.put(approved('ord_a')), store.put(approved('ord_b')), store.put(rejected('ord_r'))]);
+    store.markExecuted([['ord_a', execution]]);
+    // Pending puts are committed by close.
+    const late = store.put(approved('ord_late'));
+    store.close();
+    await late;
+
+    store = OrderStore.open(dir, { retentionMs: 30 * DAY });
+    expect(store.get('ord_a')).toEqual({ ...approved('ord_a'), state: 'executed', execution });
+    expect(store.get('ord_b')).toEqual(approved('ord_b'));
+    expect(store.get('ord_r')).toEqual(rejected('ord_r'));
+    expect(store.get('ord_late')).toEqual(approved('ord_late'));
+    store.close();
+  });
+
+  it('lists queued orders oldest first, a page at a time after a cursor', async () => {
+    const time = fakeTime();
+    const store = OrderStore.open(':memory:', { retentionMs: 30 * DAY, time });
+    for (const id of ['ord_c', 'ord_a', 'ord_b']) await store.put(approved(id)); // same millisecond: by id
+    time.at += 10;
+    await store.put(approved('ord_0')); // newer, though its id sorts first
+    await store.put(rejected('ord_r'));
+    store.markExecuted([['ord_b', execution]]);
+
+    const first = store.queued(2);
+    expect(first.map((o) => o.orderId)).toEqual(['ord_a', 'ord_c']);
+    const second = store.queued(2, first.at(-1));
+    expect(second).toEqual([{ orderId: 'ord_0', answeredAtMs: time.at }]);
+    expect(store.queued(2, second.at(-1))).toEqual([]);
+    store.close();
+  });
+
+  it('sweeps orders past the retention, oldest first, in chunks, by the injected clock', async () => {
+    const time = fakeTime();
+    const store = OrderStore.open(freshDir(), { retentionMs: 30 * DAY, time });
+    for (let i = 0; i < 5; i++) {
+      await store.put(approved(`ord_old_${i}`));
+      time.at += DAY;
+    }
+    await store.put(rejected('ord_new_r'));
+    await store.put(approved('ord_new'));
+    store.markExecuted([['ord_old_0', execution]]);
+
+    // Exactly 30 days after ord_old_0: nothing is past the retention yet; a millisecond later ord_old_0 is.
+    time.at += 25 * DAY;
+    expect(store.sweep()).toBe(0);
+    time.at += 1;
+    expect(store.sweep()).toBe(1);
+    expect(store.get('ord_old_0')).toBeUndefined();
+    expect(store.get('ord_old_1')).toBeDefined();
+
+    // Long after: everything goes, two per call.
+    time.at += 100 * DAY;
+    expect([store.sweep(2), store.sweep(2), store.sweep(2), store.sweep(2)]).toEqual([2, 2, 2, 0]);
+    expect(store.get('ord_new')).toBeUndefined();
+    expect(store.queued(10)).toEqual([]);
+    store.close();
+  });
+
+  describe('schema', () => {
+    it('creates a new database at the current version, and opens it again without migrating twice', async () => {
+      const dir = freshDir();
+      const store = OrderStore.open(dir, { retentionMs: DAY });
+      await store.put(approved('ord_a'));
+      store.close();
+      const db = new Database(path.join(dir, ORDERS_DB));
+      expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+      expect(SCHEMA_VERSION).toBeGreaterThanOrEqual(1);
+      expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+      db.close();
+      const again = OrderStore.open(dir, { retentionMs: DAY });
+      expect(again.get('ord_a')).toEqual(approved('ord_a'));
+      again.close();
+    });
+
+    it('migrates an empty file at version 0', () => {
+      const dir = freshDir();
+      new Database(path.join(dir, ORDERS_DB)).close();
+      OrderStore.open(dir, { retentionMs: DAY }).close();
+      const db = new Database(path.join(dir, ORDERS_DB));
+      expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+      db.close();
+    });
+
+    it('refuses a database written by a newer version, saying which file and what to do', () => {
+      const dir = freshDir();
+      const db = new Database(path.join(dir, ORDERS_DB));
+      db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+      db.close();
+      expect(() => OrderStore.open(dir, { retentionMs: DAY })).toThrow(
+        new RegExp(`${ORDERS_DB} has schema version ${SCHEMA_VERSION + 1}, newer than this orchestrator's ${SCHEMA_VERSION}`),
+      );
+    });
+
+    it('refuses a file that is not a database', () => {
+      const dir = freshDir();
+      fs.writeFileSync(path.join(dir, ORDERS_DB), 'not a database, just text that is long enough to have a header '.repeat(10));
+      expect(() => OrderStore.open(dir, { retentionMs: DAY })).toThrow(/not a database/);
+    });
+  });
+});
