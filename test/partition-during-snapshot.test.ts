@@ -72,7 +72,7 @@ async function scenario(follower: string): Promise<void> {
   await waitFor(`${follower} restarted inside its namespace`, async () => {
     const current = system.pids()[follower];
     return current !== pid && (await partitions.statuses())[follower] ? true : undefined;
-  });
+  }, 60_000);
   // Behind past the snapshot: the leader's log no longer holds the entry after the follower's last one.
   await waitFor(
     `the leader to snapshot past ${follower}'s last entry (${behindAt})`,

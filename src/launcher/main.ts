@@ -93,7 +93,10 @@ let stopping = false;
 function writePidFile(): void {
   const processes = Object.fromEntries([...running].map(([name, r]) => [name, r.child.pid]));
   fs.mkdirSync(path.dirname(pidFilePath()), { recursive: true });
-  fs.writeFileSync(pidFilePath(), JSON.stringify({ launcher: process.pid, processes }, null, 2));
+  // Written aside and renamed into place, so a reader (the harness, the kill button) never sees a half-written file.
+  const temp = `${pidFilePath()}.tmp`;
+  fs.writeFileSync(temp, JSON.stringify({ launcher: process.pid, processes }, null, 2));
+  fs.renameSync(temp, pidFilePath());
 }
 
 function say(message: string): void {
