@@ -57,8 +57,10 @@ runMain('order-executor', async () => {
   const { client: queue, channel: queueChannel } = createGrpcClient(OrderQueueDefinition, config.addresses['order-queue'], {
     deadlineMs: config.rpcDeadlineMs + QUEUE_WAIT_MS,
     traced: false,
-    // A restarted queue is dialled again within half a second, not after grpc-js's growing back-off.
+    // A restarted queue is dialled again within half a second, not after grpc-js's growing back-off, and a
+    // connection a partition black-holed is dropped after a second without an answer to a ping.
     maxReconnectBackoffMs: 500,
+    keepaliveMs: 1000,
   });
 
   // Connect now, not on the first Dequeue after winning an election: that would add a handshake to every failover.

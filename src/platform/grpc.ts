@@ -88,6 +88,12 @@ export interface GrpcClientOptions {
    * long after it is back; members of a cluster need to find each other at once.
    */
   maxReconnectBackoffMs?: number;
+  /**
+   * Ping the server this often while calls are open, and drop the connection if a ping is not answered
+   * within the same time: a network partition drops packets silently, and without pings a connection stays
+   * "up" while every call on it times out.
+   */
+  keepaliveMs?: number;
 }
 
 /** A typed client over its own channel, with a default deadline and tracing. */
@@ -97,11 +103,11 @@ export function createGrpcClient<Service extends CompatServiceDefinition>(
   options: GrpcClientOptions,
 ) {
   const backoff = options.maxReconnectBackoffMs;
-  const channel: Channel = createChannel(
-    address,
-    undefined,
-    backoff ? { 'grpc.initial_reconnect_backoff_ms': Math.min(100, backoff), 'grpc.max_reconnect_backoff_ms': backoff } : {},
-  );
+  const keepalive = options.keepaliveMs;
+  const channel: Channel = createChannel(address, undefined, {
+    ...(backoff ? { 'grpc.initial_reconnect_backoff_ms': Math.min(100, backoff), 'grpc.max_reconnect_backoff_ms': backoff } : {}),
+    ...(keepalive ? { 'grpc.keepalive_time_ms': keepalive, 'grpc.keepalive_timeout_ms': keepalive } : {}),
+  });
   const withDeadline =
     options.deadlineMs > 0 ? createClientFactory().use(defaultDeadline(options.deadlineMs)) : createClientFactory().use(deadlineMiddleware);
   const factory = options.traced === false ? withDeadline : withDeadline.use(openTelemetryClientMiddleware());
