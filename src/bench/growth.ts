@@ -67,12 +67,18 @@ async function sample(system: RunningSystem, orders: number): Promise<GrowthSamp
 }
 
 /**
- * Restart time, memory and disk of a fresh cluster, then again after `orders`
- * orders went through the queue and the executors (enqueued by 64 producers
- * sharing EnqueueBatch calls, as checkouts do). With snapshots and compaction
- * they must stay flat.
+ * Restart time, memory and disk of a fresh cluster; again once it is warm
+ * (`warmUp` orders in: Node's heap grows to its working size under load, once);
+ * and again after `orders` orders in all went through the queue and the executors
+ * (enqueued by 64 producers sharing EnqueueBatch calls, as checkouts do). With
+ * snapshots and compaction, warm and after must be alike: history costs nothing.
  */
-export async function measureGrowth(system: RunningSystem, orders: number, log: (s: string) => void): Promise<{ fresh: GrowthSample; after: GrowthSample }> {
+export async function measureGrowth(
+  system: RunningSystem,
+  orders: number,
+  log: (s: string) => void,
+  warmUp = Math.min(20_000, orders),
+): Promise<{ fresh: GrowthSample; warm: GrowthSample; after: GrowthSample }> {
   const fresh = await sample(system, 0);
   log(`    fresh: restart ${fresh.restartMs} ms, RSS ${JSON.stringify(fresh.rssMiB)} MiB`);
   const queue = EnqueueBatcher.over(createClient(OrderQueueDefinition, createChannel(system.addresses['order-queue'])), { maxBatch: 256, maxInFlight: 2 });
@@ -80,11 +86,11 @@ export async function measureGrowth(system: RunningSystem, orders: number, log: 
   const executed = async () => Math.min(...(await Promise.all(executors.map(async (e) => (await e.status({})).executedCount))));
   const run = Date.now();
   let sent = 0;
-  const progress = setInterval(() => log(`    ${sent} orders enqueued`), 10_000);
-  try {
-    await runConcurrently(orders, 64, async (i) => {
+  const pour = async (count: number) => {
+    const from = sent;
+    await runConcurrently(count, 64, async (i) => {
       await queue.enqueue({
-        orderId: `growth-${run}-${i}`,
+        orderId: `growth-${run}-${from + i}`,
         shippingMethod: 'Standard',
         items: [{ name: 'Dune', quantity: 1 }],
         customerName: 'Bench',
@@ -92,15 +98,22 @@ export async function measureGrowth(system: RunningSystem, orders: number, log: 
         traceparent: '',
         enqueuedAtMs: 0,
       });
-      sent++;
     });
+    sent += count;
+    await waitFor(`all ${sent} orders executed on every replica`, async () => ((await executed()) >= sent ? true : undefined), 600_000);
+  };
+  const progress = setInterval(() => log(`    ${sent} orders in`), 10_000);
+  try {
+    await pour(warmUp);
+    const warm = await sample(system, warmUp);
+    log(`    warm (${warmUp}): restart ${warm.restartMs} ms, RSS ${JSON.stringify(warm.rssMiB)} MiB`);
+    await pour(orders - warmUp);
+    const after = await sample(system, orders);
+    log(`    after ${orders}: restart ${after.restartMs} ms, RSS ${JSON.stringify(after.rssMiB)} MiB`);
+    return { fresh, warm, after };
   } finally {
     clearInterval(progress);
   }
-  await waitFor(`all ${orders} orders executed on every replica`, async () => ((await executed()) >= orders ? true : undefined), 600_000);
-  const after = await sample(system, orders);
-  log(`    after ${orders}: restart ${after.restartMs} ms, RSS ${JSON.stringify(after.rssMiB)} MiB`);
-  return { fresh, after };
 }
 
 /** `npm run bench:growth`: only this measure, written to bench/results/<date>-growth.json. */
