@@ -1,4 +1,4 @@
-import { fail, pass, type RuleOutcome } from '../checkout/events';
+import { fail, pass, type RuleOutcome } from '../checkout/rules/outcome';
 import type { Address, CreditCard, Item, Order } from '../gen/causeway/v1/checkout';
 
 /** The rules of events A, B and C. Pure functions of the order (and, for C, today's date). */
