@@ -2,12 +2,16 @@ import { SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import type { ChainResult, EventRecord, Handoff } from '../gen/causeway/v1/checkout';
 import type { Logger } from '../platform/logger';
 import { linkTo, traceparentOf } from '../platform/telemetry/traceparent';
-import { EVENTS, type EventName, type RuleOutcome } from './events';
+import { EVENTS, type EventName } from './events';
 import type { OrderLedger } from './order-ledger';
+import type { EventOutcome } from './rules/outcome';
 import { clockFromWire, clockRecord, clockToWire } from './wire';
 
-/** One event of the chain: its name and the rule it checks on the cached order. */
-export type EventStep<Order> = readonly [EventName, (order: Order) => RuleOutcome];
+/**
+ * One event of the chain: its name and what it decides on the cached order:
+ * rejected, or passed with a value of type Result (void for a plain check).
+ */
+export type EventStep<Order, Result = void> = readonly [EventName, (order: Order) => EventOutcome<Result>];
 
 const tracer = trace.getTracer('causeway.checkout');
 
@@ -15,7 +19,8 @@ const tracer = trace.getTracer('causeway.checkout');
  * Runs a service's events on one order: each merges the incoming clock, ticks,
  * checks its rule, and is logged and traced as its own span linked to the span of
  * the event it follows. On a failure the chain stops; otherwise `next` continues
- * it at the next service, and its events are appended after ours.
+ * it with the last event's value (at the next service, or by answering with it),
+ * and the events it reports are appended after ours.
  */
 export class EventChain<Order> {
   constructor(
@@ -23,20 +28,26 @@ export class EventChain<Order> {
     private readonly logger: Logger,
   ) {}
 
-  async run(
+  async run<Result>(
     handoff: Handoff,
-    steps: readonly EventStep<Order>[],
-    next: (handoff: Handoff) => Promise<Partial<ChainResult>>,
+    steps: readonly [...EventStep<Order>[], EventStep<Order, Result>],
+    next: (handoff: Handoff, result: Result) => Promise<Partial<ChainResult>>,
   ): Promise<ChainResult> {
     const events: EventRecord[] = [];
     let current = handoff;
-    for (const [event, rule] of steps) {
-      const { record, rejection, handoff: following } = this.runEvent(event, current, rule);
-      events.push(record);
-      if (rejection) return { events, rejection, suggestedBooks: [] };
-      current = following;
+    let result: unknown;
+    for (const [event, decide] of steps) {
+      const step = this.runEvent<unknown>(event, current, decide);
+      events.push(step.record);
+      if (!step.outcome.ok) {
+        const { code, message } = step.outcome;
+        return { events, rejection: { event, code, message }, suggestedBooks: [] };
+      }
+      current = step.handoff;
+      result = step.outcome.value;
     }
-    const rest = await next(current);
+    // The steps' type makes the last one produce a Result, and every step passed.
+    const rest = await next(current, result as Result);
     return {
       events: [...events, ...(rest.events ?? [])],
       rejection: rest.rejection,
@@ -44,7 +55,7 @@ export class EventChain<Order> {
     };
   }
 
-  private runEvent(event: EventName, handoff: Handoff, rule: (order: Order) => RuleOutcome) {
+  private runEvent<Result>(event: EventName, handoff: Handoff, decide: (order: Order) => EventOutcome<Result>) {
     const { service, title } = EVENTS[event];
     if (service !== this.ledger.process) throw new Error(`event ${event} belongs to ${service}, not ${this.ledger.process}`);
     return tracer.startActiveSpan(
@@ -57,7 +68,7 @@ export class EventChain<Order> {
       (span: Span) => {
         try {
           const { order, clock } = this.ledger.recordEvent(handoff.orderId, clockFromWire(handoff.clock));
-          const outcome = rule(order);
+          const outcome = decide(order);
           const vectorClock = clockRecord(clock);
           span.setAttribute('vector_clock', JSON.stringify(vectorClock));
           for (const [process, counter] of Object.entries(vectorClock)) span.setAttribute(`vector_clock.${process}`, counter);
@@ -73,7 +84,7 @@ export class EventChain<Order> {
           const record: EventRecord = { event, service, clock: clockToWire(clock), failed: !outcome.ok };
           return {
             record,
-            rejection: outcome.ok ? undefined : { event, code: outcome.code, message: outcome.message },
+            outcome,
             handoff: { orderId: handoff.orderId, clock: clockToWire(clock), causeTraceparent: traceparentOf(span.spanContext()) },
           };
         } finally {

@@ -28,12 +28,3 @@ export const EVENTS: Readonly<Record<EventName, EventDefinition>> = {
 
 /** Execution order of an approved order. */
 export const EVENT_ORDER: readonly EventName[] = ['A', 'B', 'D', 'C', 'E', 'F'];
-
-/** What a rule decides. A failure carries a stable machine code and a human message. */
-export type RuleOutcome = { ok: true } | { ok: false; code: string; message: string };
-
-export const pass: RuleOutcome = { ok: true };
-
-export function fail(code: string, message: string): RuleOutcome {
-  return { ok: false, code, message };
-}

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { fail, pass, type RuleOutcome } from '../checkout/events';
+import { fail, pass, type RuleOutcome } from '../checkout/rules/outcome';
 import type { Order } from '../gen/causeway/v1/checkout';
 import type { CausewayConfig } from '../platform/config';
 import { VelocityWindow } from './velocity';

@@ -3,11 +3,15 @@
  * page's `termsAccepted`). It checks shape and types only; business rules (empty
  * cart, blank name, bad card) belong to the events, which answer with a 200
  * rejection. Lengths are bounded so one request cannot make the services work
- * on megabytes of text.
+ * on megabytes of text. The request's TypeScript type is derived from it
+ * (`CheckoutRequest` below), so the two cannot drift.
  */
 const text = (maxLength = 256) => ({ type: 'string', maxLength }) as const;
-const object = (properties: Record<string, unknown>, required: string[] = []) =>
-  ({ type: 'object', properties, required }) as const;
+// `required` is kept as a tuple type, so that FromSchema knows which properties are required.
+const object = <const Properties extends Record<string, unknown>, const Required extends readonly (keyof Properties & string)[] = []>(
+  properties: Properties,
+  required: Required = [] as unknown as Required,
+) => ({ type: 'object', properties, required }) as const;
 
 export const checkoutRequestSchema = object(
   {
@@ -41,13 +45,27 @@ export const checkoutRequestSchema = object(
   ['user', 'creditCard', 'items'],
 );
 
-export interface CheckoutRequest {
-  user: { name?: string; contact?: string };
-  creditCard: { number?: string; expirationDate?: string; cvv?: string };
-  items: { name?: string; quantity?: number }[];
-  shippingMethod?: string;
-  billingAddress?: { street?: string; city?: string; state?: string; zip?: string; country?: string };
-  giftWrapping?: boolean;
-  termsAndConditionsAccepted?: boolean;
-  termsAccepted?: boolean;
-}
+/**
+ * The TypeScript type a JSON schema describes, for the keywords used above:
+ * properties listed in `required` are required, every other one is optional.
+ */
+export type FromSchema<Schema> = Schema extends { type: 'string' }
+  ? string
+  : Schema extends { type: 'integer' | 'number' }
+    ? number
+    : Schema extends { type: 'boolean' }
+      ? boolean
+      : Schema extends { type: 'array'; items: infer Item }
+        ? FromSchema<Item>[]
+        : Schema extends { type: 'object'; properties: infer Properties; required: readonly (infer Required)[] }
+          ? Flatten<
+              { [K in keyof Properties & Required]: FromSchema<Properties[K]> } & {
+                [K in Exclude<keyof Properties, Required>]?: FromSchema<Properties[K]>;
+              }
+            >
+          : never;
+
+type Flatten<T> = { [K in keyof T]: T[K] };
+
+/** The body of POST /checkout, as the schema admits it (the web app sends it too). */
+export type CheckoutRequest = FromSchema<typeof checkoutRequestSchema>;

@@ -1,8 +1,8 @@
 import { inject, injectable } from 'tsyringe';
-import { pass } from '../checkout/events';
 import { EventChain } from '../checkout/event-chain';
 import type { OrderLedger } from '../checkout/order-ledger';
 import { participantHandlers, withKnownOrder } from '../checkout/participant';
+import { passWith } from '../checkout/rules/outcome';
 import { LEDGER } from '../checkout/tokens';
 import type { Book, ChainResult, Handoff, Order } from '../gen/causeway/v1/checkout';
 import type { SuggestionsServiceImplementation } from '../gen/causeway/v1/suggestions';
@@ -30,26 +30,19 @@ export class SuggestionsService implements SuggestionsServiceImplementation {
   }
 
   suggest(request: Handoff): Promise<ChainResult> {
-    let suggested: Book[] = [];
     return withKnownOrder(() =>
-      this.chain.run(
-        request,
-        [
-          [
-            'F',
-            (order) => {
-              suggested = this.recommender
-                .suggest(
-                  order.items.map((item) => item.name),
-                  this.config.suggestionCount,
-                )
-                .map(({ bookId, title, author }) => ({ bookId, title, author }));
-              return pass;
-            },
-          ],
-        ],
-        async () => ({ suggestedBooks: suggested }),
-      ),
+      this.chain.run(request, [['F', (order) => passWith(this.suggestFor(order))]], async (_handoff, suggestedBooks) => ({
+        suggestedBooks,
+      })),
     );
+  }
+
+  private suggestFor(order: Order): Book[] {
+    return this.recommender
+      .suggest(
+        order.items.map((item) => item.name),
+        this.config.suggestionCount,
+      )
+      .map(({ bookId, title, author }) => ({ bookId, title, author }));
   }
 }

@@ -3,13 +3,13 @@ import { inject, injectable } from 'tsyringe';
 import { EventChain } from '../checkout/event-chain';
 import type { OrderLedger } from '../checkout/order-ledger';
 import { participantHandlers, withKnownOrder } from '../checkout/participant';
+import { checkCardFormat, checkItems, checkUserData } from '../checkout/rules/transaction-verification';
 import { FRAUD_DETECTION_CLIENT, LEDGER } from '../checkout/tokens';
 import type { ChainResult, Handoff, Order } from '../gen/causeway/v1/checkout';
 import type { FraudDetectionClient } from '../gen/causeway/v1/fraud_detection';
 import type { TransactionVerificationServiceImplementation } from '../gen/causeway/v1/transaction_verification';
 import { LOGGER, type Logger } from '../platform/logger';
 import { TIME, type TimeSource } from '../platform/time';
-import { checkCardFormat, checkItems, checkUserData } from './rules';
 
 /** Events A and B (then D at fraud-detection), and C (then E at fraud-detection). */
 @injectable()

@@ -1,5 +1,6 @@
 /** The orchestrator's HTTP API, as the web app uses it. */
 import type { CheckoutResult, ClusterSnapshot } from '../orchestrator/api-types';
+import type { CheckoutRequest } from '../orchestrator/schema';
 
 export interface WebConfig {
   apiBase: string;
@@ -9,6 +10,7 @@ export interface WebConfig {
 
 
 export type { CheckoutEvent, ClusterSnapshot, ExecutorView } from '../orchestrator/api-types';
+export type { CheckoutRequest } from '../orchestrator/schema';
 
 export interface Book {
   bookId: string;
@@ -20,16 +22,6 @@ export interface Book {
 
 export type OrderResult = CheckoutResult;
 
-export interface CheckoutRequest {
-  user: { name: string; contact: string };
-  creditCard: { number: string; expirationDate: string; cvv: string };
-  userComment: string;
-  items: { name: string; quantity: number }[];
-  billingAddress: { street: string; city: string; state: string; zip: string; country: string };
-  shippingMethod: string;
-  giftWrapping: boolean;
-  termsAndConditionsAccepted: boolean;
-}
 
 export class ApiError extends Error {
   constructor(

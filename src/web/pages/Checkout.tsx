@@ -2,7 +2,7 @@ import { useState, type FormEvent, type ReactNode } from 'react';
 import { ApiError, type Api } from '../api';
 import type { Cart } from '../cart';
 import { navigate } from '../router';
-import { validate, type FormErrors, type FormValues } from '../validation';
+import { toCheckoutRequest, validate, type FormErrors, type FormValues } from '../validation';
 
 const INITIAL: FormValues = {
   name: '',
@@ -59,7 +59,7 @@ export function Checkout({ api, cart }: { api: Api; cart: Cart }) {
 
   async function submit(e: FormEvent) {
     e.preventDefault();
-    const found = validate(values, cart.lines.length);
+    const found = validate(values, cart.lines);
     setErrors(found);
     if (Object.keys(found).length > 0) {
       document.getElementById(Object.keys(found)[0])?.focus();
@@ -68,16 +68,7 @@ export function Checkout({ api, cart }: { api: Api; cart: Cart }) {
     setSubmitting(true);
     setServerError(undefined);
     try {
-      const result = await api.checkout({
-        user: { name: values.name, contact: values.contact },
-        creditCard: { number: values.cardNumber, expirationDate: values.expiry, cvv: values.cvv },
-        userComment: comment,
-        items: cart.lines,
-        billingAddress: { street: values.street, city: values.city, state: values.state, zip: values.zip, country: values.country },
-        shippingMethod: shipping,
-        giftWrapping: gift,
-        termsAndConditionsAccepted: values.terms,
-      });
+      const result = await api.checkout(toCheckoutRequest(values, cart.lines, { userComment: comment, shippingMethod: shipping, giftWrapping: gift }));
       sessionStorage.setItem(`order:${result.orderId}`, JSON.stringify(result));
       if (result.status === 'Order Approved') cart.clear();
       navigate(`/orders/${result.orderId}`);
@@ -99,7 +90,7 @@ export function Checkout({ api, cart }: { api: Api; cart: Cart }) {
               {errors.items ?? 'Your cart is empty.'} <a href="#/">Browse books</a>
             </p>
           ) : (
-            <ul>
+            <ul aria-describedby={errors.items ? 'items' : undefined}>
               {cart.lines.map((line) => (
                 <li key={line.name}>
                   <span>{line.name}</span>
@@ -110,6 +101,11 @@ export function Checkout({ api, cart }: { api: Api; cart: Cart }) {
                 </li>
               ))}
             </ul>
+          )}
+          {cart.lines.length > 0 && errors.items && (
+            <p id="items" tabIndex={-1} className="field-error" role="alert">
+              {errors.items}
+            </p>
           )}
         </aside>
         <form onSubmit={submit} noValidate aria-describedby={serverError ? 'server-error' : undefined}>

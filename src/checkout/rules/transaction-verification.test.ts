@@ -1,4 +1,4 @@
-import { checkCardFormat, checkItems, checkUserData, luhnValid, parseExpiry } from './rules';
+import { checkCardFormat, checkItems, checkUserData, luhnValid, parseExpiry } from './transaction-verification';
 
 const codeOf = (o: { ok: boolean; code?: string }) => (o.ok ? 'OK' : o.code);
 
