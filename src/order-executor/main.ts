@@ -8,11 +8,11 @@ import { container } from 'tsyringe';
 import { runMain } from '../platform/run-main';
 import { OrderExecutorDefinition } from '../gen/causeway/v1/order_executor';
 import { OrderQueueDefinition } from '../gen/causeway/v1/order_queue';
-import { CONFIG, loadConfig } from '../platform/config';
 import { createGrpcClient } from '../platform/grpc';
 import { hostGrpcService } from '../platform/grpc-host';
 import { createLogger, LOGGER } from '../platform/logger';
 import { RaftNode } from '../raft/node';
+import { loadExecutorConfig } from './config';
 import { ElectionTelemetry } from './election-telemetry';
 import { executeOrder } from './execute-order';
 import { ExecutionLedger } from './execution-ledger';
@@ -29,9 +29,8 @@ const QUEUE_WAIT_MS = 500;
 const MAX_RAFT_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 runMain('order-executor', async () => {
-  const config = loadConfig();
-  const ex = config.executor;
-  const logger = createLogger('order-executor', config.logLevel, { executor: ex.id });
+  const ex = loadExecutorConfig();
+  const logger = createLogger('order-executor', ex.logLevel, { executor: ex.id });
 
   const { storage, state, repairedBytes } = await RaftFileStorage.open(ex.dataDir);
   if (repairedBytes > 0) {
@@ -42,8 +41,8 @@ runMain('order-executor', async () => {
     {
       id: ex.id,
       peers: Object.keys(ex.peers),
-      electionTicks: ex.electionTicks,
-      heartbeatTicks: ex.heartbeatTicks,
+      electionTicks: ex.raft.electionTicks,
+      heartbeatTicks: ex.raft.heartbeatTicks,
       random: Math.random,
       preVote: true,
       checkQuorum: true,
@@ -54,8 +53,8 @@ runMain('order-executor', async () => {
   const ledger = new ExecutionLedger(ex.ledgerRetain);
   if (state.snapshot) ledger.restore(state.snapshot.data);
   // Not traced per call: an idle leader long-polls the queue continuously.
-  const { client: queue, channel: queueChannel } = createGrpcClient(OrderQueueDefinition, config.addresses['order-queue'], {
-    deadlineMs: config.rpcDeadlineMs + QUEUE_WAIT_MS,
+  const { client: queue, channel: queueChannel } = createGrpcClient(OrderQueueDefinition, ex.queueAddress, {
+    deadlineMs: ex.rpcDeadlineMs + QUEUE_WAIT_MS,
     traced: false,
     // A restarted queue is dialled again within half a second, not after grpc-js's growing back-off.
     maxReconnectBackoffMs: 500,
@@ -111,17 +110,16 @@ runMain('order-executor', async () => {
         process.exit(1);
       },
     },
-    { tickMs: ex.tickMs, snapshotEntries: ex.snapshotEntries, replicationSampleRate: ex.replicationSampleRate },
+    ex.raft,
   );
 
-  container.register(CONFIG, { useValue: config });
   container.register(LOGGER, { useValue: logger });
   container.register(ExecutionLedger, { useValue: ledger });
   container.register(RaftDriver, { useValue: driver });
   container.register(MEMBERSHIP, { useValue: { self: ex.id, peers: Object.keys(ex.peers) } });
   const service = container.resolve(OrderExecutorService);
 
-  consumer = new QueueConsumer(queue, driver, ledger, { id: ex.id, batch: ex.batch, leaseMs: config.queue.leaseMs, backoffMs: ex.backoffMs, waitMs: QUEUE_WAIT_MS }, logger);
+  consumer = new QueueConsumer(queue, driver, ledger, { id: ex.id, ...ex.consumer, waitMs: QUEUE_WAIT_MS }, logger);
   const depthPoller = setInterval(() => {
     if (driver.status().role !== 'leader') return;
     queue.stats({}).then(
@@ -134,8 +132,8 @@ runMain('order-executor', async () => {
   const recovered = state.entries.length;
   await hostGrpcService({
     name: 'order-executor',
+    host: ex.host,
     port: ex.port,
-    config,
     logger,
     register: (server) => server.add(OrderExecutorDefinition, service),
     maxReceiveBytes: MAX_RAFT_MESSAGE_BYTES,
