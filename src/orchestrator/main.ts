@@ -13,9 +13,9 @@ import { GrpcClients } from '../platform/grpc';
 import { Lifecycle } from '../platform/lifecycle';
 import { createLogger, LOGGER } from '../platform/logger';
 import { CheckoutFlow } from './checkout';
-import { ClusterView } from './cluster';
+import { ClusterView, EXECUTOR_CLIENTS, QUEUE_STATS_CLIENT } from './cluster';
 import { loadOrchestratorConfig } from './config';
-import { DownstreamHealth } from './health';
+import { DownstreamHealth, HEALTH_CLIENTS } from './health';
 import { buildHttpApp } from './http';
 import { ORDER_STORE, OrderStore } from './order-store';
 import { EXECUTION_LOOKUP, ORDER_RECONCILER_OPTIONS, OrderReconciler, type OrderReconcilerOptions } from './order-reconciler';
@@ -44,13 +44,17 @@ runMain('orchestrator', async () => {
     useValue: EnqueueBatcher.over(connect(OrderQueueDefinition, 'order-queue'), { maxBatch: 256, maxInFlight: 2 }),
   });
   // Status polling is not traced: the cluster view polls several times a second.
-  const executors = new Map(
-    Object.entries(config.executors).map(([id, address]) => [
-      id,
-      { address, client: connect(OrderExecutorDefinition, { address }, false) },
-    ]),
-  );
-  const cluster = new ClusterView(executors, connect(OrderQueueDefinition, 'order-queue', false));
+  container.register(EXECUTOR_CLIENTS, {
+    useValue: new Map(
+      Object.entries(config.executors).map(([id, address]) => [id, { address, client: connect(OrderExecutorDefinition, { address }, false) }]),
+    ),
+  });
+  container.register(QUEUE_STATS_CLIENT, { useValue: connect(OrderQueueDefinition, 'order-queue', false) });
+  container.register(HEALTH_CLIENTS, {
+    useValue: Object.fromEntries([...CHECKOUT_SERVICES, 'order-queue' as const].map((s) => [s, connect(HealthDefinition, s, false)])),
+  });
+  container.registerSingleton(ClusterView);
+  const cluster = container.resolve(ClusterView);
   const store = OrderStore.open(config.dataDir, {
     retentionMs: config.orderRetentionDays * 24 * 60 * 60 * 1000,
     time: systemTime,
@@ -64,14 +68,10 @@ runMain('orchestrator', async () => {
   const reconciler = container.resolve(OrderReconciler);
   const retention = container.resolve(OrderRetention);
 
-  const health = new DownstreamHealth(
-    Object.fromEntries([...CHECKOUT_SERVICES, 'order-queue' as const].map((s) => [s, connect(HealthDefinition, s, false)])),
-  );
-
   const app = buildHttpApp({
     flow: container.resolve(CheckoutFlow),
     store,
-    health,
+    health: container.resolve(DownstreamHealth),
     cluster,
     catalog,
     killLeader: config.localMode
