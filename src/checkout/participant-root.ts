@@ -2,12 +2,13 @@ import 'reflect-metadata';
 import type { CompatServiceDefinition, Server } from 'nice-grpc';
 import { container, type DependencyContainer } from 'tsyringe';
 import type { Order } from '../gen/causeway/v1/checkout';
-import { CONFIG, loadConfig, type CausewayConfig, type CheckoutServiceName } from '../platform/config';
+import type { CheckoutServiceName } from '../platform/config';
 import { GrpcClients } from '../platform/grpc';
 import { hostGrpcService } from '../platform/grpc-host';
 import { createLogger, LOGGER, type Logger } from '../platform/logger';
 import { systemTime, TIME } from '../platform/time';
 import { OrderLedger } from './order-ledger';
+import type { ParticipantConfig } from './config';
 import { LEDGER } from './tokens';
 
 /**
@@ -16,18 +17,18 @@ import { LEDGER } from './tokens';
  * services, and hosting. Each main.ts adds its own classes and starts.
  */
 export class ParticipantRoot {
-  readonly config: CausewayConfig;
   readonly logger: Logger;
   readonly container: DependencyContainer = container;
   private readonly clients: GrpcClients;
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(readonly name: CheckoutServiceName) {
-    this.config = loadConfig();
+  constructor(
+    readonly name: CheckoutServiceName,
+    private readonly config: ParticipantConfig,
+  ) {
     this.logger = createLogger(name, this.config.logLevel);
     this.clients = new GrpcClients(this.config.rpcDeadlineMs);
     const ledger = new OrderLedger<Order>(name, this.config.orderTtlMs);
-    container.register(CONFIG, { useValue: this.config });
     container.register(LOGGER, { useValue: this.logger });
     container.register(TIME, { useValue: systemTime });
     container.register(LEDGER, { useValue: ledger });
@@ -41,15 +42,16 @@ export class ParticipantRoot {
     this.sweeper.unref();
   }
 
-  /** A client to another checkout service, closed on shutdown. */
-  client<Service extends CompatServiceDefinition>(definition: Service, target: CheckoutServiceName) {
-    return this.clients.connect(definition, this.config.addresses[target]);
+  /** A client to another checkout service (host:port), closed on shutdown. */
+  client<Service extends CompatServiceDefinition>(definition: Service, address: string) {
+    return this.clients.connect(definition, address);
   }
 
   start(register: (server: Server) => void) {
     return hostGrpcService({
       name: this.name,
-      config: this.config,
+      host: this.config.host,
+      port: this.config.port,
       logger: this.logger,
       register,
       onShutdown: () => {

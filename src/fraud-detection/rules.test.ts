@@ -1,5 +1,5 @@
 import type { Order } from '../gen/causeway/v1/checkout';
-import { loadConfig } from '../platform/config';
+import { loadFraudRulesConfig } from './config';
 import { FraudRules } from './rules';
 import { VelocityWindow } from './velocity';
 
@@ -17,10 +17,10 @@ const order = (change: Partial<Order> = {}): Order => ({
 const codeOf = (o: { ok: boolean; code?: string }) => (o.ok ? 'OK' : o.code);
 
 describe('event D: user fraud', () => {
-  const config = loadConfig({ FRAUD_CONTACT_VELOCITY_LIMIT: '3', FRAUD_CONTACT_VELOCITY_WINDOW_MS: '1000' }).fraud;
+  const config = loadFraudRulesConfig({ FRAUD_CONTACT_VELOCITY_LIMIT: '3', FRAUD_CONTACT_VELOCITY_WINDOW_MS: '1000' });
 
   it('passes the course default customer', () => {
-    expect(new FraudRules(loadConfig({}).fraud).checkUser(order(), 0).ok).toBe(true);
+    expect(new FraudRules(loadFraudRulesConfig({})).checkUser(order(), 0).ok).toBe(true);
   });
   it('rejects blocklisted users and disposable domains', () => {
     const rules = new FraudRules(config);
@@ -39,7 +39,7 @@ describe('event D: user fraud', () => {
 });
 
 describe('event E: card fraud', () => {
-  const config = loadConfig({ FRAUD_CARD_VELOCITY_LIMIT: '2', FRAUD_MAX_ITEM_QUANTITY: '10' }).fraud;
+  const config = loadFraudRulesConfig({ FRAUD_CARD_VELOCITY_LIMIT: '2', FRAUD_MAX_ITEM_QUANTITY: '10' });
   it('passes the course default card', () => {
     expect(new FraudRules(config).checkCard(order(), 0).ok).toBe(true);
   });

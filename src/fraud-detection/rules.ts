@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { fail, pass, type RuleOutcome } from '../checkout/rules/outcome';
 import type { Order } from '../gen/causeway/v1/checkout';
-import type { CausewayConfig } from '../platform/config';
+import type { FraudRulesConfig } from './config';
 import { VelocityWindow } from './velocity';
 
 /**
@@ -12,7 +12,7 @@ export class FraudRules {
   private readonly contactVelocity: VelocityWindow;
   private readonly cardVelocity: VelocityWindow;
 
-  constructor(private readonly config: CausewayConfig['fraud']) {
+  constructor(private readonly config: FraudRulesConfig) {
     this.contactVelocity = new VelocityWindow(config.contactVelocity.windowMs);
     this.cardVelocity = new VelocityWindow(config.cardVelocity.windowMs);
   }

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import { createChannel, createClient, type Client } from 'nice-grpc';
 import { OrderExecutorDefinition } from '../gen/causeway/v1/order_executor';
-import { loadConfig } from '../platform/config';
+import { readExecutorPeers } from '../platform/config';
 import { launchedPid, pidFilePath } from './pid-file';
 
 type ExecutorClient = Client<typeof OrderExecutorDefinition>;
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     console.error(`${file} not found: is \`npm start\` running (from this directory)?`);
     process.exit(1);
   }
-  const peers = loadConfig().executor.peers;
+  const peers = readExecutorPeers(process.env);
   const clients = Object.fromEntries(Object.entries(peers).map(([id, a]) => [id, createClient(OrderExecutorDefinition, createChannel(a))]));
   const times = flag('times', 1);
   for (let i = 0; i < times; i++) {

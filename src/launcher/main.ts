@@ -14,7 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { loadConfig } from '../platform/config';
+import { readExecutorPeers, readOtlpEndpoints, readPort, readServicePort } from '../platform/config';
 import { netnsVariable } from './netns';
 import { pidFilePath } from './pid-file';
 
@@ -34,8 +34,8 @@ export interface ProcessSpec {
  * and a Prometheus port each (9461, 9462, ...); the queue gets 9460.
  */
 export function processSpecs(env: NodeJS.ProcessEnv = process.env): ProcessSpec[] {
-  const executors = Object.keys(loadConfig(env).executor.peers);
-  const metricsBase = Number(env.CAUSEWAY_METRICS_BASE_PORT ?? 9460);
+  const executors = Object.keys(readExecutorPeers(env));
+  const metricsBase = readPort(env, 'CAUSEWAY_METRICS_BASE_PORT', 9460);
   return [
     { name: 'order-queue', service: 'order-queue', env: { CAUSEWAY_METRICS_PORT: String(metricsBase) } },
     ...executors.map((id, i) => ({
@@ -163,13 +163,14 @@ async function stopAll(code: number): Promise<void> {
 }
 
 function main(): void {
-  const config = loadConfig();
+  const web = readServicePort(process.env, 'web');
+  const orchestrator = readServicePort(process.env, 'orchestrator');
   process.on('SIGINT', () => void stopAll(0));
   process.on('SIGTERM', () => void stopAll(0));
   for (const spec of SPECS) start(spec);
   say(
-    `Causeway starting: shop at http://localhost:${config.ports.web}, checkout API at http://localhost:${config.ports.orchestrator}/checkout, ` +
-      `health at http://localhost:${config.ports.orchestrator}/health; traces to ${config.otlpEndpoint}. Ctrl-C stops.`,
+    `Causeway starting: shop at http://localhost:${web}, checkout API at http://localhost:${orchestrator}/checkout, ` +
+      `health at http://localhost:${orchestrator}/health; traces to ${readOtlpEndpoints(process.env).traces}. Ctrl-C stops.`,
   );
 }
 

@@ -1,3 +1,4 @@
+import { inject, injectable } from 'tsyringe';
 import type { OrderExecutorClient } from '../gen/causeway/v1/order_executor';
 import type { OrderQueueClient } from '../gen/causeway/v1/order_queue';
 import type { CheckoutResult, ClusterEvent, ClusterSnapshot, ExecutorView } from './api-types';
@@ -7,20 +8,26 @@ type Execution = NonNullable<CheckoutResult['execution']>;
 export type { ClusterEvent, ClusterSnapshot, ExecutorView } from './api-types';
 
 const PROBE_MS = 300;
+/** How often the view polls the cluster while someone watches /cluster/events. */
+const POLL_MS = 200;
+
+/** Injection tokens: each executor's address and (untraced) client, and an untraced client to the queue. */
+export const EXECUTOR_CLIENTS = Symbol('ExecutorClients');
+export const QUEUE_STATS_CLIENT = Symbol('QueueStatsClient');
 
 /**
  * The orchestrator's view of the executor cluster and the queue, for GET /cluster,
  * the Server-Sent Events stream of role and leader changes, and order state.
  */
+@injectable()
 export class ClusterView {
   private listeners = new Set<(event: ClusterEvent | { type: 'snapshot'; snapshot: ClusterSnapshot }) => void>();
   private poller: NodeJS.Timeout | undefined;
   private last: ClusterSnapshot | undefined;
 
   constructor(
-    private readonly executors: ReadonlyMap<string, { address: string; client: OrderExecutorClient }>,
-    private readonly queue: OrderQueueClient,
-    private readonly pollMs = 200,
+    @inject(EXECUTOR_CLIENTS) private readonly executors: ReadonlyMap<string, { address: string; client: OrderExecutorClient }>,
+    @inject(QUEUE_STATS_CLIENT) private readonly queue: OrderQueueClient,
   ) {}
 
   async snapshot(): Promise<ClusterSnapshot> {
@@ -89,7 +96,7 @@ export class ClusterView {
       // The first subscriber's snapshot is the baseline, so a change right after it is not missed.
       this.last ??= snapshot;
     });
-    if (!this.poller) this.poller = setInterval(() => void this.poll(), this.pollMs);
+    if (!this.poller) this.poller = setInterval(() => void this.poll(), POLL_MS);
     return () => {
       this.listeners.delete(listener);
       if (this.listeners.size === 0 && this.poller) {

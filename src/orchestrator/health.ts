@@ -1,7 +1,11 @@
 import type { Client } from 'nice-grpc';
+import { inject, injectable } from 'tsyringe';
 import { HealthCheckResponse_ServingStatus, type HealthDefinition } from '../gen/grpc/health/v1/health';
 
 type HealthClient = Client<typeof HealthDefinition>;
+
+/** Injection token: a health client per downstream service, by name. */
+export const HEALTH_CLIENTS = Symbol('HealthClients');
 
 export interface HealthReport {
   status: 'ok' | 'degraded';
@@ -9,8 +13,9 @@ export interface HealthReport {
 }
 
 /** Asks each downstream service's grpc.health.v1 endpoint how it is. */
+@injectable()
 export class DownstreamHealth {
-  constructor(private readonly clients: Readonly<Record<string, HealthClient>>) {}
+  constructor(@inject(HEALTH_CLIENTS) private readonly clients: Readonly<Record<string, HealthClient>>) {}
 
   async check(): Promise<HealthReport> {
     const entries = await Promise.all(

@@ -8,13 +8,14 @@ import { FraudDetectionDefinition } from '../gen/causeway/v1/fraud_detection';
 import { SuggestionsDefinition } from '../gen/causeway/v1/suggestions';
 import { TransactionVerificationDefinition } from '../gen/causeway/v1/transaction_verification';
 import { HealthDefinition } from '../gen/grpc/health/v1/health';
-import { CHECKOUT_SERVICES, CONFIG, loadConfig } from '../platform/config';
+import { CHECKOUT_SERVICES } from '../platform/config';
 import { GrpcClients } from '../platform/grpc';
 import { Lifecycle } from '../platform/lifecycle';
 import { createLogger, LOGGER } from '../platform/logger';
 import { CheckoutFlow } from './checkout';
-import { ClusterView } from './cluster';
-import { DownstreamHealth } from './health';
+import { ClusterView, EXECUTOR_CLIENTS, QUEUE_STATS_CLIENT } from './cluster';
+import { loadOrchestratorConfig } from './config';
+import { DownstreamHealth, HEALTH_CLIENTS } from './health';
 import { buildHttpApp } from './http';
 import { ORDER_STORE, OrderStore } from './order-store';
 import { EXECUTION_LOOKUP, ORDER_RECONCILER_OPTIONS, OrderReconciler, type OrderReconcilerOptions } from './order-reconciler';
@@ -26,7 +27,7 @@ import { systemTime } from '../platform/time';
 import catalog from '../suggestions/catalog.json';
 
 runMain('orchestrator', async () => {
-  const config = loadConfig();
+  const config = loadOrchestratorConfig();
   const logger = createLogger('orchestrator', config.logLevel);
   const lifecycle = new Lifecycle(logger);
   lifecycle.install();
@@ -34,7 +35,6 @@ runMain('orchestrator', async () => {
   const connect = <D extends Parameters<typeof clients.connect>[0]>(definition: D, target: keyof typeof config.addresses | { address: string }, traced = true) =>
     clients.connect(definition, typeof target === 'string' ? config.addresses[target] : target.address, { traced });
 
-  container.register(CONFIG, { useValue: config });
   container.register(LOGGER, { useValue: logger });
   container.register(TRANSACTION_VERIFICATION_CLIENT, { useValue: connect(TransactionVerificationDefinition, 'transaction-verification') });
   container.register(FRAUD_DETECTION_CLIENT, { useValue: connect(FraudDetectionDefinition, 'fraud-detection') });
@@ -44,18 +44,22 @@ runMain('orchestrator', async () => {
     useValue: EnqueueBatcher.over(connect(OrderQueueDefinition, 'order-queue'), { maxBatch: 256, maxInFlight: 2 }),
   });
   // Status polling is not traced: the cluster view polls several times a second.
-  const executors = new Map(
-    Object.entries(config.executor.peers).map(([id, address]) => [
-      id,
-      { address, client: connect(OrderExecutorDefinition, { address }, false) },
-    ]),
-  );
-  const cluster = new ClusterView(executors, connect(OrderQueueDefinition, 'order-queue', false));
-  const store = OrderStore.open(config.orchestrator.dataDir, {
-    retentionMs: config.orchestrator.orderRetentionDays * 24 * 60 * 60 * 1000,
+  container.register(EXECUTOR_CLIENTS, {
+    useValue: new Map(
+      Object.entries(config.executors).map(([id, address]) => [id, { address, client: connect(OrderExecutorDefinition, { address }, false) }]),
+    ),
+  });
+  container.register(QUEUE_STATS_CLIENT, { useValue: connect(OrderQueueDefinition, 'order-queue', false) });
+  container.register(HEALTH_CLIENTS, {
+    useValue: Object.fromEntries([...CHECKOUT_SERVICES, 'order-queue' as const].map((s) => [s, connect(HealthDefinition, s, false)])),
+  });
+  container.registerSingleton(ClusterView);
+  const cluster = container.resolve(ClusterView);
+  const store = OrderStore.open(config.dataDir, {
+    retentionMs: config.orderRetentionDays * 24 * 60 * 60 * 1000,
     time: systemTime,
   });
-  logger.info(`orders are kept in ${config.orchestrator.dataDir}/orders.db for ${config.orchestrator.orderRetentionDays} days`);
+  logger.info(`orders are kept in ${config.dataDir}/orders.db for ${config.orderRetentionDays} days`);
   container.register(ORDER_STORE, { useValue: store });
   container.register(EXECUTION_LOOKUP, { useValue: (ids: readonly string[]) => cluster.findExecutions(ids) });
   // A pass a second, up to 4 Executions calls of 256 ids each: a backlog of thousands is recorded within seconds.
@@ -64,14 +68,10 @@ runMain('orchestrator', async () => {
   const reconciler = container.resolve(OrderReconciler);
   const retention = container.resolve(OrderRetention);
 
-  const health = new DownstreamHealth(
-    Object.fromEntries([...CHECKOUT_SERVICES, 'order-queue' as const].map((s) => [s, connect(HealthDefinition, s, false)])),
-  );
-
   const app = buildHttpApp({
     flow: container.resolve(CheckoutFlow),
     store,
-    health,
+    health: container.resolve(DownstreamHealth),
     cluster,
     catalog,
     killLeader: config.localMode
@@ -92,9 +92,9 @@ runMain('orchestrator', async () => {
   });
   retention.start();
   reconciler.start();
-  await app.listen({ host: config.host, port: config.ports.orchestrator });
+  await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.ports.orchestrator;
+  const port = typeof address === 'object' && address ? address.port : config.port;
   logger.info(`orchestrator listening on http://${config.host}:${port}`, { port });
   lifecycle.onShutdown(async () => {
     // Answers in flight are recorded before the HTTP server finishes closing; only then does the database close.

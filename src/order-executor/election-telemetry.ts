@@ -1,7 +1,9 @@
 import { trace, type Span } from '@opentelemetry/api';
-import type { Logger } from '../platform/logger';
+import { inject, injectable } from 'tsyringe';
+import { LOGGER, type Logger } from '../platform/logger';
 import type { RaftEvent } from '../raft/node';
-import type { ExecutorMetrics } from './metrics';
+import { ExecutorMetrics } from './metrics';
+import { EXECUTOR_ID } from './tokens';
 
 const tracer = trace.getTracer('causeway.executor');
 
@@ -10,14 +12,15 @@ const tracer = trace.getTracer('causeway.executor');
  * (candidate, term, votes granted and denied, outcome); becoming leader and
  * stepping down are span events and log lines with the term.
  */
+@injectable()
 export class ElectionTelemetry {
   private election: Span | undefined;
   private lastLeader: string | null = null;
 
   constructor(
-    private readonly self: string,
-    private readonly logger: Logger,
-    private readonly metrics: ExecutorMetrics,
+    @inject(EXECUTOR_ID) private readonly self: string,
+    @inject(LOGGER) private readonly logger: Logger,
+    @inject(ExecutorMetrics) private readonly metrics: ExecutorMetrics,
   ) {}
 
   observe(events: readonly RaftEvent[]): void {

@@ -8,20 +8,21 @@ import { container } from 'tsyringe';
 import { runMain } from '../platform/run-main';
 import { OrderExecutorDefinition } from '../gen/causeway/v1/order_executor';
 import { OrderQueueDefinition } from '../gen/causeway/v1/order_queue';
-import { CONFIG, loadConfig } from '../platform/config';
 import { createGrpcClient } from '../platform/grpc';
 import { hostGrpcService } from '../platform/grpc-host';
 import { createLogger, LOGGER } from '../platform/logger';
 import { RaftNode } from '../raft/node';
+import { loadExecutorConfig } from './config';
 import { ElectionTelemetry } from './election-telemetry';
 import { executeOrder } from './execute-order';
 import { ExecutionLedger } from './execution-ledger';
-import { ExecutorMetrics } from './metrics';
-import { QueueConsumer } from './queue-consumer';
-import { RaftDriver } from './raft-driver';
+import { ExecutorMetrics, QUEUE_DEPTH, RAFT_STATUS } from './metrics';
+import { CONSUMER_OPTIONS, QueueConsumer, type QueueConsumerOptions } from './queue-consumer';
+import { RAFT_DRIVER_OPTIONS, RAFT_HOOKS, RAFT_STORAGE, RaftDriver, type RaftDriverHooks } from './raft-driver';
 import { RaftFileStorage } from './raft-storage';
 import { RaftTransport } from './raft-transport';
 import { MEMBERSHIP, OrderExecutorService } from './service';
+import { EXECUTOR_ID, ORDER_QUEUE_CLIENT, PEER_ADDRESSES } from './tokens';
 
 /** How long one Dequeue long poll waits for an order. */
 const QUEUE_WAIT_MS = 500;
@@ -29,9 +30,8 @@ const QUEUE_WAIT_MS = 500;
 const MAX_RAFT_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 runMain('order-executor', async () => {
-  const config = loadConfig();
-  const ex = config.executor;
-  const logger = createLogger('order-executor', config.logLevel, { executor: ex.id });
+  const ex = loadExecutorConfig();
+  const logger = createLogger('order-executor', ex.logLevel, { executor: ex.id });
 
   const { storage, state, repairedBytes } = await RaftFileStorage.open(ex.dataDir);
   if (repairedBytes > 0) {
@@ -42,20 +42,19 @@ runMain('order-executor', async () => {
     {
       id: ex.id,
       peers: Object.keys(ex.peers),
-      electionTicks: ex.electionTicks,
-      heartbeatTicks: ex.heartbeatTicks,
+      electionTicks: ex.raft.electionTicks,
+      heartbeatTicks: ex.raft.heartbeatTicks,
       random: Math.random,
       preVote: true,
       checkQuorum: true,
     },
     state,
   );
-  const transport = new RaftTransport(ex.peers, ex.id, logger);
   const ledger = new ExecutionLedger(ex.ledgerRetain);
   if (state.snapshot) ledger.restore(state.snapshot.data);
   // Not traced per call: an idle leader long-polls the queue continuously.
-  const { client: queue, channel: queueChannel } = createGrpcClient(OrderQueueDefinition, config.addresses['order-queue'], {
-    deadlineMs: config.rpcDeadlineMs + QUEUE_WAIT_MS,
+  const { client: queue, channel: queueChannel } = createGrpcClient(OrderQueueDefinition, ex.queueAddress, {
+    deadlineMs: ex.rpcDeadlineMs + QUEUE_WAIT_MS,
     traced: false,
     // A restarted queue is dialled again within half a second, not after grpc-js's growing back-off, and a
     // connection a partition black-holed is dropped after a second without an answer to a ping.
@@ -68,13 +67,33 @@ runMain('order-executor', async () => {
 
   let queueDepth: number | undefined;
   let consumer: QueueConsumer | undefined;
-  const metrics = new ExecutorMetrics(ex.id, () => node.status(), () => queueDepth);
-  const elections = new ElectionTelemetry(ex.id, logger, metrics);
 
-  const driver = new RaftDriver(
-    node,
-    storage,
-    {
+  // Values first (config slices, logger, the pure core and its state, clients), then the classes that use them.
+  container.register(LOGGER, { useValue: logger });
+  container.register(EXECUTOR_ID, { useValue: ex.id });
+  container.register(PEER_ADDRESSES, { useValue: ex.peers });
+  container.register(MEMBERSHIP, { useValue: { self: ex.id, peers: Object.keys(ex.peers) } });
+  container.register(RaftNode, { useValue: node });
+  container.register(RAFT_STORAGE, { useValue: storage });
+  container.register(RAFT_DRIVER_OPTIONS, { useValue: ex.raft });
+  container.register(ExecutionLedger, { useValue: ledger });
+  container.register(ORDER_QUEUE_CLIENT, { useValue: queue });
+  container.register(CONSUMER_OPTIONS, { useValue: { id: ex.id, ...ex.consumer, waitMs: QUEUE_WAIT_MS } satisfies QueueConsumerOptions });
+  container.register(RAFT_STATUS, { useValue: () => node.status() });
+  container.register(QUEUE_DEPTH, { useValue: () => queueDepth });
+  // One of each per process: the driver the service and the consumer share, the metrics the telemetry adds to.
+  container.registerSingleton(RaftTransport);
+  container.registerSingleton(ExecutorMetrics);
+  container.registerSingleton(ElectionTelemetry);
+  container.registerSingleton(RaftDriver);
+  container.registerSingleton(QueueConsumer);
+  const transport = container.resolve(RaftTransport);
+  const metrics = container.resolve(ExecutorMetrics);
+  const elections = container.resolve(ElectionTelemetry);
+
+  // The state machine's side of the driver: apply to the ledger, snapshot it, and tell the consumer what was applied.
+  container.register<RaftDriverHooks>(RAFT_HOOKS, {
+    useValue: {
       send: (messages) => transport.send(messages),
       heardFrom: (peer) => transport.heardFrom(peer),
       apply: (entries, replay) => {
@@ -113,17 +132,10 @@ runMain('order-executor', async () => {
         process.exit(1);
       },
     },
-    { tickMs: ex.tickMs, snapshotEntries: ex.snapshotEntries, replicationSampleRate: ex.replicationSampleRate },
-  );
-
-  container.register(CONFIG, { useValue: config });
-  container.register(LOGGER, { useValue: logger });
-  container.register(ExecutionLedger, { useValue: ledger });
-  container.register(RaftDriver, { useValue: driver });
-  container.register(MEMBERSHIP, { useValue: { self: ex.id, peers: Object.keys(ex.peers) } });
+  });
+  const driver = container.resolve(RaftDriver);
   const service = container.resolve(OrderExecutorService);
-
-  consumer = new QueueConsumer(queue, driver, ledger, { id: ex.id, batch: ex.batch, leaseMs: config.queue.leaseMs, backoffMs: ex.backoffMs, waitMs: QUEUE_WAIT_MS }, logger);
+  consumer = container.resolve(QueueConsumer);
   const depthPoller = setInterval(() => {
     if (driver.status().role !== 'leader') return;
     queue.stats({}).then(
@@ -136,8 +148,8 @@ runMain('order-executor', async () => {
   const recovered = state.entries.length;
   await hostGrpcService({
     name: 'order-executor',
+    host: ex.host,
     port: ex.port,
-    config,
     logger,
     register: (server) => server.add(OrderExecutorDefinition, service),
     maxReceiveBytes: MAX_RAFT_MESSAGE_BYTES,

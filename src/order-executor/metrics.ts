@@ -1,11 +1,18 @@
 import { metrics, type ObservableResult } from '@opentelemetry/api';
+import { inject, injectable } from 'tsyringe';
 import type { RaftStatus } from '../raft/node';
+import { EXECUTOR_ID } from './tokens';
+
+/** Injection tokens: how the metrics read the node's status and the queue depth last seen by the leader. */
+export const RAFT_STATUS = Symbol('RaftStatus');
+export const QUEUE_DEPTH = Symbol('QueueDepth');
 
 /**
  * The executor's metrics (OTLP, and Prometheus on CAUSEWAY_METRICS_PORT). Names
  * map to Prometheus as: executor.is_leader → executor_is_leader,
  * executor.leader.changes → executor_leader_changes_total, and so on.
  */
+@injectable()
 export class ExecutorMetrics {
   private readonly meter = metrics.getMeter('causeway.executor');
   private readonly leaderChanges = this.meter.createCounter('executor.leader.changes', {
@@ -16,9 +23,9 @@ export class ExecutorMetrics {
   private readonly attributes: { executor: string };
 
   constructor(
-    id: string,
-    status: () => RaftStatus,
-    queueDepth: () => number | undefined,
+    @inject(EXECUTOR_ID) id: string,
+    @inject(RAFT_STATUS) status: () => RaftStatus,
+    @inject(QUEUE_DEPTH) queueDepth: () => number | undefined,
   ) {
     this.attributes = { executor: id };
     // Counters export nothing until their first add: start them at 0 so increase() sees the first change.

@@ -1,8 +1,13 @@
 import { ClientError, Status } from 'nice-grpc';
 import type { Lease, OrderQueueClient } from '../gen/causeway/v1/order_queue';
-import type { Logger } from '../platform/logger';
-import { encodeCommand, type ExecutionLedger } from './execution-ledger';
-import type { RaftDriver } from './raft-driver';
+import { inject, injectable } from 'tsyringe';
+import { LOGGER, type Logger } from '../platform/logger';
+import { encodeCommand, ExecutionLedger } from './execution-ledger';
+import { RaftDriver } from './raft-driver';
+import { ORDER_QUEUE_CLIENT } from './tokens';
+
+/** Injection token of the consumer's options. */
+export const CONSUMER_OPTIONS = Symbol('QueueConsumerOptions');
 
 export interface QueueConsumerOptions {
   id: string;
@@ -23,6 +28,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * expires and the order is delivered again; the ledger makes the second copy a
  * no-op, so no order is lost and none runs twice.
  */
+@injectable()
 export class QueueConsumer {
   private stopped = false;
   private readonly pendingAcks = new Set<string>();
@@ -33,11 +39,11 @@ export class QueueConsumer {
   private acking = false;
 
   constructor(
-    private readonly queue: OrderQueueClient,
-    private readonly raft: RaftDriver,
-    private readonly ledger: ExecutionLedger,
-    private readonly options: QueueConsumerOptions,
-    private readonly logger: Logger,
+    @inject(ORDER_QUEUE_CLIENT) private readonly queue: OrderQueueClient,
+    @inject(RaftDriver) private readonly raft: RaftDriver,
+    @inject(ExecutionLedger) private readonly ledger: ExecutionLedger,
+    @inject(CONSUMER_OPTIONS) private readonly options: QueueConsumerOptions,
+    @inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   start(): void {

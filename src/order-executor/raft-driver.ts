@@ -1,5 +1,6 @@
 import { trace, type Span } from '@opentelemetry/api';
-import type { RaftEvent, RaftNode, RaftStatus } from '../raft/node';
+import { inject, injectable } from 'tsyringe';
+import { RaftNode, type RaftEvent, type RaftStatus } from '../raft/node';
 import type { Entry, HardState, Message, NodeId, Ready, Snapshot } from '../raft/types';
 
 /** What the driver needs of stable storage (RaftFileStorage on disk; see its docs for the guarantees). */
@@ -11,6 +12,11 @@ export interface RaftStorage {
 }
 
 const tracer = trace.getTracer('causeway.executor');
+
+/** Injection tokens of the driver's storage, hooks and options. */
+export const RAFT_STORAGE = Symbol('RaftStorage');
+export const RAFT_HOOKS = Symbol('RaftDriverHooks');
+export const RAFT_DRIVER_OPTIONS = Symbol('RaftDriverOptions');
 
 export interface RaftDriverHooks {
   send(messages: readonly Message[]): void;
@@ -48,6 +54,7 @@ export interface RaftDriverOptions {
  * applies and advances, in that order, which is what makes it safe to answer a
  * vote or acknowledge an entry.
  */
+@injectable()
 export class RaftDriver {
   private timer: NodeJS.Timeout | undefined;
   private draining = false;
@@ -67,10 +74,10 @@ export class RaftDriver {
   private readonly random: () => number;
 
   constructor(
-    readonly node: RaftNode,
-    private readonly storage: RaftStorage,
-    private readonly hooks: RaftDriverHooks,
-    options: RaftDriverOptions,
+    @inject(RaftNode) readonly node: RaftNode,
+    @inject(RAFT_STORAGE) private readonly storage: RaftStorage,
+    @inject(RAFT_HOOKS) private readonly hooks: RaftDriverHooks,
+    @inject(RAFT_DRIVER_OPTIONS) options: RaftDriverOptions,
   ) {
     this.replayThrough = node.status().commit;
     this.tickMs = options.tickMs;

@@ -1,8 +1,10 @@
 import type { Channel } from 'nice-grpc';
+import { inject, injectable } from 'tsyringe';
 import { OrderExecutorDefinition, type OrderExecutorClient, type StepRequest } from '../gen/causeway/v1/order_executor';
 import { createGrpcClient } from '../platform/grpc';
-import type { Logger } from '../platform/logger';
+import { LOGGER, type Logger } from '../platform/logger';
 import type { Message, NodeId } from '../raft/types';
+import { EXECUTOR_ID, PEER_ADDRESSES } from './tokens';
 import { messageToWire } from './wire';
 
 /** After a failed stream, wait this long before dialling the peer again (messages meanwhile are dropped). */
@@ -146,14 +148,15 @@ export class PeerStream {
  * stream message per Ready. Cheaper by far than a unary call per batch, and
  * in order.
  */
+@injectable()
 export class RaftTransport {
   private readonly streams = new Map<NodeId, PeerStream>();
   private readonly liveness: NodeJS.Timeout;
 
   constructor(
-    peers: Readonly<Record<NodeId, string>>,
-    self: NodeId,
-    logger: Logger,
+    @inject(PEER_ADDRESSES) peers: Readonly<Record<NodeId, string>>,
+    @inject(EXECUTOR_ID) self: NodeId,
+    @inject(LOGGER) logger: Logger,
   ) {
     for (const [id, address] of Object.entries(peers)) {
       if (id === self) continue;

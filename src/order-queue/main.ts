@@ -4,21 +4,21 @@ import { metrics } from '@opentelemetry/api';
 import { container } from 'tsyringe';
 import { runMain } from '../platform/run-main';
 import { OrderQueueDefinition } from '../gen/causeway/v1/order_queue';
-import { CONFIG, loadConfig } from '../platform/config';
 import { hostGrpcService } from '../platform/grpc-host';
 import { createLogger, LOGGER } from '../platform/logger';
 import { systemTime, TIME } from '../platform/time';
 import { Journal } from './journal';
-import { JOURNAL, OrderQueueService, QUEUE_STATE } from './service';
+import { loadOrderQueueConfig } from './config';
+import { DEFAULT_LEASE_MS, JOURNAL, OrderQueueService, QUEUE_STATE } from './service';
 
 /** How often leases past their visibility timeout are released. */
 const EXPIRY_INTERVAL_MS = 250;
 
 runMain('order-queue', async () => {
-  const config = loadConfig();
+  const config = loadOrderQueueConfig();
   const logger = createLogger('order-queue', config.logLevel);
 
-  const journal = new Journal(config.queue.dataDir, {
+  const journal = new Journal(config.dataDir, {
     onFailure: (err) => {
       // The disk no longer holds what we think it does: stop, and let a restart replay the journal.
       logger.error('journal write failed; exiting so a restart recovers from the journal', { error: err.message });
@@ -36,7 +36,7 @@ runMain('order-queue', async () => {
     term: state.term,
   });
 
-  container.register(CONFIG, { useValue: config });
+  container.register(DEFAULT_LEASE_MS, { useValue: config.leaseMs });
   container.register(LOGGER, { useValue: logger });
   container.register(TIME, { useValue: systemTime });
   container.register(QUEUE_STATE, { useValue: state });
@@ -60,7 +60,8 @@ runMain('order-queue', async () => {
 
   await hostGrpcService({
     name: 'order-queue',
-    config,
+    host: config.host,
+    port: config.port,
     logger,
     register: (server) => server.add(OrderQueueDefinition, service),
     // Enqueues are traced (a batched order gets its own span in its checkout's trace); the leader's long polls and

@@ -16,7 +16,6 @@ import type {
   QueuedOrder,
   StatsResponse,
 } from '../gen/causeway/v1/order_queue';
-import { CONFIG, type CausewayConfig } from '../platform/config';
 import { LOGGER, type Logger } from '../platform/logger';
 import { contextOf, linkToSpan } from '../platform/telemetry/traceparent';
 import { TIME, type TimeSource } from '../platform/time';
@@ -26,6 +25,8 @@ import { priorityOf, StaleTermError, type OrderQueueState } from './queue-state'
 /** Injection tokens of the order queue's composition root. */
 export const QUEUE_STATE = Symbol('OrderQueueState');
 export const JOURNAL = Symbol('Journal');
+/** The visibility timeout of a lease when a Dequeue asks for none (ORDER_QUEUE_LEASE_MS). */
+export const DEFAULT_LEASE_MS = Symbol('DefaultLeaseMs');
 
 /** One Dequeue leases at most this many orders, whatever `max` asks for. */
 export const MAX_LEASES_PER_CALL = 1000;
@@ -56,7 +57,7 @@ export class OrderQueueService implements OrderQueueServiceImplementation {
   constructor(
     @inject(QUEUE_STATE) private readonly state: OrderQueueState,
     @inject(JOURNAL) private readonly journal: Journal,
-    @inject(CONFIG) private readonly config: CausewayConfig,
+    @inject(DEFAULT_LEASE_MS) private readonly defaultLeaseMs: number,
     @inject(TIME) private readonly time: TimeSource,
     @inject(LOGGER) private readonly logger: Logger,
   ) {
@@ -134,7 +135,7 @@ export class OrderQueueService implements OrderQueueServiceImplementation {
     const { consumerId, term } = request;
     return this.fenced('dequeue', consumerId, term, [], async () => {
       const max = Math.min(request.max || 1, MAX_LEASES_PER_CALL);
-      const leaseMs = request.leaseMs || this.config.queue.leaseMs;
+      const leaseMs = request.leaseMs || this.defaultLeaseMs;
       const leaseNow = () => {
         const now = this.time.now();
         this.expireLeases(now);

@@ -1,6 +1,7 @@
 /**
- * Typed configuration from the environment, with the defaults `npm start` uses.
- * Every knob is read here, once, so a reader can see them all in one place.
+ * Typed readers of the environment, and the few settings every process shares: the interface servers bind, the log
+ * level, the deadline of internal calls, where each service is reached, and where telemetry goes. Each service reads
+ * its own settings in its own `config.ts` with these readers, so a bad variable stops only the process that uses it.
  */
 
 export const CHECKOUT_SERVICES = ['transaction-verification', 'fraud-detection', 'suggestions'] as const;
@@ -26,6 +27,9 @@ export const DEFAULT_PORTS: Record<ServiceName, number> = {
  */
 export const DEFAULT_HOST = '127.0.0.1';
 
+/** winston's levels (npm's), most severe first. */
+export const LOG_LEVELS = ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] as const;
+
 export class ConfigError extends Error {
   constructor(message: string) {
     super(message);
@@ -40,9 +44,16 @@ export function envPrefix(service: ServiceName): string {
   return service.toUpperCase().replace(/-/g, '_');
 }
 
+const isUnset = (raw: string | undefined): raw is undefined => raw === undefined || raw.trim() === '';
+
+export function readString(env: Env, name: string, fallback: string): string {
+  const raw = env[name];
+  return isUnset(raw) ? fallback : raw.trim();
+}
+
 export function readInt(env: Env, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
+  if (isUnset(raw)) return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new ConfigError(`${name}=${JSON.stringify(raw)} must be an integer in [${min}, ${max}]`);
@@ -50,14 +61,20 @@ export function readInt(env: Env, name: string, fallback: number, min = 0, max =
   return value;
 }
 
+/** A listening port; 0 asks the system for a free one. */
+export function readPort(env: Env, name: string, fallback: number): number {
+  return readInt(env, name, fallback, 0, 65535);
+}
+
 export function readFraction(env: Env, name: string, fallback: number): number {
   const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
+  if (isUnset(raw)) return fallback;
   const value = Number(raw);
   if (!Number.isFinite(value) || value < 0 || value > 1) throw new ConfigError(`${name}=${JSON.stringify(raw)} must be a number in [0, 1]`);
   return value;
 }
 
+/** Comma-separated; set but empty means an empty list, unset means the fallback. */
 export function readList(env: Env, name: string, fallback: readonly string[]): string[] {
   const raw = env[name];
   if (raw === undefined) return [...fallback];
@@ -75,168 +92,100 @@ export function readBool(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(`${name}=${JSON.stringify(env[name])} must be true or false`);
 }
 
-export interface VelocityLimit {
-  /** At most this many orders inside the window are allowed; one more is rejected. */
-  limit: number;
-  windowMs: number;
+export function readChoice<T extends string>(env: Env, name: string, choices: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (isUnset(raw)) return fallback;
+  const value = raw.trim() as T;
+  if (!choices.includes(value)) throw new ConfigError(`${name}=${JSON.stringify(raw)} must be one of ${choices.join(', ')}`);
+  return value;
 }
 
-export interface CausewayConfig {
-  /** Interface the servers bind to. */
+/** `host:port` (the host may be a name, an IPv4 address or a bracketed IPv6 one), its port checked; `what` names it in errors. */
+export function checkAddress(address: string, what: string): string {
+  const match = /^(\S+):(\d+)$/.exec(address);
+  const port = match ? Number(match[2]) : NaN;
+  if (!match || port < 1 || port > 65535) {
+    throw new ConfigError(`${what} must look like host:port with a port in [1, 65535], got ${JSON.stringify(address)}`);
+  }
+  return address;
+}
+
+/** What every process reads: where its servers listen and how much it logs. */
+export interface ProcessConfig {
+  /** Interface the servers bind to (HTTP, gRPC, /metrics). */
   host: string;
-  ports: Record<ServiceName, number>;
-  /** Where each gRPC service is reached (host:port). */
-  addresses: Record<CheckoutServiceName | 'order-queue', string>;
-  otlpEndpoint: string;
-  logLevel: string;
-  /** Deadline for one internal gRPC call; chained calls each get their own. */
-  rpcDeadlineMs: number;
-  /** A cached order that was never cleared is forgotten after this long. */
-  orderTtlMs: number;
-  corsOrigins: string[];
-  /** Set by `npm start`: processes run on this machine, so the UI may kill the leader. */
-  localMode: boolean;
-  /** Where the web app's "Open in Jaeger" links point. */
-  jaegerUrl: string;
-  /** Checkouts the orchestrator runs at once before answering 503 + Retry-After. */
-  maxInFlightCheckouts: number;
-  orchestrator: {
-    /** Where the orchestrator keeps the orders it answered (orders.db). */
-    dataDir: string;
-    /** Orders older than this are deleted from orders.db. */
-    orderRetentionDays: number;
-  };
-  fraud: {
-    contactVelocity: VelocityLimit;
-    cardVelocity: VelocityLimit;
-    maxItemQuantity: number;
-    blockedUsers: string[];
-    disposableDomains: string[];
-  };
-  suggestionCount: number;
-  queue: {
-    /** Where the queue keeps its journal. */
-    dataDir: string;
-    /** Default visibility timeout of a lease. */
-    leaseMs: number;
-  };
-  executor: ExecutorConfig;
+  logLevel: (typeof LOG_LEVELS)[number];
 }
 
-export interface ExecutorConfig {
-  /** This executor's id (EXECUTOR_ID); one of `peers`. */
-  id: string;
-  /** Every executor, this one included: id → host:port. */
-  peers: Record<string, string>;
-  /** This executor's gRPC port (from its entry in `peers` unless EXECUTOR_PORT says otherwise). */
-  port: number;
-  dataDir: string;
-  /** One Raft tick. Election timeout is electionTicks–2·electionTicks ticks. */
-  tickMs: number;
-  electionTicks: number;
-  heartbeatTicks: number;
-  /** Orders leased from the queue per Dequeue. */
-  batch: number;
-  /** Back-off after a failed queue call, and the longest wait for leadership before checking again. */
-  backoffMs: number;
-  /** Fraction of Raft proposals traced from propose to commit. */
-  replicationSampleRate: number;
-  /** Snapshot the ledger and compact the Raft log every this many applied entries. */
-  snapshotEntries: number;
-  /** How many of the latest executions the ledger remembers (the exactly-once horizon). */
-  ledgerRetain: number;
+export function readProcessConfig(env: Env): ProcessConfig {
+  return { host: readHost(env), logLevel: readChoice(env, 'LOG_LEVEL', LOG_LEVELS, 'info') };
+}
+
+export function readHost(env: Env): string {
+  return readString(env, 'CAUSEWAY_HOST', DEFAULT_HOST);
+}
+
+/** Deadline for one internal gRPC call; chained calls each get their own. */
+export function readRpcDeadlineMs(env: Env): number {
+  return readInt(env, 'CAUSEWAY_RPC_DEADLINE_MS', 3000, 1);
+}
+
+/** `<SERVICE>_PORT`: where that service listens. */
+export function readServicePort(env: Env, service: ServiceName): number {
+  return readPort(env, `${envPrefix(service)}_PORT`, DEFAULT_PORTS[service]);
+}
+
+/** `<SERVICE>_ADDRESS`: where the others reach a gRPC service (host:port), by default its port on loopback. */
+export function readServiceAddress(env: Env, service: CheckoutServiceName | 'order-queue'): string {
+  const name = `${envPrefix(service)}_ADDRESS`;
+  const raw = env[name];
+  if (isUnset(raw)) return `127.0.0.1:${readServicePort(env, service)}`;
+  return checkAddress(raw.trim(), name);
 }
 
 /** `executor-1=127.0.0.1:50061,executor-2=…` → {executor-1: '127.0.0.1:50061', …} */
 export function parsePeers(raw: string): Record<string, string> {
   const peers: Record<string, string> = {};
   for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
-    const match = /^([\w.-]+)=(\S+:\d+)$/.exec(part);
+    const match = /^([\w.-]+)=(\S+)$/.exec(part);
     if (!match) throw new ConfigError(`EXECUTOR_PEERS entry ${JSON.stringify(part)} must look like id=host:port`);
-    peers[match[1]] = match[2];
+    peers[match[1]] = checkAddress(match[2], `EXECUTOR_PEERS entry ${match[1]}`);
   }
   if (Object.keys(peers).length === 0) throw new ConfigError('EXECUTOR_PEERS lists no executors');
   return peers;
 }
 
-function loadExecutorConfig(env: Env): ExecutorConfig {
-  const defaultPeers = DEFAULT_EXECUTORS.map((id, i) => `${id}=127.0.0.1:${50061 + i}`).join(',');
-  const peers = parsePeers(env.EXECUTOR_PEERS ?? defaultPeers);
-  const id = env.EXECUTOR_ID ?? Object.keys(peers)[0];
-  if (!(id in peers)) throw new ConfigError(`EXECUTOR_ID=${id} is not one of EXECUTOR_PEERS (${Object.keys(peers).join(', ')})`);
-  return {
-    id,
-    peers,
-    port: readInt(env, 'EXECUTOR_PORT', Number(peers[id].split(':').at(-1)), 0, 65535),
-    dataDir: env.EXECUTOR_DATA_DIR ?? `${env.CAUSEWAY_DATA_DIR ?? './data'}/order-executor/${id}`,
-    tickMs: readInt(env, 'RAFT_TICK_MS', 10, 1),
-    electionTicks: readInt(env, 'RAFT_ELECTION_TICKS', 8, 2),
-    heartbeatTicks: readInt(env, 'RAFT_HEARTBEAT_TICKS', 2, 1),
-    batch: readInt(env, 'EXECUTOR_BATCH', 64, 1, 1000),
-    backoffMs: readInt(env, 'EXECUTOR_BACKOFF_MS', 100, 1),
-    replicationSampleRate: readFraction(env, 'RAFT_TRACE_SAMPLE_RATE', 0.05),
-    snapshotEntries: readInt(env, 'RAFT_SNAPSHOT_ENTRIES', 10_000, 1),
-    ledgerRetain: readInt(env, 'EXECUTOR_LEDGER_RETAIN', 50_000, 1),
-  };
+/** EXECUTOR_PEERS: the executor cluster, id → host:port, for the executors themselves and those who call them. */
+export function readExecutorPeers(env: Env): Record<string, string> {
+  const raw = env.EXECUTOR_PEERS;
+  return parsePeers(isUnset(raw) ? DEFAULT_EXECUTORS.map((id, i) => `${id}=127.0.0.1:${50061 + i}`).join(',') : raw);
 }
 
-const DISPOSABLE_DOMAINS = [
-  'mailinator.com',
-  'guerrillamail.com',
-  '10minutemail.com',
-  'yopmail.com',
-  'trashmail.com',
-  'temp-mail.org',
-  'sharklasers.com',
-  'dispostable.com',
-  'throwawaymail.com',
-  'getnada.com',
-];
-
-export function loadConfig(env: Env = process.env): CausewayConfig {
-  const ports = Object.fromEntries(
-    SERVICES.map((s) => [s, readInt(env, `${envPrefix(s)}_PORT`, DEFAULT_PORTS[s], 0, 65535)]),
-  ) as Record<ServiceName, number>;
-  const addresses = Object.fromEntries(
-    [...CHECKOUT_SERVICES, 'order-queue' as const].map((s) => [s, env[`${envPrefix(s)}_ADDRESS`] ?? `127.0.0.1:${ports[s]}`]),
-  ) as CausewayConfig['addresses'];
-  return {
-    host: env.CAUSEWAY_HOST ?? DEFAULT_HOST,
-    ports,
-    addresses,
-    otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4317',
-    logLevel: env.LOG_LEVEL ?? 'info',
-    rpcDeadlineMs: readInt(env, 'CAUSEWAY_RPC_DEADLINE_MS', 3000, 1),
-    orderTtlMs: readInt(env, 'CAUSEWAY_ORDER_TTL_MS', 120_000, 1),
-    corsOrigins: readList(env, 'CAUSEWAY_CORS_ORIGINS', [`http://localhost:${ports.web}`, `http://127.0.0.1:${ports.web}`]),
-    localMode: readBool(env, 'CAUSEWAY_LOCAL_MODE', false),
-    jaegerUrl: env.JAEGER_URL ?? 'http://localhost:16686',
-    maxInFlightCheckouts: readInt(env, 'CAUSEWAY_MAX_INFLIGHT_CHECKOUTS', 256, 1),
-    fraud: {
-      contactVelocity: {
-        limit: readInt(env, 'FRAUD_CONTACT_VELOCITY_LIMIT', 30, 1),
-        windowMs: readInt(env, 'FRAUD_CONTACT_VELOCITY_WINDOW_MS', 60_000, 1),
-      },
-      cardVelocity: {
-        limit: readInt(env, 'FRAUD_CARD_VELOCITY_LIMIT', 30, 1),
-        windowMs: readInt(env, 'FRAUD_CARD_VELOCITY_WINDOW_MS', 60_000, 1),
-      },
-      maxItemQuantity: readInt(env, 'FRAUD_MAX_ITEM_QUANTITY', 100, 1),
-      blockedUsers: readList(env, 'FRAUD_BLOCKED_USERS', ['blocked@example.com']).map((u) => u.toLowerCase()),
-      disposableDomains: readList(env, 'FRAUD_DISPOSABLE_DOMAINS', DISPOSABLE_DOMAINS).map((d) => d.toLowerCase()),
-    },
-    suggestionCount: readInt(env, 'SUGGESTIONS_COUNT', 3, 1, 20),
-    orchestrator: {
-      dataDir: env.ORCHESTRATOR_DATA_DIR ?? `${env.CAUSEWAY_DATA_DIR ?? './data'}/orchestrator`,
-      orderRetentionDays: readInt(env, 'CAUSEWAY_ORDER_RETENTION_DAYS', 30, 1, 36_500),
-    },
-    queue: {
-      dataDir: env.ORDER_QUEUE_DATA_DIR ?? `${env.CAUSEWAY_DATA_DIR ?? './data'}/order-queue`,
-      leaseMs: readInt(env, 'ORDER_QUEUE_LEASE_MS', 5000, 1),
-    },
-    executor: loadExecutorConfig(env),
-  };
+/**
+ * ORDER_QUEUE_LEASE_MS, the visibility timeout of a lease: the queue's default, and what the executors ask for, so
+ * both ends read it here.
+ */
+export function readLeaseMs(env: Env): number {
+  return readInt(env, 'ORDER_QUEUE_LEASE_MS', 5000, 1);
 }
 
-/** Injection token for the process's CausewayConfig. */
-export const CONFIG = Symbol('CausewayConfig');
+/** Where a process keeps its durable files: `<override>` if set, else `$CAUSEWAY_DATA_DIR/<folder>` (./data by default). */
+export function readDataDir(env: Env, override: string, folder: string): string {
+  return readString(env, override, `${readString(env, 'CAUSEWAY_DATA_DIR', './data')}/${folder}`);
+}
+
+export interface OtlpEndpoints {
+  traces: string;
+  metrics: string;
+  logs: string;
+}
+
+/** OTEL_EXPORTER_OTLP_ENDPOINT, and the per-signal variables that override it (the OpenTelemetry spec's names). */
+export function readOtlpEndpoints(env: Env): OtlpEndpoints {
+  const endpoint = readString(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', 'http://localhost:4317');
+  return {
+    traces: readString(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', endpoint),
+    metrics: readString(env, 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', endpoint),
+    logs: readString(env, 'OTEL_EXPORTER_OTLP_LOGS_ENDPOINT', endpoint),
+  };
+}

@@ -1,14 +1,13 @@
 import type { Server } from 'nice-grpc';
-import type { CausewayConfig, ServiceName } from './config';
 import { addHealth, createGrpcServer } from './grpc';
 import { Lifecycle } from './lifecycle';
 import type { Logger } from './logger';
 
 export interface GrpcHostOptions {
-  name: ServiceName | 'order-executor';
-  /** Defaults to the service's configured port. */
-  port?: number;
-  config: CausewayConfig;
+  name: string;
+  /** Interface to bind (CAUSEWAY_HOST). */
+  host: string;
+  port: number;
   logger: Logger;
   /** Adds the service's implementations to the server. */
   register: (server: Server) => void;
@@ -22,7 +21,7 @@ export interface GrpcHostOptions {
 
 /** Starts a gRPC service process: server with health, listen, graceful shutdown. */
 export async function hostGrpcService(options: GrpcHostOptions): Promise<{ port: number; server: Server }> {
-  const { name, config, logger } = options;
+  const { name, logger } = options;
   const lifecycle = new Lifecycle(logger);
   lifecycle.install();
   const server = createGrpcServer(logger, options.untraced, options.maxReceiveBytes);
@@ -30,13 +29,13 @@ export async function hostGrpcService(options: GrpcHostOptions): Promise<{ port:
   let serving = true;
   addHealth(server, () => serving);
   // The same interface as the HTTP servers (loopback unless CAUSEWAY_HOST says otherwise); IPv6 needs brackets.
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const port = await server.listen(`${host}:${options.port ?? config.ports[name as ServiceName]}`);
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const port = await server.listen(`${host}:${options.port}`);
   lifecycle.onShutdown(async () => {
     serving = false;
     await options.onShutdown?.();
     server.forceShutdown();
   });
-  logger.info(`${name} listening on ${config.host}:${port}`, { port });
+  logger.info(`${name} listening on ${options.host}:${port}`, { port });
   return { port, server };
 }

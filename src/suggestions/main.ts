@@ -4,10 +4,13 @@ import { runMain } from '../platform/run-main';
 import { SuggestionsDefinition } from '../gen/causeway/v1/suggestions';
 import catalog from './catalog.json';
 import { Recommender, type CatalogBook } from './recommender';
-import { SuggestionsService } from './service';
+import { loadSuggestionsConfig } from './config';
+import { SUGGESTION_COUNT, SuggestionsService } from './service';
 
 runMain('suggestions', async () => {
-  const root = new ParticipantRoot('suggestions');
+  const config = loadSuggestionsConfig();
+  const root = new ParticipantRoot('suggestions', config.participant);
+  root.container.register(SUGGESTION_COUNT, { useValue: config.suggestionCount });
   root.container.register(Recommender, { useValue: new Recommender(catalog as CatalogBook[]) });
   const service = root.container.resolve(SuggestionsService);
   await root.start((server) => server.add(SuggestionsDefinition, service));

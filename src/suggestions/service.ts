@@ -6,10 +6,12 @@ import { passWith } from '../checkout/rules/outcome';
 import { LEDGER } from '../checkout/tokens';
 import type { Book, ChainResult, Handoff, Order } from '../gen/causeway/v1/checkout';
 import type { SuggestionsServiceImplementation } from '../gen/causeway/v1/suggestions';
-import { CONFIG, type CausewayConfig } from '../platform/config';
 import { LOGGER, type Logger } from '../platform/logger';
 import { TIME, type TimeSource } from '../platform/time';
 import { Recommender } from './recommender';
+
+/** Injection token: how many books event F suggests (SUGGESTIONS_COUNT). */
+export const SUGGESTION_COUNT = Symbol('SuggestionCount');
 
 /** Event F, the end of the chain: the suggested books travel back to the orchestrator. */
 @injectable()
@@ -21,7 +23,7 @@ export class SuggestionsService implements SuggestionsServiceImplementation {
   constructor(
     @inject(LEDGER) ledger: OrderLedger<Order>,
     @inject(Recommender) private readonly recommender: Recommender,
-    @inject(CONFIG) private readonly config: CausewayConfig,
+    @inject(SUGGESTION_COUNT) private readonly suggestionCount: number,
     @inject(TIME) time: TimeSource,
     @inject(LOGGER) logger: Logger,
   ) {
@@ -41,7 +43,7 @@ export class SuggestionsService implements SuggestionsServiceImplementation {
     return this.recommender
       .suggest(
         order.items.map((item) => item.name),
-        this.config.suggestionCount,
+        this.suggestionCount,
       )
       .map(({ bookId, title, author }) => ({ bookId, title, author }));
   }

@@ -9,9 +9,9 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { runMain } from '../platform/run-main';
-import { loadConfig } from '../platform/config';
 import { Lifecycle } from '../platform/lifecycle';
 import { createLogger } from '../platform/logger';
+import { loadWebServerConfig } from './config';
 import { securityHeaders } from './security-headers';
 import { resolveStatic } from './static-files';
 
@@ -26,7 +26,7 @@ const TYPES: Record<string, string> = {
 };
 
 runMain('web', async () => {
-  const config = loadConfig();
+  const config = loadWebServerConfig();
   const logger = createLogger('web', config.logLevel);
   const lifecycle = new Lifecycle(logger);
   lifecycle.install();
@@ -36,9 +36,9 @@ runMain('web', async () => {
   // The API lives on the same host the page came from, on the orchestrator's port. The Host header ends up in
   // /config.json and in the CSP, so only a plain host name or IP address is taken from it.
   const apiBaseFor = (req: http.IncomingMessage) => {
-    if (process.env.WEB_API_BASE !== undefined) return process.env.WEB_API_BASE;
+    if (config.apiBase !== undefined) return config.apiBase;
     const host = (req.headers.host ?? '').replace(/:\d+$/, '');
-    return `http://${/^(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])$/i.test(host) ? host : 'localhost'}:${config.ports.orchestrator}`;
+    return `http://${/^(?:[a-z0-9.-]+|\[[0-9a-f:.]+\])$/i.test(host) ? host : 'localhost'}:${config.orchestratorPort}`;
   };
 
   const server = http.createServer((req, res) => {
@@ -80,7 +80,7 @@ runMain('web', async () => {
       })
       .pipe(res);
   });
-  await new Promise<void>((resolve) => server.listen(config.ports.web, config.host, resolve));
-  logger.info(`web app on http://localhost:${config.ports.web}`, { port: config.ports.web });
+  await new Promise<void>((resolve) => server.listen(config.port, config.host, resolve));
+  logger.info(`web app on http://localhost:${config.port}`, { port: config.port });
   lifecycle.onShutdown(() => new Promise<void>((resolve) => server.close(() => resolve())));
 });

@@ -9,7 +9,7 @@ import { PeriodicExportingMetricReader, type IMetricReader } from '@opentelemetr
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
-import { DEFAULT_HOST, readBool } from '../config';
+import { readBool, readHost, readOtlpEndpoints, readPort } from '../config';
 
 type Report = (level: 'warn' | 'info', message: string) => void;
 
@@ -60,21 +60,22 @@ let sdk: NodeSDK | undefined;
  */
 export function startTelemetry(serviceName: string, env: NodeJS.ProcessEnv = process.env): void {
   if (sdk || readBool(env, 'OTEL_SDK_DISABLED', false)) return;
-  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4317';
+  const endpoints = readOtlpEndpoints(env);
+  const metricsPort = env.CAUSEWAY_METRICS_PORT?.trim() ? readPort(env, 'CAUSEWAY_METRICS_PORT', 0) : undefined;
   const report: Report = (level, message) =>
     process.stdout.write(
       JSON.stringify({ level, message, service: serviceName, timestamp: new Date().toISOString() }) + '\n',
     );
-  const exporter = new ReportingSpanExporter(new OTLPTraceExporter({ url: endpoint }), endpoint, report);
+  const exporter = new ReportingSpanExporter(new OTLPTraceExporter({ url: endpoints.traces }), endpoints.traces, report);
   // Metrics go out over OTLP, and, where CAUSEWAY_METRICS_PORT is set, on a Prometheus /metrics endpoint.
   const metricReaders: IMetricReader[] = [
     new PeriodicExportingMetricReader({
-      exporter: new OTLPMetricExporter({ url: env.OTEL_EXPORTER_OTLP_METRICS_ENDPOINT ?? endpoint }),
+      exporter: new OTLPMetricExporter({ url: endpoints.metrics }),
       exportIntervalMillis: 10_000,
     }),
   ];
-  if (env.CAUSEWAY_METRICS_PORT) {
-    metricReaders.push(new PrometheusExporter({ host: env.CAUSEWAY_HOST ?? DEFAULT_HOST, port: Number(env.CAUSEWAY_METRICS_PORT) }));
+  if (metricsPort !== undefined) {
+    metricReaders.push(new PrometheusExporter({ host: readHost(env), port: metricsPort }));
   }
   sdk = new NodeSDK({
     resource: resourceFromAttributes({
@@ -85,7 +86,7 @@ export function startTelemetry(serviceName: string, env: NodeJS.ProcessEnv = pro
     spanProcessors: [new BatchSpanProcessor(exporter)],
     metricReaders,
     // Log records (from the winston transport in logger.ts) go out over OTLP too, for Loki.
-    logRecordProcessors: [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter({ url: env.OTEL_EXPORTER_OTLP_LOGS_ENDPOINT ?? endpoint }) })],
+    logRecordProcessors: [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter({ url: endpoints.logs }) })],
     // No auto-instrumentation: gRPC calls are traced by nice-grpc-opentelemetry middleware (platform/grpc.ts) and
     // the orchestrator's HTTP requests by two Fastify hooks (orchestrator/http-tracing.ts).
     instrumentations: [],

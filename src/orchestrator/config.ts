@@ -1,0 +1,54 @@
+import {
+  CHECKOUT_SERVICES,
+  readBool,
+  readDataDir,
+  readExecutorPeers,
+  readInt,
+  readList,
+  readProcessConfig,
+  readRpcDeadlineMs,
+  readServiceAddress,
+  readServicePort,
+  type CheckoutServiceName,
+  type Env,
+  type ProcessConfig,
+} from '../platform/config';
+
+/** The orchestrator's settings. */
+export interface OrchestratorConfig extends ProcessConfig {
+  /** HTTP port (ORCHESTRATOR_PORT). */
+  port: number;
+  rpcDeadlineMs: number;
+  /** Where each service it calls is reached (host:port). */
+  addresses: Record<CheckoutServiceName | 'order-queue', string>;
+  /** The executor cluster, id → host:port, for the cluster view and order state. */
+  executors: Record<string, string>;
+  /** Browser origins allowed; control endpoints accept only these. */
+  corsOrigins: string[];
+  /** Set by `npm start`: processes run on this machine, so the UI may kill the leader. */
+  localMode: boolean;
+  /** Checkouts run at once before answering 503 + Retry-After. */
+  maxInFlightCheckouts: number;
+  /** Where the orders it answered are kept (orders.db). */
+  dataDir: string;
+  /** Orders older than this are deleted from orders.db. */
+  orderRetentionDays: number;
+}
+
+export function loadOrchestratorConfig(env: Env = process.env): OrchestratorConfig {
+  const webPort = readServicePort(env, 'web');
+  return {
+    ...readProcessConfig(env),
+    port: readServicePort(env, 'orchestrator'),
+    rpcDeadlineMs: readRpcDeadlineMs(env),
+    addresses: Object.fromEntries(
+      [...CHECKOUT_SERVICES, 'order-queue' as const].map((s) => [s, readServiceAddress(env, s)]),
+    ) as OrchestratorConfig['addresses'],
+    executors: readExecutorPeers(env),
+    corsOrigins: readList(env, 'CAUSEWAY_CORS_ORIGINS', [`http://localhost:${webPort}`, `http://127.0.0.1:${webPort}`]),
+    localMode: readBool(env, 'CAUSEWAY_LOCAL_MODE', false),
+    maxInFlightCheckouts: readInt(env, 'CAUSEWAY_MAX_INFLIGHT_CHECKOUTS', 256, 1),
+    dataDir: readDataDir(env, 'ORCHESTRATOR_DATA_DIR', 'orchestrator'),
+    orderRetentionDays: readInt(env, 'CAUSEWAY_ORDER_RETENTION_DAYS', 30, 1, 36_500),
+  };
+}

@@ -1,0 +1,52 @@
+import { loadExecutorConfig } from './config';
+
+describe('order-executor config', () => {
+  it('is the first peer by default, listening on its own entry’s port', () => {
+    const config = loadExecutorConfig({});
+    expect(config.id).toBe('executor-1');
+    expect(Object.keys(config.peers)).toEqual(['executor-1', 'executor-2', 'executor-3']);
+    expect(config.port).toBe(50061);
+    expect(config.dataDir).toBe('./data/order-executor/executor-1');
+    expect(config.queueAddress).toBe('127.0.0.1:50054');
+    expect(config.raft).toEqual({ tickMs: 10, electionTicks: 8, heartbeatTicks: 2, replicationSampleRate: 0.05, snapshotEntries: 10_000 });
+    expect(config.consumer).toEqual({ batch: 64, leaseMs: 5000, backoffMs: 100 });
+    expect(config.ledgerRetain).toBe(50_000);
+  });
+
+  it('takes its id, port and directory from the environment', () => {
+    const config = loadExecutorConfig({
+      EXECUTOR_ID: 'executor-3',
+      CAUSEWAY_DATA_DIR: '/data',
+      ORDER_QUEUE_ADDRESS: 'order-queue:50054',
+      ORDER_QUEUE_LEASE_MS: '2000',
+    });
+    expect(config.port).toBe(50063);
+    expect(config.dataDir).toBe('/data/order-executor/executor-3');
+    expect(config.queueAddress).toBe('order-queue:50054');
+    expect(config.consumer.leaseMs).toBe(2000);
+    expect(loadExecutorConfig({ EXECUTOR_ID: 'executor-2', EXECUTOR_PORT: '7000' }).port).toBe(7000);
+  });
+
+  it('refuses an id that is not one of the peers, and bad ports, naming the variable', () => {
+    expect(() => loadExecutorConfig({ EXECUTOR_ID: 'nope' })).toThrow(
+      'EXECUTOR_ID="nope" is not one of EXECUTOR_PEERS (executor-1, executor-2, executor-3)',
+    );
+    expect(() => loadExecutorConfig({ EXECUTOR_PORT: '65536' })).toThrow('EXECUTOR_PORT="65536" must be an integer in [0, 65535]');
+    expect(() => loadExecutorConfig({ EXECUTOR_PEERS: 'a=h:70000' })).toThrow('EXECUTOR_PEERS entry a must look like host:port');
+    expect(() => loadExecutorConfig({ RAFT_ELECTION_TICKS: '1' })).toThrow('RAFT_ELECTION_TICKS="1" must be an integer in [2,');
+    expect(() => loadExecutorConfig({ RAFT_TRACE_SAMPLE_RATE: '5' })).toThrow('RAFT_TRACE_SAMPLE_RATE="5" must be a number in [0, 1]');
+  });
+
+  it('starts whatever is wrong in the settings of services it does not run or call', () => {
+    const config = loadExecutorConfig({
+      FRAUD_MAX_ITEM_QUANTITY: 'lots',
+      FRAUD_CONTACT_VELOCITY_LIMIT: '0',
+      SUGGESTIONS_COUNT: '0',
+      CAUSEWAY_ORDER_TTL_MS: 'never',
+      FRAUD_DETECTION_PORT: '99999',
+      ORCHESTRATOR_PORT: 'http',
+      WEB_PORT: '-1',
+    });
+    expect(config.id).toBe('executor-1');
+  });
+});

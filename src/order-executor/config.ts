@@ -1,0 +1,82 @@
+import {
+  ConfigError,
+  readDataDir,
+  readExecutorPeers,
+  readFraction,
+  readInt,
+  readLeaseMs,
+  readPort,
+  readProcessConfig,
+  readRpcDeadlineMs,
+  readServiceAddress,
+  readString,
+  type Env,
+  type ProcessConfig,
+} from '../platform/config';
+
+/** Raft timing and log upkeep, for RaftNode and RaftDriver. */
+export interface RaftConfig {
+  /** One Raft tick. Election timeout is electionTicks–2·electionTicks ticks. */
+  tickMs: number;
+  electionTicks: number;
+  heartbeatTicks: number;
+  /** Fraction of Raft proposals traced from propose to commit. */
+  replicationSampleRate: number;
+  /** Snapshot the ledger and compact the Raft log every this many applied entries. */
+  snapshotEntries: number;
+}
+
+/** How the leader consumes the order queue (QueueConsumer). */
+export interface ConsumerConfig {
+  /** Orders leased from the queue per Dequeue. */
+  batch: number;
+  /** Visibility timeout asked for each lease (ORDER_QUEUE_LEASE_MS). */
+  leaseMs: number;
+  /** Back-off after a failed queue call, and the longest wait for leadership before checking again. */
+  backoffMs: number;
+}
+
+/** One order executor's settings. */
+export interface ExecutorConfig extends ProcessConfig {
+  /** This executor's id (EXECUTOR_ID); one of `peers`. */
+  id: string;
+  /** Every executor, this one included: id → host:port. */
+  peers: Record<string, string>;
+  /** This executor's gRPC port (from its entry in `peers` unless EXECUTOR_PORT says otherwise). */
+  port: number;
+  dataDir: string;
+  rpcDeadlineMs: number;
+  queueAddress: string;
+  raft: RaftConfig;
+  consumer: ConsumerConfig;
+  /** How many of the latest executions the ledger remembers (the exactly-once horizon). */
+  ledgerRetain: number;
+}
+
+export function loadExecutorConfig(env: Env = process.env): ExecutorConfig {
+  const peers = readExecutorPeers(env);
+  const id = readString(env, 'EXECUTOR_ID', Object.keys(peers)[0]);
+  if (!(id in peers)) throw new ConfigError(`EXECUTOR_ID=${JSON.stringify(id)} is not one of EXECUTOR_PEERS (${Object.keys(peers).join(', ')})`);
+  return {
+    ...readProcessConfig(env),
+    id,
+    peers,
+    port: readPort(env, 'EXECUTOR_PORT', Number(peers[id].split(':').at(-1))),
+    dataDir: readDataDir(env, 'EXECUTOR_DATA_DIR', `order-executor/${id}`),
+    rpcDeadlineMs: readRpcDeadlineMs(env),
+    queueAddress: readServiceAddress(env, 'order-queue'),
+    raft: {
+      tickMs: readInt(env, 'RAFT_TICK_MS', 10, 1),
+      electionTicks: readInt(env, 'RAFT_ELECTION_TICKS', 8, 2),
+      heartbeatTicks: readInt(env, 'RAFT_HEARTBEAT_TICKS', 2, 1),
+      replicationSampleRate: readFraction(env, 'RAFT_TRACE_SAMPLE_RATE', 0.05),
+      snapshotEntries: readInt(env, 'RAFT_SNAPSHOT_ENTRIES', 10_000, 1),
+    },
+    consumer: {
+      batch: readInt(env, 'EXECUTOR_BATCH', 64, 1, 1000),
+      leaseMs: readLeaseMs(env),
+      backoffMs: readInt(env, 'EXECUTOR_BACKOFF_MS', 100, 1),
+    },
+    ledgerRetain: readInt(env, 'EXECUTOR_LEDGER_RETAIN', 50_000, 1),
+  };
+}
