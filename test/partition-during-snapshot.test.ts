@@ -84,7 +84,8 @@ async function scenario(follower: string): Promise<void> {
     60_000,
   );
 
-  const current = (await partitions.leader())!;
+  // A status poll can miss the leader on a loaded box (300 ms timeouts): wait for one.
+  const current = await partitions.waitForLeader(30_000);
   await partitions.heal();
   partitions.flap(current.id, follower, 120);
   await new Promise((r) => setTimeout(r, 3000));
