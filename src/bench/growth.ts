@@ -4,7 +4,7 @@ import { createChannel, createClient } from 'nice-grpc';
 import { OrderExecutorDefinition } from '../gen/causeway/v1/order_executor';
 import { OrderQueueDefinition } from '../gen/causeway/v1/order_queue';
 import { clusterExecutors, waitFor, type RunningSystem } from '../launcher/harness';
-import { EnqueueBatcher } from '../order-queue/enqueue-batcher';
+import { EnqueueBatcher } from '../order-queue-client/enqueue-batcher';
 import { runConcurrently } from './measures';
 
 /** What history costs: the same measures on a fresh cluster and after many orders. */

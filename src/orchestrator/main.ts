@@ -19,7 +19,7 @@ import { buildHttpApp } from './http';
 import { ORDER_STORE, OrderStore } from './order-store';
 import { EXECUTION_LOOKUP, ORDER_RECONCILER_OPTIONS, OrderReconciler, type OrderReconcilerOptions } from './order-reconciler';
 import { ORDER_RETENTION_OPTIONS, OrderRetention, type OrderRetentionOptions } from './order-retention';
-import { EnqueueBatcher } from '../order-queue/enqueue-batcher';
+import { EnqueueBatcher } from '../order-queue-client/enqueue-batcher';
 import { launchedPid } from '../launcher/pid-file';
 import { runMain } from '../platform/run-main';
 import { systemTime } from '../platform/time';
