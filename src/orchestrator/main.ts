@@ -1,7 +1,7 @@
 /** Composition root of the orchestrator: HTTP on :8081, clients to the three checkout services. */
 import 'reflect-metadata';
 import { container } from 'tsyringe';
-import { ENQUEUE_BATCHER, FRAUD_DETECTION_CLIENT, SUGGESTIONS_CLIENT, TRANSACTION_VERIFICATION_CLIENT } from '../checkout/tokens';
+import { FRAUD_DETECTION_CLIENT, SUGGESTIONS_CLIENT, TRANSACTION_VERIFICATION_CLIENT } from '../checkout/tokens';
 import { OrderExecutorDefinition } from '../gen/causeway/v1/order_executor';
 import { OrderQueueDefinition } from '../gen/causeway/v1/order_queue';
 import { FraudDetectionDefinition } from '../gen/causeway/v1/fraud_detection';
@@ -19,6 +19,7 @@ import { buildHttpApp } from './http';
 import { ORDER_STORE, OrderStore } from './order-store';
 import { EXECUTION_LOOKUP, ORDER_RECONCILER_OPTIONS, OrderReconciler, type OrderReconcilerOptions } from './order-reconciler';
 import { ORDER_RETENTION_OPTIONS, OrderRetention, type OrderRetentionOptions } from './order-retention';
+import { ENQUEUE_BATCHER } from './tokens';
 import { EnqueueBatcher } from '../order-queue-client/enqueue-batcher';
 import { launchedPid } from '../launcher/pid-file';
 import { runMain } from '../platform/run-main';
