@@ -24,7 +24,7 @@ import { EnqueueBatcher } from '../order-queue-client/enqueue-batcher';
 import { launchedPid } from '../launcher/pid-file';
 import { runMain } from '../platform/run-main';
 import { systemTime } from '../platform/time';
-import catalog from '../suggestions/catalog.json';
+import catalog from '../catalog/catalog.json';
 
 runMain('orchestrator', async () => {
   const config = loadConfig();
