@@ -11,12 +11,12 @@
  * loopback and its link to the test's bridge). Dev tooling, not for production.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { loadConfig } from '../platform/config';
 import { netnsVariable } from './netns';
 import { pidFilePath } from './pid-file';
+import { PROCESS_TABLE_VARIABLE, writeProcessTable } from '../platform/process-table';
 
 const dist = path.resolve(__dirname, '..');
 const preload = path.join(dist, 'platform', 'telemetry', 'preload.js');
@@ -91,9 +91,8 @@ let stopping = false;
 
 
 function writePidFile(): void {
-  const processes = Object.fromEntries([...running].map(([name, r]) => [name, r.child.pid]));
-  fs.mkdirSync(path.dirname(pidFilePath()), { recursive: true });
-  fs.writeFileSync(pidFilePath(), JSON.stringify({ launcher: process.pid, processes }, null, 2));
+  const processes = Object.fromEntries([...running].flatMap(([name, r]) => (r.child.pid ? [[name, r.child.pid]] : [])));
+  writeProcessTable(pidFilePath(), { launcher: process.pid, processes });
 }
 
 function say(message: string): void {
@@ -109,8 +108,9 @@ function start(spec: ProcessSpec): void {
   // `ip netns exec` enters the namespace and then execs node, so the child's pid is node's: kill and restart work as usual.
   const [command, ...args] = namespace ? ['ip', 'netns', 'exec', namespace, ...node] : node;
   const child = spawn(command, args, {
-    // Local mode: the processes are ours, so the web app may offer to kill the leader.
-    env: { CAUSEWAY_LOCAL_MODE: 'true', ...process.env, OTEL_SERVICE_NAME: spec.service, ...spec.env, ...(namespace ? { CAUSEWAY_HOST: '0.0.0.0' } : {}) },
+    // Local mode: the processes are ours, so the web app may offer to kill the leader; the orchestrator finds
+    // its pid in our process table, named here.
+    env: { CAUSEWAY_LOCAL_MODE: 'true', [PROCESS_TABLE_VARIABLE]: pidFilePath(), ...process.env, OTEL_SERVICE_NAME: spec.service, ...spec.env, ...(namespace ? { CAUSEWAY_HOST: '0.0.0.0' } : {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const entry = { spec, child, startedAt: Date.now() };

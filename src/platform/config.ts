@@ -105,6 +105,8 @@ export interface CausewayConfig {
     dataDir: string;
     /** Orders older than this are deleted from orders.db. */
     orderRetentionDays: number;
+    /** Local mode: where the launcher publishes its processes' pids (see platform/process-table.ts), for kill-leader. */
+    processTable: string | undefined;
   };
   fraud: {
     contactVelocity: VelocityLimit;
@@ -229,6 +231,7 @@ export function loadConfig(env: Env = process.env): CausewayConfig {
     orchestrator: {
       dataDir: env.ORCHESTRATOR_DATA_DIR ?? `${env.CAUSEWAY_DATA_DIR ?? './data'}/orchestrator`,
       orderRetentionDays: readInt(env, 'CAUSEWAY_ORDER_RETENTION_DAYS', 30, 1, 36_500),
+      processTable: env.CAUSEWAY_PID_FILE || undefined,
     },
     queue: {
       dataDir: env.ORDER_QUEUE_DATA_DIR ?? `${env.CAUSEWAY_DATA_DIR ?? './data'}/order-queue`,
