@@ -13,12 +13,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
-import { loadConfig } from '../platform/config';
-import { netnsVariable } from './netns';
+import { loadConfig } from '../../platform/config';
+import { netnsVariable } from '../harness/netns';
 import { pidFilePath } from './pid-file';
-import { PROCESS_TABLE_VARIABLE, writeProcessTable } from '../platform/process-table';
+import { PROCESS_TABLE_VARIABLE, writeProcessTable } from '../../platform/process-table';
 
-const dist = path.resolve(__dirname, '..');
+// dist/dev/launcher → dist
+const dist = path.resolve(__dirname, '..', '..');
 const preload = path.join(dist, 'platform', 'telemetry', 'preload.js');
 
 /** One process to run: its display name, the service folder under dist/, and its own environment. */

@@ -5,9 +5,9 @@
  */
 import fs from 'node:fs';
 import { createChannel, createClient, type Client } from 'nice-grpc';
-import { OrderExecutorDefinition } from '../gen/causeway/v1/order_executor';
-import { loadConfig } from '../platform/config';
-import { readProcessTable } from '../platform/process-table';
+import { OrderExecutorDefinition } from '../../gen/causeway/v1/order_executor';
+import { loadConfig } from '../../platform/config';
+import { readProcessTable } from '../../platform/process-table';
 import { pidFilePath } from './pid-file';
 
 type ExecutorClient = Client<typeof OrderExecutorDefinition>;

@@ -10,12 +10,12 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import type { ClusterSnapshot, ExecutorView } from '../orchestrator/api-types';
+import type { ClusterSnapshot, ExecutorView } from '../../orchestrator/api-types';
 import { HostNetwork, netnsVariable } from './netns';
 
-// From src/launcher (ts-jest) and from dist/launcher (compiled) alike, the launcher to run is the built one.
-export const ROOT = path.resolve(__dirname, '..', '..');
-const LAUNCHER = path.join(ROOT, 'dist', 'launcher', 'main.js');
+// From src/dev/harness (ts-jest) and from dist/dev/harness (compiled) alike, the launcher to run is the built one.
+export const ROOT = path.resolve(__dirname, '..', '..', '..');
+const LAUNCHER = path.join(ROOT, 'dist', 'dev', 'launcher', 'main.js');
 
 /*
  * Ports come from below the kernel's ephemeral range (32768+ on Linux), so an outgoing connection made by any
