@@ -8,7 +8,7 @@ import { createChannel, createClient, type Client } from 'nice-grpc';
 import { OrderExecutorDefinition } from '../../gen/causeway/v1/order_executor';
 import { loadConfig } from '../../platform/config';
 import { readProcessTable } from '../../platform/process-table';
-import { pidFilePath } from './pid-file';
+import { pidFilePath } from './processes';
 
 type ExecutorClient = Client<typeof OrderExecutorDefinition>;
 
