@@ -7,8 +7,8 @@
  * mid-way, again and again; then the link heals. The follower must catch up
  * through a snapshot and converge with the others, and the history stays clean.
  */
-import { checkHistory, emptyHistory, OrderLoad } from '../src/bench/history';
-import { Partitioner } from '../src/bench/partitions';
+import { checkHistory, emptyHistory, OrderLoad } from '../src/dev/bench/history';
+import { Partitioner } from '../src/dev/bench/partitions';
 import { getJson, startSystem, waitFor, type RunningSystem } from './support/system';
 
 let system: RunningSystem;

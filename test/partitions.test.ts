@@ -1,6 +1,6 @@
 /**
  * Real network partitions: the queue and the three executors each run in a
- * network namespace of their own on a private bridge (src/launcher/netns.ts),
+ * network namespace of their own on a private bridge (src/dev/harness/netns.ts),
  * and links between them are cut by dropping packets, as a broken switch or a
  * firewall would, with no RST to tell anyone. Orders flow through every
  * scenario; afterwards every acknowledged order is executed exactly once, the
@@ -12,8 +12,8 @@
  * Each heal is timed until the healed executor follows the current leader
  * (issue 15 tracks making that fast; here it is printed, not yet bounded).
  */
-import { checkHistory, emptyHistory, OrderLoad, type History } from '../src/bench/history';
-import { Partitioner, type PartitionKind } from '../src/bench/partitions';
+import { checkHistory, emptyHistory, OrderLoad, type History } from '../src/dev/bench/history';
+import { Partitioner, type PartitionKind } from '../src/dev/bench/partitions';
 import { startSystem, waitFor, type RunningSystem } from './support/system';
 
 let system: RunningSystem;

@@ -6,8 +6,8 @@
  * or flap; afterwards nothing acknowledged is lost, nothing runs twice, nothing
  * unexpected runs, and the replicas agree.
  */
-import { PARTITION_KINDS } from '../src/bench/partitions';
-import { formatReport, soak } from '../src/bench/soak';
+import { PARTITION_KINDS } from '../src/dev/bench/partitions';
+import { formatReport, soak } from '../src/dev/bench/soak';
 
 it('keeps a clean history under a 25 s nemesis of kills, pauses and partitions', async () => {
   const seed = Number(process.env.SOAK_SEED ?? Date.now() % 1_000_000);

@@ -3,4 +3,3 @@ export const LEDGER = Symbol('OrderLedger');
 export const TRANSACTION_VERIFICATION_CLIENT = Symbol('TransactionVerificationClient');
 export const FRAUD_DETECTION_CLIENT = Symbol('FraudDetectionClient');
 export const SUGGESTIONS_CLIENT = Symbol('SuggestionsClient');
-export const ENQUEUE_BATCHER = Symbol('EnqueueBatcher');

@@ -3,8 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { ClientError, Status } from 'nice-grpc';
 import { inject, injectable } from 'tsyringe';
 import { CLOCK_PROCESSES } from '../checkout/events';
-import { ENQUEUE_BATCHER, FRAUD_DETECTION_CLIENT, SUGGESTIONS_CLIENT, TRANSACTION_VERIFICATION_CLIENT } from '../checkout/tokens';
-import type { EnqueueBatcher } from '../order-queue/enqueue-batcher';
+import { FRAUD_DETECTION_CLIENT, SUGGESTIONS_CLIENT, TRANSACTION_VERIFICATION_CLIENT } from '../checkout/tokens';
+import type { EnqueueBatcher } from '../order-queue-client/enqueue-batcher';
 import { clockRecord, clockFromWire, clockToWire } from '../checkout/wire';
 import type { ChainResult, ClearOrderResponse, Order } from '../gen/causeway/v1/checkout';
 import type { FraudDetectionClient } from '../gen/causeway/v1/fraud_detection';
@@ -15,6 +15,7 @@ import { traceparentOf } from '../platform/telemetry/traceparent';
 import { VectorClock } from '../vector-clock/vector-clock';
 import type { CheckoutResult } from './api-types';
 import type { CheckoutRequest } from './schema';
+import { ENQUEUE_BATCHER } from './tokens';
 
 export type { CheckoutEvent, CheckoutResult } from './api-types';
 

@@ -27,6 +27,8 @@ export interface OrchestratorConfig extends ProcessConfig {
   corsOrigins: string[];
   /** Set by `npm start`: processes run on this machine, so the UI may kill the leader. */
   localMode: boolean;
+  /** Local mode: where the launcher publishes its processes' pids (src/platform/process-table.ts), for kill-leader. */
+  processTable: string | undefined;
   /** Checkouts run at once before answering 503 + Retry-After. */
   maxInFlightCheckouts: number;
   /** Where the orders it answered are kept (orders.db). */
@@ -47,6 +49,7 @@ export function loadOrchestratorConfig(env: Env = process.env): OrchestratorConf
     executors: readExecutorPeers(env),
     corsOrigins: readList(env, 'CAUSEWAY_CORS_ORIGINS', [`http://localhost:${webPort}`, `http://127.0.0.1:${webPort}`]),
     localMode: readBool(env, 'CAUSEWAY_LOCAL_MODE', false),
+    processTable: env.CAUSEWAY_PID_FILE || undefined,
     maxInFlightCheckouts: readInt(env, 'CAUSEWAY_MAX_INFLIGHT_CHECKOUTS', 256, 1),
     dataDir: readDataDir(env, 'ORCHESTRATOR_DATA_DIR', 'orchestrator'),
     orderRetentionDays: readInt(env, 'CAUSEWAY_ORDER_RETENTION_DAYS', 30, 1, 36_500),

@@ -58,7 +58,7 @@ describe('POST /cluster/kill-leader', () => {
       health: {} as DownstreamHealth,
       cluster: {} as ClusterView,
       catalog: [],
-      killLeader,
+      leaderKiller: killLeader && { killLeader },
       corsOrigins,
       maxInFlight: 2,
       logger: createLogger('test', 'error'),

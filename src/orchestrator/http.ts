@@ -3,6 +3,7 @@ import type { Logger } from '../platform/logger';
 import { DependencyError, type CheckoutFlow } from './checkout';
 import type { ClusterView } from './cluster';
 import type { DownstreamHealth } from './health';
+import type { LeaderKiller } from './leader-killer';
 import type { OrderStore } from './order-store';
 import { traceRequests, withRequestSpan } from './http-tracing';
 import { refuseForeignOrigins } from './origin-guard';
@@ -13,8 +14,8 @@ export const MAX_BODY_BYTES = 64 * 1024;
 export interface HttpDeps {
   /** The shop's catalog, as the web app lists it. */
   catalog: readonly { bookId: string; title: string; author: string; genres: string[]; year: number }[];
-  /** Local runs only: SIGKILL the current leader. Undefined elsewhere, and then POST /cluster/kill-leader is 404. */
-  killLeader?: () => Promise<{ killed: string; term: number }>;
+  /** Local runs only: kills the current leader. Undefined elsewhere, and then POST /cluster/kill-leader is 404. */
+  leaderKiller?: LeaderKiller;
   flow: CheckoutFlow;
   /** Every answered order, durable before its answer is sent. */
   store: OrderStore;
@@ -150,11 +151,11 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
 
   // Control endpoints: only in local mode (otherwise the route does not exist), and only for this shop's pages.
   const control = { onRequest: refuseForeignOrigins(deps.corsOrigins, deps.logger) };
-  const killLeader = deps.killLeader;
-  if (killLeader) {
+  const leaderKiller = deps.leaderKiller;
+  if (leaderKiller) {
     app.post('/cluster/kill-leader', control, async (_request, reply) => {
       try {
-        return await killLeader();
+        return await leaderKiller.killLeader();
       } catch (err) {
         return reply.code(409).send(errorBody('NO_LEADER', (err as Error).message));
       }

@@ -1,7 +1,7 @@
 /** Composition root of the orchestrator: HTTP on :8081, clients to the three checkout services. */
 import 'reflect-metadata';
 import { container } from 'tsyringe';
-import { ENQUEUE_BATCHER, FRAUD_DETECTION_CLIENT, SUGGESTIONS_CLIENT, TRANSACTION_VERIFICATION_CLIENT } from '../checkout/tokens';
+import { FRAUD_DETECTION_CLIENT, SUGGESTIONS_CLIENT, TRANSACTION_VERIFICATION_CLIENT } from '../checkout/tokens';
 import { OrderExecutorDefinition } from '../gen/causeway/v1/order_executor';
 import { OrderQueueDefinition } from '../gen/causeway/v1/order_queue';
 import { FraudDetectionDefinition } from '../gen/causeway/v1/fraud_detection';
@@ -17,14 +17,16 @@ import { ClusterView, EXECUTOR_CLIENTS, QUEUE_STATS_CLIENT } from './cluster';
 import { loadOrchestratorConfig } from './config';
 import { DownstreamHealth, HEALTH_CLIENTS } from './health';
 import { buildHttpApp } from './http';
+import { LocalLeaderKiller } from './leader-killer';
 import { ORDER_STORE, OrderStore } from './order-store';
 import { EXECUTION_LOOKUP, ORDER_RECONCILER_OPTIONS, OrderReconciler, type OrderReconcilerOptions } from './order-reconciler';
 import { ORDER_RETENTION_OPTIONS, OrderRetention, type OrderRetentionOptions } from './order-retention';
-import { EnqueueBatcher } from '../order-queue/enqueue-batcher';
-import { launchedPid } from '../launcher/pid-file';
+import { ENQUEUE_BATCHER } from './tokens';
+import { EnqueueBatcher } from '../order-queue-client/enqueue-batcher';
+import { readProcessTable } from '../platform/process-table';
 import { runMain } from '../platform/run-main';
 import { systemTime } from '../platform/time';
-import catalog from '../suggestions/catalog.json';
+import catalog from '../catalog/catalog.json';
 
 runMain('orchestrator', async () => {
   const config = loadOrchestratorConfig();
@@ -68,24 +70,17 @@ runMain('orchestrator', async () => {
   const reconciler = container.resolve(OrderReconciler);
   const retention = container.resolve(OrderRetention);
 
+  // Local mode: `npm start` runs the executors as processes on this machine, names them by executor id in its
+  // process table and tells us where the table is; read at each kill, since a restart changes the pid.
+  const processTable = config.processTable;
+  const pidOf = (id: string) => (processTable ? readProcessTable(processTable)?.processes[id] : undefined);
   const app = buildHttpApp({
     flow: container.resolve(CheckoutFlow),
     store,
     health: container.resolve(DownstreamHealth),
     cluster,
     catalog,
-    killLeader: config.localMode
-      ? async () => {
-          const snapshot = await cluster.snapshot();
-          const leader = snapshot.executors.find((e) => e.role === 'leader');
-          if (!leader) throw new Error('there is no leader right now (an election may be under way)');
-          const pid = launchedPid(leader.id);
-          if (!pid) throw new Error(`no process id known for ${leader.id}`);
-          process.kill(pid, 'SIGKILL');
-          logger.warn(`killed leader ${leader.id} (pid ${pid}, term ${leader.term}) on request`, { executor: leader.id, term: leader.term });
-          return { killed: leader.id, term: leader.term };
-        }
-      : undefined,
+    leaderKiller: config.localMode ? new LocalLeaderKiller(cluster, pidOf, logger) : undefined,
     corsOrigins: config.corsOrigins,
     maxInFlight: config.maxInFlightCheckouts,
     logger,

@@ -63,7 +63,8 @@ runMain('order-executor', async () => {
   });
 
   // Connect now, not on the first Dequeue after winning an election: that would add a handshake to every failover.
-  (queueChannel as unknown as { getConnectivityState(connect: boolean): unknown }).getConnectivityState(true);
+  // (grpc-js's public Channel API: asking for the state with tryToConnect starts connecting an idle channel.)
+  queueChannel.getConnectivityState(true);
 
   let queueDepth: number | undefined;
   let consumer: QueueConsumer | undefined;

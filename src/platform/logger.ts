@@ -3,7 +3,23 @@ import { OpenTelemetryTransportV3 } from '@opentelemetry/winston-transport';
 import winston from 'winston';
 import { CARD_FIELDS, REDACTED, redact } from './redaction';
 
-export type Logger = winston.Logger;
+/** The levels Causeway logs at (winston's npm levels, the ones in use). */
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+/**
+ * What the services log through. A small port of our own instead of winston's whole Logger: it is all the code
+ * uses, and it lets the level be checked before winston builds a record (see LevelCheckedLogger).
+ */
+export interface Logger {
+  /** The lowest level written; assignable at run time. */
+  level: string;
+  isLevelEnabled(level: LogLevel): boolean;
+  error(message: string, meta?: object): void;
+  warn(message: string, meta?: object): void;
+  info(message: string, meta?: object): void;
+  debug(message: string, meta?: object): void;
+}
+
 
 /** Injection token for the process's logger. */
 export const LOGGER = Symbol('Logger');
@@ -29,6 +45,50 @@ const traceCorrelation = winston.format((info) => {
 });
 
 /**
+ * winston builds and formats every record (copies the metadata, trace ids, redaction, JSON) before its transports
+ * drop the ones below their level, so a hot path's debug lines would cost nearly as much as printed ones. This
+ * wrapper asks winston's own `isLevelEnabled` first, on every call (so a changed `level` applies at once), and only
+ * then calls its public `log`.
+ */
+class LevelCheckedLogger implements Logger {
+  constructor(private readonly winston: winston.Logger) {}
+
+  get level(): string {
+    return this.winston.level;
+  }
+
+  set level(level: string) {
+    this.winston.level = level;
+  }
+
+  isLevelEnabled(level: LogLevel): boolean {
+    return this.winston.isLevelEnabled(level);
+  }
+
+  error(message: string, meta?: object): void {
+    this.write('error', message, meta);
+  }
+
+  warn(message: string, meta?: object): void {
+    this.write('warn', message, meta);
+  }
+
+  info(message: string, meta?: object): void {
+    this.write('info', message, meta);
+  }
+
+  debug(message: string, meta?: object): void {
+    this.write('debug', message, meta);
+  }
+
+  private write(level: LogLevel, message: string, meta: object | undefined): void {
+    if (!this.winston.isLevelEnabled(level)) return;
+    if (meta === undefined) this.winston.log(level, message);
+    else this.winston.log(level, message, meta);
+  }
+}
+
+/**
  * JSON lines on stdout, one object per record with service, trace and span ids;
  * and the same records as OpenTelemetry logs (exported over OTLP when the SDK
  * runs, a no-op otherwise). Redaction runs before either sees a record.
@@ -49,23 +109,5 @@ export function createLogger(service: string, level = process.env.LOG_LEVEL ?? '
     // announces is sent, so the launcher's merged log keeps the causal order of the events.
     transports: [new winston.transports.Console(), new OpenTelemetryTransportV3()],
   });
-  skipDisabledLevels(logger);
-  return logger;
-}
-
-/**
- * winston formats every record (trace ids, redaction, JSON) before its
- * transports drop the ones below their level, so a hot path's debug lines cost
- * nearly as much as printed ones. Check the level first; it is read on every
- * call, so changing `logger.level` at run time still works. The methods stay
- * bound to this logger (no winston child loggers are made from it).
- */
-function skipDisabledLevels(logger: Logger): void {
-  for (const level of Object.keys(logger.levels)) {
-    const write = (logger as unknown as Record<string, winston.LeveledLogMethod>)[level];
-    if (typeof write !== 'function') continue;
-    (logger as unknown as Record<string, unknown>)[level] = (...args: unknown[]) => {
-      return logger.isLevelEnabled(level) ? (write as (...a: unknown[]) => Logger).apply(logger, args) : logger;
-    };
-  }
+  return new LevelCheckedLogger(logger);
 }

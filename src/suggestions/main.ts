@@ -2,7 +2,7 @@
 import { ParticipantRoot } from '../checkout/participant-root';
 import { runMain } from '../platform/run-main';
 import { SuggestionsDefinition } from '../gen/causeway/v1/suggestions';
-import catalog from './catalog.json';
+import catalog from '../catalog/catalog.json';
 import { Recommender, type CatalogBook } from './recommender';
 import { loadSuggestionsConfig } from './config';
 import { SUGGESTION_COUNT, SuggestionsService } from './service';

@@ -1,4 +1,4 @@
-import catalog from './catalog.json';
+import catalog from '../catalog/catalog.json';
 import { Recommender, type CatalogBook } from './recommender';
 
 const books = catalog as CatalogBook[];

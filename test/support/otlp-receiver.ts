@@ -1,2 +1,2 @@
-/** The test side of the OTLP receiver: see src/bench/otlp-receiver.ts. */
-export * from '../../src/bench/otlp-receiver';
+/** The test side of the OTLP receiver: see src/dev/bench/otlp-receiver.ts. */
+export * from '../../src/dev/bench/otlp-receiver';

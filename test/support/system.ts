@@ -1,2 +1,2 @@
-/** The test side of the harness: see src/launcher/harness.ts. */
-export * from '../../src/launcher/harness';
+/** The test side of the harness: see src/dev/harness/system.ts. */
+export * from '../../src/dev/harness/system';

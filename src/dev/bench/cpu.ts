@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import os from 'node:os';
-import { coursePageOrder, postCheckout, type RunningSystem } from '../launcher/harness';
+import { coursePageOrder, postCheckout, type RunningSystem } from '../harness/system';
 import { runConcurrently } from './measures';
 
 const TICK_MS = 1000 / 100; // USER_HZ is 100 on Linux

@@ -10,12 +10,14 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import type { ClusterSnapshot, ExecutorView } from '../orchestrator/api-types';
-import { HostNetwork, netnsVariable } from './netns';
+import type { ClusterSnapshot, ExecutorView } from '../../orchestrator/api-types';
+import { readProcessTable } from '../../platform/process-table';
+import { netnsVariable, pidFilePath, processSpecs } from '../launcher/processes';
+import { HostNetwork } from './netns';
 
-// From src/launcher (ts-jest) and from dist/launcher (compiled) alike, the launcher to run is the built one.
-export const ROOT = path.resolve(__dirname, '..', '..');
-const LAUNCHER = path.join(ROOT, 'dist', 'launcher', 'main.js');
+// From src/dev/harness (ts-jest) and from dist/dev/harness (compiled) alike, the launcher to run is the built one.
+export const ROOT = path.resolve(__dirname, '..', '..', '..');
+const LAUNCHER = path.join(ROOT, 'dist', 'dev', 'launcher', 'main.js');
 
 /*
  * Ports come from below the kernel's ephemeral range (32768+ on Linux), so an outgoing connection made by any
@@ -73,7 +75,9 @@ export interface RunningSystem {
   baseUrl: string;
   /** The web app (src/web), as `npm start` serves it. */
   webUrl: string;
+  /** Every process's listening port, by process name. */
   ports: Record<string, number>;
+  /** The gRPC services the others call (the checkout services, the queue): name → host:port. */
   addresses: Record<string, string>;
   /** Raw stdout lines of every service, in arrival order. */
   lines: string[];
@@ -108,9 +112,6 @@ export interface SystemOptions {
   hosts?: boolean;
 }
 
-/** The processes that become hosts of their own with `{ hosts: true }`. */
-export const HOSTS = ['order-queue', 'executor-1', 'executor-2', 'executor-3'] as const;
-
 export function requireBuild(): void {
   if (!fs.existsSync(LAUNCHER)) {
     throw new Error(`${LAUNCHER} is missing: run \`npm run build\` first (\`npm test\` does it for you).`);
@@ -132,9 +133,18 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
   throw new Error(`timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
 }
 
+/**
+ * The launcher's own table (src/dev/launcher/processes.ts) for the default cluster: which processes there are, how
+ * each is told its port, which may become hosts. The harness adds nothing to it but ports.
+ */
+function plannedProcesses(metricsBase = 0) {
+  return processSpecs({ CAUSEWAY_METRICS_BASE_PORT: String(metricsBase) });
+}
+
 export async function startSystem(extraEnv: Record<string, string> = {}, options: SystemOptions = {}): Promise<RunningSystem> {
   requireBuild();
-  const network = options.hosts ? await HostNetwork.create(HOSTS) : undefined;
+  const hosts = plannedProcesses().filter((p) => p.separateHost).map((p) => p.name);
+  const network = options.hosts ? await HostNetwork.create(hosts) : undefined;
   try {
     return await launch(extraEnv, options, network);
   } catch (err) {
@@ -145,19 +155,24 @@ export async function startSystem(extraEnv: Record<string, string> = {}, options
 
 async function launch(extraEnv: Record<string, string>, options: SystemOptions, network: HostNetwork | undefined): Promise<RunningSystem> {
   const hostOf = (name: string) => (network?.hosts.includes(name) ? network.address(name) : '127.0.0.1');
-  const ports = {
-    ORCHESTRATOR_PORT: await freePort(),
-    TRANSACTION_VERIFICATION_PORT: await freePort(),
-    FRAUD_DETECTION_PORT: await freePort(),
-    SUGGESTIONS_PORT: await freePort(),
-    ORDER_QUEUE_PORT: await freePort(),
-    WEB_PORT: await freePort(),
-  };
+  const metricsBase = await freePortRange(plannedProcesses().filter((p) => p.metricsPort !== undefined).length);
+  const processes = plannedProcesses(metricsBase);
+  const ports: Record<string, number> = {};
+  const portEnv: Record<string, string> = {};
+  const addresses: Record<string, string> = {};
   const executors: Record<string, string> = {};
-  for (const id of ['executor-1', 'executor-2', 'executor-3']) executors[id] = `${hostOf(id)}:${await freePort()}`;
-  const queueAddress = `${hostOf('order-queue')}:${ports.ORDER_QUEUE_PORT}`;
-  const netnsEnv = network ? Object.fromEntries(HOSTS.map((h) => [netnsVariable(h), network.namespace(h)])) : {};
-  const metricsBase = await freePortRange(4);
+  for (const p of processes) {
+    const port = (ports[p.name] = await freePort());
+    const address = `${hostOf(p.name)}:${port}`;
+    if ('peer' in p.port) executors[p.port.peer] = address;
+    else portEnv[p.port.variable] = String(port);
+    if (p.addressVariable) {
+      addresses[p.name] = address;
+      portEnv[p.addressVariable] = address;
+    }
+  }
+  const metricsPorts = Object.fromEntries(processes.flatMap((p) => (p.metricsPort === undefined ? [] : [[p.name, p.metricsPort]])));
+  const netnsEnv = network ? Object.fromEntries(network.hosts.map((h) => [netnsVariable(h), network.namespace(h)])) : {};
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'causeway-test-'));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -169,8 +184,7 @@ async function launch(extraEnv: Record<string, string>, options: SystemOptions, 
     EXECUTOR_PEERS: Object.entries(executors).map(([id, a]) => `${id}=${a}`).join(','),
     CAUSEWAY_DATA_DIR: dataDir,
     CAUSEWAY_METRICS_BASE_PORT: String(metricsBase),
-    ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])),
-    ORDER_QUEUE_ADDRESS: queueAddress,
+    ...portEnv,
     ...netnsEnv,
     ...extraEnv,
   };
@@ -180,34 +194,24 @@ async function launch(extraEnv: Record<string, string>, options: SystemOptions, 
   readline.createInterface({ input: child.stderr! }).on('line', (line) => lines.push(line));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
-  const baseUrl = `http://127.0.0.1:${ports.ORCHESTRATOR_PORT}`;
+  const baseUrl = `http://127.0.0.1:${ports.orchestrator}`;
   const system: RunningSystem = {
     baseUrl,
-    webUrl: `http://127.0.0.1:${ports.WEB_PORT}`,
-    ports: {
-      orchestrator: ports.ORCHESTRATOR_PORT,
-      'transaction-verification': ports.TRANSACTION_VERIFICATION_PORT,
-      'fraud-detection': ports.FRAUD_DETECTION_PORT,
-      suggestions: ports.SUGGESTIONS_PORT,
-    },
-    addresses: {
-      'transaction-verification': `127.0.0.1:${ports.TRANSACTION_VERIFICATION_PORT}`,
-      'fraud-detection': `127.0.0.1:${ports.FRAUD_DETECTION_PORT}`,
-      suggestions: `127.0.0.1:${ports.SUGGESTIONS_PORT}`,
-      'order-queue': queueAddress,
-    },
+    webUrl: `http://127.0.0.1:${ports.web}`,
+    ports,
+    addresses,
     executors,
-    metricsPorts: {
-      'order-queue': metricsBase,
-      'executor-1': metricsBase + 1,
-      'executor-2': metricsBase + 2,
-      'executor-3': metricsBase + 3,
-    },
+    metricsPorts,
     dataDir,
     launcherPid: child.pid!,
     network,
     hostOf,
-    pids: () => JSON.parse(fs.readFileSync(path.join(dataDir, 'processes.json'), 'utf8')).processes,
+    pids: () => {
+      const file = pidFilePath({ CAUSEWAY_DATA_DIR: dataDir });
+      const table = readProcessTable(file);
+      if (!table) throw new Error(`${file} is missing: the launcher has not started any process`);
+      return table.processes;
+    },
     lines,
     records: () =>
       lines.flatMap((line) => {

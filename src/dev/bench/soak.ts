@@ -12,8 +12,8 @@
  *
  *   npm run chaos:soak -- --minutes 10 [--nemesis process|partition|all] [--seed N]
  */
-import { clusterExecutors, startSystem, type RunningSystem } from '../launcher/harness';
-import { seededRandom } from '../raft/random';
+import { clusterExecutors, startSystem, type RunningSystem } from '../harness/system';
+import { seededRandom } from '../../raft/random';
 import { checkHistory, OrderLoad } from './history';
 import { PARTITION_KINDS, Partitioner } from './partitions';
 import { percentile } from './stats';

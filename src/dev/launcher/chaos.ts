@@ -5,9 +5,10 @@
  */
 import fs from 'node:fs';
 import { createChannel, createClient, type Client } from 'nice-grpc';
-import { OrderExecutorDefinition } from '../gen/causeway/v1/order_executor';
-import { readExecutorPeers } from '../platform/config';
-import { launchedPid, pidFilePath } from './pid-file';
+import { OrderExecutorDefinition } from '../../gen/causeway/v1/order_executor';
+import { readExecutorPeers } from '../../platform/config';
+import { readProcessTable } from '../../platform/process-table';
+import { pidFilePath } from './processes';
 
 type ExecutorClient = Client<typeof OrderExecutorDefinition>;
 
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
   for (let i = 0; i < times; i++) {
     const leader = await waitForLeader(clients, 0);
     if (!leader) throw new Error('no leader to kill: is the cluster up?');
-    const pid = launchedPid(leader.id);
+    const pid = readProcessTable(file)?.processes[leader.id];
     if (!pid) throw new Error(`no process id known for ${leader.id} in ${file}`);
     const killedAt = performance.now();
     process.kill(pid, 'SIGKILL');

@@ -33,11 +33,6 @@ const NAME = /^cw(\d+)n(\d+)(?:-|$)/;
 
 let created = 0;
 
-/** The launcher's variable that puts a process into a namespace: `executor-1` → `CAUSEWAY_NETNS_EXECUTOR_1`. */
-export function netnsVariable(processName: string): string {
-  return `CAUSEWAY_NETNS_${processName.toUpperCase().replace(/-/g, '_')}`;
-}
-
 /** What this machine lacks to build host networks, or undefined if nothing. */
 export function missingForNetworks(): string | undefined {
   const missing: string[] = [];

@@ -1,5 +1,5 @@
 /**
- * What recording an answered order costs the orchestrator: `node dist/bench/order-store.js`.
+ * What recording an answered order costs the orchestrator: `node dist/dev/bench/order-store.js`.
  * For each synchronous mode, orders put one at a time (a transaction and, with FULL, an fsync each) and
  * orders put by concurrent checkouts in the same event-loop turn (one transaction for the lot). The time is
  * the event loop's: better-sqlite3 is synchronous, so a commit blocks every other request meanwhile.
@@ -7,8 +7,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { CheckoutResult } from '../orchestrator/api-types';
-import { OrderStore } from '../orchestrator/order-store';
+import type { CheckoutResult } from '../../orchestrator/api-types';
+import { OrderStore } from '../../orchestrator/order-store';
 
 const ORDERS = Number(process.env.ORDERS ?? 4000);
 

@@ -5,9 +5,9 @@
  * executed. Used by the chaos soak and the partition tests.
  */
 import { createChannel, createClient } from 'nice-grpc';
-import { OrderExecutorDefinition, type Execution } from '../gen/causeway/v1/order_executor';
-import { OrderQueueDefinition } from '../gen/causeway/v1/order_queue';
-import { coursePageOrder, postCheckout, waitFor, type RunningSystem } from '../launcher/harness';
+import { OrderExecutorDefinition, type Execution } from '../../gen/causeway/v1/order_executor';
+import { OrderQueueDefinition } from '../../gen/causeway/v1/order_queue';
+import { coursePageOrder, postCheckout, waitFor, type RunningSystem } from '../harness/system';
 
 /** What the shop answered. */
 export interface History {

@@ -6,48 +6,22 @@
  *
  * CAUSEWAY_NETNS_<NAME>=<namespace> (e.g. CAUSEWAY_NETNS_EXECUTOR_1) runs that
  * process inside an existing network namespace, as a host of its own, through
- * `ip netns exec` (needs root; the partition tests set it up, see netns.ts). It
+ * `ip netns exec` (needs root; the partition tests set it up, see src/dev/harness/netns.ts). It
  * binds every interface there (CAUSEWAY_HOST=0.0.0.0: the namespace has only its
  * loopback and its link to the test's bridge). Dev tooling, not for production.
+ *
+ * The processes it runs are listed once, in processes.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
-import { readExecutorPeers, readOtlpEndpoints, readPort, readServicePort } from '../platform/config';
-import { netnsVariable } from './netns';
-import { pidFilePath } from './pid-file';
+import { readOtlpEndpoints, readServicePort } from '../../platform/config';
+import { netnsVariable, pidFilePath, processSpecs, type ProcessSpec } from './processes';
+import { PROCESS_TABLE_VARIABLE, writeProcessTable } from '../../platform/process-table';
 
-const dist = path.resolve(__dirname, '..');
+// dist/dev/launcher → dist
+const dist = path.resolve(__dirname, '..', '..');
 const preload = path.join(dist, 'platform', 'telemetry', 'preload.js');
-
-/** One process to run: its display name, the service folder under dist/, and its own environment. */
-export interface ProcessSpec {
-  name: string;
-  service: string;
-  env: Record<string, string>;
-}
-
-/**
- * What `npm start` runs, in start order: the queue and the executor cluster, the
- * end of the checkout chain first, the HTTP front last. Executors get their id,
- * and a Prometheus port each (9461, 9462, ...); the queue gets 9460.
- */
-export function processSpecs(env: NodeJS.ProcessEnv = process.env): ProcessSpec[] {
-  const executors = Object.keys(readExecutorPeers(env));
-  const metricsBase = readPort(env, 'CAUSEWAY_METRICS_BASE_PORT', 9460);
-  return [
-    { name: 'order-queue', service: 'order-queue', env: { CAUSEWAY_METRICS_PORT: String(metricsBase) } },
-    ...executors.map((id, i) => ({
-      name: id,
-      service: 'order-executor',
-      env: { EXECUTOR_ID: id, CAUSEWAY_METRICS_PORT: String(metricsBase + 1 + i), OTEL_RESOURCE_ATTRIBUTES: `service.instance.id=${id}` },
-    })),
-    ...['suggestions', 'fraud-detection', 'transaction-verification', 'orchestrator'].map((s) => ({ name: s, service: s, env: {} })),
-    // Static files: a trace per page load would only be noise.
-    { name: 'web', service: 'web-server', env: { OTEL_SDK_DISABLED: 'true' } },
-  ];
-}
 
 const SPECS = processSpecs();
 const LAUNCH_ORDER = SPECS.map((s) => s.name);
@@ -91,12 +65,8 @@ let stopping = false;
 
 
 function writePidFile(): void {
-  const processes = Object.fromEntries([...running].map(([name, r]) => [name, r.child.pid]));
-  fs.mkdirSync(path.dirname(pidFilePath()), { recursive: true });
-  // Written aside and renamed into place, so a reader (the harness, the kill button) never sees a half-written file.
-  const temp = `${pidFilePath()}.tmp`;
-  fs.writeFileSync(temp, JSON.stringify({ launcher: process.pid, processes }, null, 2));
-  fs.renameSync(temp, pidFilePath());
+  const processes = Object.fromEntries([...running].flatMap(([name, r]) => (r.child.pid ? [[name, r.child.pid]] : [])));
+  writeProcessTable(pidFilePath(), { launcher: process.pid, processes });
 }
 
 function say(message: string): void {
@@ -112,8 +82,9 @@ function start(spec: ProcessSpec): void {
   // `ip netns exec` enters the namespace and then execs node, so the child's pid is node's: kill and restart work as usual.
   const [command, ...args] = namespace ? ['ip', 'netns', 'exec', namespace, ...node] : node;
   const child = spawn(command, args, {
-    // Local mode: the processes are ours, so the web app may offer to kill the leader.
-    env: { CAUSEWAY_LOCAL_MODE: 'true', ...process.env, OTEL_SERVICE_NAME: spec.service, ...spec.env, ...(namespace ? { CAUSEWAY_HOST: '0.0.0.0' } : {}) },
+    // Local mode: the processes are ours, so the web app may offer to kill the leader; the orchestrator finds
+    // its pid in our process table, named here.
+    env: { CAUSEWAY_LOCAL_MODE: 'true', [PROCESS_TABLE_VARIABLE]: pidFilePath(), ...process.env, OTEL_SERVICE_NAME: spec.service, ...spec.env, ...(namespace ? { CAUSEWAY_HOST: '0.0.0.0' } : {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const entry = { spec, child, startedAt: Date.now() };

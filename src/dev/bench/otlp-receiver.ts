@@ -3,13 +3,13 @@
  * on loopback, keeping everything it is sent so tests can read the spans and log records back.
  */
 import { createServer, type Server } from 'nice-grpc';
-import { ExportLogsServiceRequest, LogsServiceDefinition } from '../gen/opentelemetry/proto/collector/logs/v1/logs_service';
+import { ExportLogsServiceRequest, LogsServiceDefinition } from '../../gen/opentelemetry/proto/collector/logs/v1/logs_service';
 import {
   ExportTraceServiceRequest,
   TraceServiceDefinition,
   type AnyValue,
   type KeyValue,
-} from '../gen/opentelemetry/proto/collector/trace/v1/trace_service';
+} from '../../gen/opentelemetry/proto/collector/trace/v1/trace_service';
 
 export type AttributeValue = string | number | boolean | AttributeValue[] | null;
 

@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createChannel, createClient } from 'nice-grpc';
-import { OrderExecutorDefinition } from '../gen/causeway/v1/order_executor';
-import { OrderQueueDefinition } from '../gen/causeway/v1/order_queue';
-import { clusterExecutors, waitFor, type RunningSystem } from '../launcher/harness';
-import { EnqueueBatcher } from '../order-queue/enqueue-batcher';
+import { OrderExecutorDefinition } from '../../gen/causeway/v1/order_executor';
+import { OrderQueueDefinition } from '../../gen/causeway/v1/order_queue';
+import { clusterExecutors, waitFor, type RunningSystem } from '../harness/system';
+import { EnqueueBatcher } from '../../order-queue-client/enqueue-batcher';
 import { runConcurrently } from './measures';
 
 /** What history costs: the same measures on a fresh cluster and after many orders. */
@@ -118,7 +118,7 @@ export async function measureGrowth(
 
 /** `npm run bench:growth`: only this measure, written to bench/results/<date>-growth.json. */
 async function main(): Promise<void> {
-  const { startSystem: start, ROOT } = await import('../launcher/harness');
+  const { startSystem: start, ROOT } = await import('../harness/system');
   const orders = Number(process.env.BENCH_GROWTH_ORDERS ?? 200_000);
   const log = (s: string) => process.stdout.write(`${s}\n`);
   log(`what history costs: executor restart time, memory and disk, fresh and after ${orders} orders`);

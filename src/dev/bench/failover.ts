@@ -1,4 +1,4 @@
-import { clusterExecutors, coursePageOrder, postCheckout, waitFor, type RunningSystem } from '../launcher/harness';
+import { clusterExecutors, coursePageOrder, postCheckout, waitFor, type RunningSystem } from '../harness/system';
 import { percentile } from './stats';
 
 export interface FailoverResult {

@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { coursePageOrder, postCheckout, ROOT, startSystem, waitFor } from '../launcher/harness';
+import { coursePageOrder, postCheckout, ROOT, startSystem, waitFor } from '../harness/system';
 import { measureFailover } from './failover';
 import { measureGrowth } from './growth';
 import { cpuPerCheckout } from './cpu';

@@ -1,13 +1,13 @@
 /**
  * Network faults for a system started with `{ hosts: true }`: the executors and
- * the queue are hosts on a bridge (src/launcher/netns.ts), and these cut real
+ * the queue are hosts on a bridge (src/dev/harness/netns.ts), and these cut real
  * links between them. Each fault returns the executor that must rejoin when it
  * heals, so callers can time "heal → follower of the current leader" (issue 15).
  */
 import { createChannel, createClient, type Channel, type Client } from 'nice-grpc';
-import { OrderExecutorDefinition, type ExecutorStatus } from '../gen/causeway/v1/order_executor';
-import type { RunningSystem } from '../launcher/harness';
-import type { HostNetwork } from '../launcher/netns';
+import { OrderExecutorDefinition, type ExecutorStatus } from '../../gen/causeway/v1/order_executor';
+import type { RunningSystem } from '../harness/system';
+import type { HostNetwork } from '../harness/netns';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

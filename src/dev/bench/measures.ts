@@ -2,11 +2,11 @@ import autocannon from 'autocannon';
 import { fork } from 'node:child_process';
 import path from 'node:path';
 import { createChannel, createClient } from 'nice-grpc';
-import { OrderExecutorDefinition } from '../gen/causeway/v1/order_executor';
-import { OrderQueueDefinition } from '../gen/causeway/v1/order_queue';
-import { HealthDefinition } from '../gen/grpc/health/v1/health';
-import { coursePageOrder, type RunningSystem } from '../launcher/harness';
-import { EnqueueBatcher } from '../order-queue/enqueue-batcher';
+import { OrderExecutorDefinition } from '../../gen/causeway/v1/order_executor';
+import { OrderQueueDefinition } from '../../gen/causeway/v1/order_queue';
+import { HealthDefinition } from '../../gen/grpc/health/v1/health';
+import { coursePageOrder, type RunningSystem } from '../harness/system';
+import { EnqueueBatcher } from '../../order-queue-client/enqueue-batcher';
 import { percentile } from './stats';
 
 /** Runs `job(0)` … `job(count - 1)`, at most `concurrency` at a time. */

@@ -1,0 +1,82 @@
+/**
+ * What `npm start` runs: the one table of Causeway's processes, read by the launcher to start them and by the
+ * test harness to give each a port and to find it again. Adding a service means adding it here (and to the
+ * config it reads); the harness and the launcher follow.
+ */
+import path from 'node:path';
+import { envPrefix, readExecutorPeers, readPort } from '../../platform/config';
+
+/** One process to run. */
+export interface ProcessSpec {
+  /** Its display name and its key in the process table, e.g. "executor-2" (an executor is named by its id). */
+  name: string;
+  /** Its folder under dist/ (the executors share one). */
+  service: string;
+  /** Its own environment, on top of the launcher's. */
+  env: Record<string, string>;
+  /** How its listening port is set: a variable of its own, or (an executor) its entry in EXECUTOR_PEERS. */
+  port: { variable: string } | { peer: string };
+  /** The variable that tells the other processes where to reach it (the gRPC services the others call). */
+  addressVariable?: string;
+  /** Its Prometheus /metrics port, if it serves one. */
+  metricsPort?: number;
+  /** Partition tests may run it as a host of its own (a network namespace, see src/dev/harness/netns.ts). */
+  separateHost: boolean;
+}
+
+/**
+ * In start order: the queue and the executor cluster, the end of the checkout chain first, the HTTP front last.
+ * Executors get their id, and a Prometheus port each (9461, 9462, ...); the queue gets 9460.
+ */
+export function processSpecs(env: NodeJS.ProcessEnv = process.env): ProcessSpec[] {
+  const executors = Object.keys(readExecutorPeers(env));
+  const metricsBase = readPort(env, 'CAUSEWAY_METRICS_BASE_PORT', 9460);
+  const ownPort = (name: 'order-queue' | 'suggestions' | 'fraud-detection' | 'transaction-verification' | 'orchestrator' | 'web') => ({
+    variable: `${envPrefix(name)}_PORT`,
+  });
+  const grpc = (name: 'order-queue' | 'suggestions' | 'fraud-detection' | 'transaction-verification') => ({
+    port: ownPort(name),
+    addressVariable: `${envPrefix(name)}_ADDRESS`,
+  });
+  return [
+    {
+      name: 'order-queue',
+      service: 'order-queue',
+      env: { CAUSEWAY_METRICS_PORT: String(metricsBase) },
+      ...grpc('order-queue'),
+      metricsPort: metricsBase,
+      separateHost: true,
+    },
+    ...executors.map((id, i) => ({
+      name: id,
+      service: 'order-executor',
+      env: { EXECUTOR_ID: id, CAUSEWAY_METRICS_PORT: String(metricsBase + 1 + i), OTEL_RESOURCE_ATTRIBUTES: `service.instance.id=${id}` },
+      port: { peer: id },
+      metricsPort: metricsBase + 1 + i,
+      separateHost: true,
+    })),
+    ...(['suggestions', 'fraud-detection', 'transaction-verification'] as const).map((s) => ({
+      name: s,
+      service: s,
+      env: {},
+      ...grpc(s),
+      separateHost: false,
+    })),
+    { name: 'orchestrator', service: 'orchestrator', env: {}, port: ownPort('orchestrator'), separateHost: false },
+    // Static files: a trace per page load would only be noise.
+    { name: 'web', service: 'web-server', env: { OTEL_SDK_DISABLED: 'true' }, port: ownPort('web'), separateHost: false },
+  ];
+}
+
+/** The variable that puts a process into an existing network namespace: `executor-1` → `CAUSEWAY_NETNS_EXECUTOR_1`. */
+export function netnsVariable(processName: string): string {
+  return `CAUSEWAY_NETNS_${processName.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/**
+ * Where the launcher keeps its process table (the format is src/platform/process-table.ts): in the data directory,
+ * so `npm run chaos` and the harness find a running launcher's table from its data directory alone.
+ */
+export function pidFilePath(env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(env.CAUSEWAY_DATA_DIR ?? './data', 'processes.json');
+}
