@@ -13,8 +13,8 @@ import { createGrpcClient } from '../platform/grpc';
 import { hostGrpcService } from '../platform/grpc-host';
 import { createLogger, LOGGER } from '../platform/logger';
 import { RaftNode } from '../raft/node';
+import { announceExecution } from './announce-execution';
 import { ElectionTelemetry } from './election-telemetry';
-import { executeOrder } from './execute-order';
 import { ExecutionLedger } from './execution-ledger';
 import { ExecutorMetrics } from './metrics';
 import { QueueConsumer } from './queue-consumer';
@@ -82,7 +82,7 @@ runMain('order-executor', async () => {
           if (applied.kind === 'executed') {
             if (replay) logger.debug(`replayed order ${applied.execution.orderId}`, { order_id: applied.execution.orderId });
             else {
-              executeOrder(applied.command, applied.execution, ex.id, node.status().role === 'leader', logger);
+              announceExecution(applied.command, applied.execution, ex.id, node.status().role === 'leader', logger);
               metrics.orderExecuted();
             }
           } else {
