@@ -140,7 +140,7 @@ runMain('order-executor', async () => {
     register: (server) => server.add(OrderExecutorDefinition, service),
     maxReceiveBytes: MAX_RAFT_MESSAGE_BYTES,
     // Raft traffic and status polls would be hundreds of traces a second.
-    untraced: ['/causeway.v1.OrderExecutor/Stream', '/causeway.v1.OrderExecutor/Step', '/causeway.v1.OrderExecutor/Status', '/causeway.v1.OrderExecutor/Executions'],
+    untraced: ['/causeway.v1.OrderExecutor/Stream', '/causeway.v1.OrderExecutor/Status', '/causeway.v1.OrderExecutor/Executions'],
     onShutdown: async () => {
       clearInterval(depthPoller);
       await consumer?.stop();
