@@ -26,9 +26,6 @@ export const EVENTS: Readonly<Record<EventName, EventDefinition>> = {
   F: { service: 'suggestions', title: 'book suggestions generated' },
 };
 
-/** Execution order of an approved order. */
-export const EVENT_ORDER: readonly EventName[] = ['A', 'B', 'D', 'C', 'E', 'F'];
-
 /** What a rule decides. A failure carries a stable machine code and a human message. */
 export type RuleOutcome = { ok: true } | { ok: false; code: string; message: string };
 
