@@ -86,14 +86,18 @@ describe('leader change alert end to end', () => {
   };
 
   it('fires when the leader is killed, and resolves once the cluster is stable again', async () => {
-    const leaders = await waitFor('exactly one leader in Prometheus', async () => {
-      const res = await getJson(`${api}/query?query=${encodeURIComponent('sum(executor_is_leader)')}`);
-      return res.data.result[0]?.value[1] === '1' ? true : undefined;
+    // Prometheus's view of the cluster: every executor scraped, exactly one of them leading ...
+    const leaderInPrometheus = await waitFor('every executor in Prometheus, one of them leading', async () => {
+      const res = await getJson(`${api}/query?query=executor_is_leader`);
+      const series = res.data.result as { metric: { executor: string }; value: [number, string] }[];
+      const leading = series.filter((s) => s.value[1] === '1');
+      return series.length === 3 && leading.length === 1 ? leading[0].metric.executor : undefined;
     });
-    expect(leaders).toBe(true);
+    // ... and it is the leader the cluster itself reports.
+    const leader = (await clusterExecutors(system)).find((e) => e.role === 'leader')!;
+    expect(leaderInPrometheus).toBe(leader.id);
     expect(await alert('ExecutorLeaderChanged')).toBeUndefined();
 
-    const leader = (await clusterExecutors(system)).find((e) => e.role === 'leader')!;
     process.kill(system.pids()[leader.id], 'SIGKILL');
 
     const firing = await waitFor('ExecutorLeaderChanged to fire', async () => {

@@ -43,15 +43,20 @@ it('stops an executor whose committed log cannot be applied, and a wiped replica
   const next = victim.logLength + 1;
 
   const client = createClient(OrderExecutorDefinition, createChannel(system.executors[victim.id]));
-  await client.step({
-    messages: [
-      {
-        type: 'Append', from: leader.id, to: victim.id, term: leader.term, logTerm: leader.term, index: victim.logLength,
-        entries: [{ term: leader.term, index: next, type: 'command', data: 'this is not an order' }],
-        commit: next, reject: false, rejectHint: 0, snapshot: undefined,
-      },
-    ],
-  });
+  // Over the peers' own channel: a stream of batches, here of one.
+  await client.stream(
+    (async function* () {
+      yield {
+        messages: [
+          {
+            type: 'Append', from: leader.id, to: victim.id, term: leader.term, logTerm: leader.term, index: victim.logLength,
+            entries: [{ term: leader.term, index: next, type: 'command', data: 'this is not an order' }],
+            commit: next, reject: false, rejectHint: 0, snapshot: undefined,
+          },
+        ],
+      };
+    })(),
+  );
 
   const exited = await waitFor(`${victim.id} to stop`, async () => system.lines.find((l) => l.includes(`${victim.id} exited (code 1)`)));
   expect(exited).toBeDefined();

@@ -74,15 +74,27 @@ describe('collector config', () => {
 describe('Grafana provisioning', () => {
   let system: RunningSystem;
   let exported: Set<string>;
+  /** Which services export each metric name (the three executors count as one service). */
+  const exportedBy = new Map<string, Set<string>>();
 
   beforeAll(async () => {
     system = await startSystem();
+    const scrape = (port: number) => waitFor('metrics', async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+    // Scrape once the leader has polled the queue: from then on every gauge has a sample.
+    await waitFor("the leader's first look at the queue", async () => {
+      for (const port of Object.values(system.metricsPorts)) if (/^executor_queue_depth_observed\{/m.test(await scrape(port))) return true;
+      return undefined;
+    });
     exported = new Set(COLLECTOR_METRICS);
-    for (const port of Object.values(system.metricsPorts)) {
-      const text = await waitFor('metrics', async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+    for (const [processName, port] of Object.entries(system.metricsPorts)) {
+      const service = processName.replace(/^executor-\d+$/, 'order-executor');
+      const text = await scrape(port);
       for (const line of text.split('\n')) {
         const name = /^([a-zA-Z_:][a-zA-Z0-9_:]*)/.exec(line)?.[1];
-        if (name && !line.startsWith('#')) exported.add(name);
+        if (!name || line.startsWith('#')) continue;
+        exported.add(name);
+        if (!exportedBy.has(name)) exportedBy.set(name, new Set());
+        exportedBy.get(name)!.add(service);
       }
     }
   });
@@ -115,6 +127,14 @@ describe('Grafana provisioning', () => {
     }
     expect(metrics.size).toBeGreaterThan(0);
     for (const name of metrics) expect(`${name}: ${exported.has(name)}`).toBe(`${name}: true`);
+  });
+
+  it('gives each metric name one meaning: no name is exported by two services', () => {
+    // target_info is OpenTelemetry's per-process resource description, the same name by design.
+    const shared = [...exportedBy].filter(([name, services]) => name !== 'target_info' && services.size > 1).map(([name, services]) => `${name}: ${[...services].join(', ')}`);
+    expect(shared).toEqual([]);
+    expect(exportedBy.get('order_queue_depth')).toEqual(new Set(['order-queue']));
+    expect(exportedBy.get('executor_queue_depth_observed')).toEqual(new Set(['order-executor']));
   });
 
   it('alerts with the same PromQL as the promtool-tested Prometheus rules, to a webhook', () => {

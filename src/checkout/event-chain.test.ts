@@ -1,16 +1,16 @@
 import type { ChainResult, Handoff } from '../gen/causeway/v1/checkout';
 import { createLogger } from '../platform/logger';
 import { EventChain } from './event-chain';
-import { OrderLedger } from './order-ledger';
+import { OrderCache } from './order-cache';
 import { fail, pass, passWith } from './rules/outcome';
 
 const logger = createLogger('test', 'error');
 const TV = 'transaction-verification';
 
 function chainWithOrder(order: string) {
-  const ledger = new OrderLedger<string>(TV, 60_000);
-  ledger.init('ord_1', order, 0);
-  return new EventChain(ledger, logger);
+  const orders = new OrderCache<string>(TV, 60_000);
+  orders.init('ord_1', order, 0);
+  return new EventChain(orders, logger);
 }
 
 const start: Handoff = { orderId: 'ord_1', clock: { entries: {} }, causeTraceparent: '' };

@@ -3,7 +3,7 @@ import type { ChainResult, EventRecord, Handoff } from '../gen/causeway/v1/check
 import type { Logger } from '../platform/logger';
 import { linkTo, traceparentOf } from '../platform/telemetry/traceparent';
 import { EVENTS, type EventName } from './events';
-import type { OrderLedger } from './order-ledger';
+import type { OrderCache } from './order-cache';
 import type { EventOutcome } from './rules/outcome';
 import { clockFromWire, clockRecord, clockToWire } from './wire';
 
@@ -24,7 +24,7 @@ const tracer = trace.getTracer('causeway.checkout');
  */
 export class EventChain<Order> {
   constructor(
-    private readonly ledger: OrderLedger<Order>,
+    private readonly orders: OrderCache<Order>,
     private readonly logger: Logger,
   ) {}
 
@@ -57,7 +57,7 @@ export class EventChain<Order> {
 
   private runEvent<Result>(event: EventName, handoff: Handoff, decide: (order: Order) => EventOutcome<Result>) {
     const { service, title } = EVENTS[event];
-    if (service !== this.ledger.process) throw new Error(`event ${event} belongs to ${service}, not ${this.ledger.process}`);
+    if (service !== this.orders.process) throw new Error(`event ${event} belongs to ${service}, not ${this.orders.process}`);
     return tracer.startActiveSpan(
       `event ${event}`,
       {
@@ -67,7 +67,7 @@ export class EventChain<Order> {
       },
       (span: Span) => {
         try {
-          const { order, clock } = this.ledger.recordEvent(handoff.orderId, clockFromWire(handoff.clock));
+          const { order, clock } = this.orders.recordEvent(handoff.orderId, clockFromWire(handoff.clock));
           const outcome = decide(order);
           const vectorClock = clockRecord(clock);
           span.setAttribute('vector_clock', JSON.stringify(vectorClock));

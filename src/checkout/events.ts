@@ -26,5 +26,3 @@ export const EVENTS: Readonly<Record<EventName, EventDefinition>> = {
   F: { service: 'suggestions', title: 'book suggestions generated' },
 };
 
-/** Execution order of an approved order. */
-export const EVENT_ORDER: readonly EventName[] = ['A', 'B', 'D', 'C', 'E', 'F'];

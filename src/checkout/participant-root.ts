@@ -7,13 +7,13 @@ import { GrpcClients } from '../platform/grpc';
 import { hostGrpcService } from '../platform/grpc-host';
 import { createLogger, LOGGER, type Logger } from '../platform/logger';
 import { systemTime, TIME } from '../platform/time';
-import { OrderLedger } from './order-ledger';
+import { OrderCache } from './order-cache';
 import type { ParticipantConfig } from './config';
-import { LEDGER } from './tokens';
+import { ORDER_CACHE } from './tokens';
 
 /**
  * What the three checkout services' composition roots share: config, logger,
- * clock, the order ledger with its expiry sweeper, clients to the other
+ * clock, the order cache with its expiry sweeper, clients to the other
  * services, and hosting. Each main.ts adds its own classes and starts.
  */
 export class ParticipantRoot {
@@ -28,13 +28,13 @@ export class ParticipantRoot {
   ) {
     this.logger = createLogger(name, this.config.logLevel);
     this.clients = new GrpcClients(this.config.rpcDeadlineMs);
-    const ledger = new OrderLedger<Order>(name, this.config.orderTtlMs);
+    const orders = new OrderCache<Order>(name, this.config.orderTtlMs);
     container.register(LOGGER, { useValue: this.logger });
     container.register(TIME, { useValue: systemTime });
-    container.register(LEDGER, { useValue: ledger });
+    container.register(ORDER_CACHE, { useValue: orders });
     this.sweeper = setInterval(
       () => {
-        const dropped = ledger.sweep(systemTime.now());
+        const dropped = orders.sweep(systemTime.now());
         if (dropped > 0) this.logger.warn(`forgot ${dropped} orders never cleared within ${this.config.orderTtlMs} ms`);
       },
       Math.min(this.config.orderTtlMs, 10_000),

@@ -8,20 +8,20 @@ import type {
 } from '../gen/causeway/v1/checkout';
 import type { Logger } from '../platform/logger';
 import type { TimeSource } from '../platform/time';
-import { DuplicateOrderError, OrderLedger, UnknownOrderError } from './order-ledger';
+import { DuplicateOrderError, OrderCache, UnknownOrderError } from './order-cache';
 import { clockFromWire, clockRecord, clockToWire } from './wire';
 
 /**
  * The InitOrder and ClearOrder handlers every checkout service shares: cache the
  * order with a zero clock; forget it on the final broadcast if local ≤ final.
  */
-export function participantHandlers(ledger: OrderLedger<Order>, time: TimeSource, logger: Logger) {
+export function participantHandlers(orders: OrderCache<Order>, time: TimeSource, logger: Logger) {
   return {
     async initOrder(request: InitOrderRequest): Promise<InitOrderResponse> {
       const order = request.order;
       if (!order?.orderId) throw new ServerError(Status.INVALID_ARGUMENT, 'order.orderId is required');
       try {
-        return { clock: clockToWire(ledger.init(order.orderId, order, time.now())) };
+        return { clock: clockToWire(orders.init(order.orderId, order, time.now())) };
       } catch (err) {
         if (err instanceof DuplicateOrderError) throw new ServerError(Status.ALREADY_EXISTS, err.message);
         throw err;
@@ -31,7 +31,7 @@ export function participantHandlers(ledger: OrderLedger<Order>, time: TimeSource
     async clearOrder(request: ClearOrderRequest): Promise<ClearOrderResponse> {
       const finalClock = clockFromWire(request.finalClock);
       try {
-        const outcome = ledger.clear(request.orderId, finalClock);
+        const outcome = orders.clear(request.orderId, finalClock);
         if (!outcome.cleared) {
           logger.warn(`order ${request.orderId} not cleared: ${outcome.reason}`, {
             order_id: request.orderId,

@@ -1,9 +1,9 @@
 import type { CallContext } from 'nice-grpc';
 import { inject, injectable } from 'tsyringe';
 import { EventChain } from '../checkout/event-chain';
-import type { OrderLedger } from '../checkout/order-ledger';
+import type { OrderCache } from '../checkout/order-cache';
 import { participantHandlers, withKnownOrder } from '../checkout/participant';
-import { LEDGER, SUGGESTIONS_CLIENT, TRANSACTION_VERIFICATION_CLIENT } from '../checkout/tokens';
+import { ORDER_CACHE, SUGGESTIONS_CLIENT, TRANSACTION_VERIFICATION_CLIENT } from '../checkout/tokens';
 import type { ChainResult, Handoff, Order } from '../gen/causeway/v1/checkout';
 import type { FraudDetectionServiceImplementation } from '../gen/causeway/v1/fraud_detection';
 import type { SuggestionsClient } from '../gen/causeway/v1/suggestions';
@@ -20,15 +20,15 @@ export class FraudDetectionService implements FraudDetectionServiceImplementatio
   readonly clearOrder;
 
   constructor(
-    @inject(LEDGER) ledger: OrderLedger<Order>,
+    @inject(ORDER_CACHE) orders: OrderCache<Order>,
     @inject(FraudRules) private readonly rules: FraudRules,
     @inject(TRANSACTION_VERIFICATION_CLIENT) private readonly verification: TransactionVerificationClient,
     @inject(SUGGESTIONS_CLIENT) private readonly suggestions: SuggestionsClient,
     @inject(TIME) private readonly time: TimeSource,
     @inject(LOGGER) logger: Logger,
   ) {
-    this.chain = new EventChain(ledger, logger);
-    ({ initOrder: this.initOrder, clearOrder: this.clearOrder } = participantHandlers(ledger, time, logger));
+    this.chain = new EventChain(orders, logger);
+    ({ initOrder: this.initOrder, clearOrder: this.clearOrder } = participantHandlers(orders, time, logger));
   }
 
   checkUser(request: Handoff, context: CallContext): Promise<ChainResult> {

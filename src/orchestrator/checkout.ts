@@ -67,6 +67,20 @@ export const projections = {
   }),
 };
 
+/** What the queue (and from it the executors' replicated log) keeps of an approved order: the card masked to its last four digits. */
+export function toQueuedOrder(order: Order, traceparent: string, enqueuedAtMs: number) {
+  const digits = order.creditCard?.number.replace(/\D/g, '') ?? '';
+  return {
+    orderId: order.orderId,
+    shippingMethod: order.shippingMethod,
+    items: order.items,
+    customerName: order.user?.name ?? '',
+    maskedCard: digits.length >= 4 ? `**** ${digits.slice(-4)}` : '****',
+    traceparent,
+    enqueuedAtMs,
+  };
+}
+
 const tracer = trace.getTracer('causeway.orchestrator');
 
 /**
@@ -149,16 +163,7 @@ export class CheckoutFlow {
    * ride out a queue restart; enqueue is idempotent by order id.
    */
   private async enqueue(order: Order, spanContext: SpanContext): Promise<void> {
-    const digits = order.creditCard?.number.replace(/\D/g, '') ?? '';
-    const queued = {
-      orderId: order.orderId,
-      shippingMethod: order.shippingMethod,
-      items: order.items,
-      customerName: order.user?.name ?? '',
-      maskedCard: digits.length >= 4 ? `**** ${digits.slice(-4)}` : '****',
-      traceparent: traceparentOf(spanContext),
-      enqueuedAtMs: Date.now(),
-    };
+    const queued = toQueuedOrder(order, traceparentOf(spanContext), Date.now());
     for (let attempt = 1; ; attempt++) {
       try {
         await this.queue.enqueue(queued);

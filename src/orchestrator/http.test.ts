@@ -11,8 +11,12 @@ describe('POST /checkout back-pressure', () => {
   it('answers 503 with Retry-After once maxInFlight checkouts are running, and recovers', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
+    let arrived = 0;
+    let bothArrived!: () => void;
+    const bothRunning = new Promise<void>((r) => (bothArrived = r));
     const flow = {
       checkout: async () => {
+        if (++arrived === 2) bothArrived();
         await gate;
         return { orderId: 'ord_x', status: 'Order Approved', state: 'queued', suggestedBooks: [], traceId: null, events: [] } satisfies CheckoutResult;
       },
@@ -31,7 +35,7 @@ describe('POST /checkout back-pressure', () => {
     const post = () =>
       fetch(`${url}/checkout`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ user: {}, creditCard: {}, items: [] }) });
     const running = [post(), post()];
-    await new Promise((r) => setTimeout(r, 50));
+    await bothRunning;
     const refused = await post();
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('1');

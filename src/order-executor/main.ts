@@ -13,8 +13,8 @@ import { hostGrpcService } from '../platform/grpc-host';
 import { createLogger, LOGGER } from '../platform/logger';
 import { RaftNode } from '../raft/node';
 import { loadExecutorConfig } from './config';
+import { announceExecution } from './announce-execution';
 import { ElectionTelemetry } from './election-telemetry';
-import { executeOrder } from './execute-order';
 import { ExecutionLedger } from './execution-ledger';
 import { ExecutorMetrics, QUEUE_DEPTH, RAFT_STATUS } from './metrics';
 import { CONSUMER_OPTIONS, QueueConsumer, type QueueConsumerOptions } from './queue-consumer';
@@ -104,7 +104,7 @@ runMain('order-executor', async () => {
           if (applied.kind === 'executed') {
             if (replay) logger.debug(`replayed order ${applied.execution.orderId}`, { order_id: applied.execution.orderId });
             else {
-              executeOrder(applied.command, applied.execution, ex.id, node.status().role === 'leader', logger);
+              announceExecution(applied.command, applied.execution, ex.id, node.status().role === 'leader', logger);
               metrics.orderExecuted();
             }
           } else {
@@ -155,7 +155,7 @@ runMain('order-executor', async () => {
     register: (server) => server.add(OrderExecutorDefinition, service),
     maxReceiveBytes: MAX_RAFT_MESSAGE_BYTES,
     // Raft traffic and status polls would be hundreds of traces a second.
-    untraced: ['/causeway.v1.OrderExecutor/Stream', '/causeway.v1.OrderExecutor/Step', '/causeway.v1.OrderExecutor/Status', '/causeway.v1.OrderExecutor/Executions'],
+    untraced: ['/causeway.v1.OrderExecutor/Stream', '/causeway.v1.OrderExecutor/Status', '/causeway.v1.OrderExecutor/Executions'],
     onShutdown: async () => {
       clearInterval(depthPoller);
       await consumer?.stop();

@@ -45,10 +45,13 @@ export class ExecutorMetrics {
         ? Math.max(0, ...Object.values(s.progress).map((p) => s.lastIndex - p.match))
         : Math.max(0, s.commit - s.applied),
     );
-    this.meter.createObservableGauge('order.queue.depth', { description: 'Orders in the queue, as the leader last saw' }).addCallback((result) => {
-      const depth = queueDepth();
-      if (depth !== undefined) result.observe(depth, this.attributes);
-    });
+    // Not order.queue.depth: that is the queue's own gauge; this is a possibly stale copy, kept after losing the lead.
+    this.meter
+      .createObservableGauge('executor.queue.depth.observed', { description: 'Orders in the queue when this executor last polled it as leader' })
+      .addCallback((result) => {
+        const depth = queueDepth();
+        if (depth !== undefined) result.observe(depth, this.attributes);
+      });
   }
 
   leaderChanged(): void {

@@ -107,8 +107,7 @@ export class RaftDriver {
       try {
         this.node.step(m);
       } catch (err) {
-        this.stopped = true;
-        this.hooks.fatal(new Error(`raft invariant broken stepping ${m.type} from ${m.from} (term ${m.term}): ${(err as Error).message}`));
+        this.failStop(new Error(`raft invariant broken stepping ${m.type} from ${m.from} (term ${m.term}): ${(err as Error).message}`));
         return;
       }
     }
@@ -185,8 +184,15 @@ export class RaftDriver {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      this.drain().catch((err: Error) => this.hooks.fatal(err));
+      this.drain().catch((err: Error) => this.failStop(err));
     });
+  }
+
+  /** Nothing more is ticked, stepped, persisted or applied once state cannot be trusted; the hook stops the process. */
+  private failStop(error: Error): void {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.hooks.fatal(error);
   }
 
   private async drain(): Promise<void> {

@@ -17,17 +17,12 @@ export class OrderExecutorService implements OrderExecutorServiceImplementation 
   ) {}
 
   /**
-   * A peer's stream of Raft messages, for as long as it stays connected. A
-   * malformed message ends the stream with INVALID_ARGUMENT (the peer reconnects).
+   * A peer's stream of Raft messages, for as long as it stays connected. Each
+   * batch is decoded whole before any of it is stepped, so a malformed message
+   * changes nothing: it ends the stream with INVALID_ARGUMENT (the peer reconnects).
    */
   async stream(requests: AsyncIterable<StepRequest>) {
-    for await (const request of requests) await this.step(request);
-    return {};
-  }
-
-  /** Decodes the whole batch before stepping any of it, so a bad message changes nothing. */
-  async step(request: StepRequest) {
-    this.raft.receive(request.messages.map((m) => messageFromWire(m, this.members)));
+    for await (const request of requests) this.raft.receive(request.messages.map((m) => messageFromWire(m, this.members)));
     return {};
   }
 

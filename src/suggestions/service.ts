@@ -1,9 +1,9 @@
 import { inject, injectable } from 'tsyringe';
 import { EventChain } from '../checkout/event-chain';
-import type { OrderLedger } from '../checkout/order-ledger';
+import type { OrderCache } from '../checkout/order-cache';
 import { participantHandlers, withKnownOrder } from '../checkout/participant';
 import { passWith } from '../checkout/rules/outcome';
-import { LEDGER } from '../checkout/tokens';
+import { ORDER_CACHE } from '../checkout/tokens';
 import type { Book, ChainResult, Handoff, Order } from '../gen/causeway/v1/checkout';
 import type { SuggestionsServiceImplementation } from '../gen/causeway/v1/suggestions';
 import { LOGGER, type Logger } from '../platform/logger';
@@ -21,14 +21,14 @@ export class SuggestionsService implements SuggestionsServiceImplementation {
   readonly clearOrder;
 
   constructor(
-    @inject(LEDGER) ledger: OrderLedger<Order>,
+    @inject(ORDER_CACHE) orders: OrderCache<Order>,
     @inject(Recommender) private readonly recommender: Recommender,
     @inject(SUGGESTION_COUNT) private readonly suggestionCount: number,
     @inject(TIME) time: TimeSource,
     @inject(LOGGER) logger: Logger,
   ) {
-    this.chain = new EventChain(ledger, logger);
-    ({ initOrder: this.initOrder, clearOrder: this.clearOrder } = participantHandlers(ledger, time, logger));
+    this.chain = new EventChain(orders, logger);
+    ({ initOrder: this.initOrder, clearOrder: this.clearOrder } = participantHandlers(orders, time, logger));
   }
 
   suggest(request: Handoff): Promise<ChainResult> {

@@ -1,10 +1,10 @@
 import type { CallContext } from 'nice-grpc';
 import { inject, injectable } from 'tsyringe';
 import { EventChain } from '../checkout/event-chain';
-import type { OrderLedger } from '../checkout/order-ledger';
+import type { OrderCache } from '../checkout/order-cache';
 import { participantHandlers, withKnownOrder } from '../checkout/participant';
 import { checkCardFormat, checkItems, checkUserData } from '../checkout/rules/transaction-verification';
-import { FRAUD_DETECTION_CLIENT, LEDGER } from '../checkout/tokens';
+import { FRAUD_DETECTION_CLIENT, ORDER_CACHE } from '../checkout/tokens';
 import type { ChainResult, Handoff, Order } from '../gen/causeway/v1/checkout';
 import type { FraudDetectionClient } from '../gen/causeway/v1/fraud_detection';
 import type { TransactionVerificationServiceImplementation } from '../gen/causeway/v1/transaction_verification';
@@ -19,13 +19,13 @@ export class TransactionVerificationService implements TransactionVerificationSe
   readonly clearOrder;
 
   constructor(
-    @inject(LEDGER) ledger: OrderLedger<Order>,
+    @inject(ORDER_CACHE) orders: OrderCache<Order>,
     @inject(FRAUD_DETECTION_CLIENT) private readonly fraud: FraudDetectionClient,
     @inject(TIME) private readonly time: TimeSource,
     @inject(LOGGER) logger: Logger,
   ) {
-    this.chain = new EventChain(ledger, logger);
-    ({ initOrder: this.initOrder, clearOrder: this.clearOrder } = participantHandlers(ledger, time, logger));
+    this.chain = new EventChain(orders, logger);
+    ({ initOrder: this.initOrder, clearOrder: this.clearOrder } = participantHandlers(orders, time, logger));
   }
 
   startChecks(request: Handoff, context: CallContext): Promise<ChainResult> {

@@ -1,3 +1,5 @@
+// Test code: the real state machine on top of the core (the core itself never imports the executor).
+import { encodeCommand, ExecutionLedger } from '../../order-executor/execution-ledger';
 import { RaftNode } from '../node';
 import { seededRandom } from '../random';
 import type { Entry, HardState, Message, NodeId, Ready, Snapshot } from '../types';
@@ -61,39 +63,21 @@ class Disk {
   }
 }
 
-/** The replicated state machine: executes each order once, in log order. */
-export class Executor {
-  executed: { orderId: string; index: number }[] = [];
-  private seen = new Set<string>();
-  lastApplied = 0;
-
-  apply(entry: Entry): void {
-    if (entry.index !== this.lastApplied + 1) throw new Error(`applied ${entry.index} after ${this.lastApplied}: a gap or a repeat`);
-    this.lastApplied = entry.index;
-    if (entry.type !== 'command' || !entry.data) return;
-    const orderId = entry.data;
-    if (this.seen.has(orderId)) return; // a redelivered order proposed twice: idempotent
-    this.seen.add(orderId);
-    this.executed.push({ orderId, index: entry.index });
-  }
-
-  snapshot(): string {
-    return JSON.stringify({ executed: this.executed, lastApplied: this.lastApplied });
-  }
-
-  static restore(data: string): Executor {
-    const state = JSON.parse(data) as { executed: Executor['executed']; lastApplied: number };
-    const executor = new Executor();
-    executor.executed = state.executed;
-    executor.seen = new Set(state.executed.map((e) => e.orderId));
-    executor.lastApplied = state.lastApplied;
-    return executor;
-  }
+/** What the executors' leader proposes for a queued order (the sim's orders carry no more than their id). */
+export function orderCommand(orderId: string, leader: NodeId): string {
+  return encodeCommand({ orderId, leader, shippingMethod: 'Standard', customerName: 'sim', maskedCard: '', items: [], traceparent: '' });
 }
 
 export class SimNode {
   node: RaftNode | undefined;
-  executor = new Executor();
+  /** The executors' replicated state machine, in memory: rebuilt on restart from the snapshot and the log after it. */
+  ledger = new ExecutionLedger();
+  /**
+   * Every execution this replica's state machine has reported, in order, recorded
+   * before anything is checked: a second execution of an order shows up here. It
+   * starts from the snapshot's executions when the state machine is restored.
+   */
+  executed: { orderId: string; index: number }[] = [];
   readonly disk = new Disk();
   /** Orders this node proposed as leader and has not seen applied: orderId → tick proposed. */
   inFlight = new Map<string, number>();
@@ -117,8 +101,23 @@ export class SimNode {
       { hardState: { ...this.disk.hardState }, snapshot: this.disk.snapshot && { ...this.disk.snapshot }, entries: this.disk.entries.map((e) => ({ ...e })) },
     );
     // The state machine is in memory: rebuilt from the snapshot, then by re-applying the committed log after it.
-    this.executor = this.disk.snapshot ? Executor.restore(this.disk.snapshot.data) : new Executor();
+    this.ledger = new ExecutionLedger();
+    if (this.disk.snapshot) this.restore(this.disk.snapshot.data);
+    else this.executed = [];
     this.inFlight.clear();
+  }
+
+  restore(data: string): void {
+    this.ledger.restore(data);
+    this.executed = this.ledger.all().map(({ orderId, index }) => ({ orderId, index }));
+  }
+
+  /** Applies a committed entry; returns the order it carried (executed now or before), if any. */
+  apply(entry: Entry): string | undefined {
+    const applied = this.ledger.apply(entry);
+    if (applied.kind === 'noop') return undefined;
+    if (applied.kind === 'executed') this.executed.push({ orderId: applied.execution.orderId, index: applied.execution.index });
+    return applied.command.orderId;
   }
 
   crash(): void {
@@ -219,7 +218,7 @@ export class Cluster {
       if (batch.length >= 4) break;
     }
     if (batch.length === 0) return;
-    node.propose(batch);
+    node.propose(batch.map((orderId) => orderCommand(orderId, sim.id)));
     for (const orderId of batch) sim.inFlight.set(orderId, this.now);
   }
 
@@ -234,15 +233,15 @@ export class Cluster {
     }
     for (const m of rd.messages) this.send(m);
     if (rd.snapshot) {
-      sim.executor = Executor.restore(rd.snapshot.data);
+      sim.restore(rd.snapshot.data);
       this.snapshotsInstalled++;
     }
     for (const entry of rd.committed) {
-      sim.executor.apply(entry);
+      const orderId = sim.apply(entry);
       // The leader acks the queue only after the order is committed and applied.
-      if (node.status().role === 'leader' && entry.type === 'command' && entry.data) {
-        this.queue.delete(entry.data);
-        sim.inFlight.delete(entry.data);
+      if (orderId !== undefined && node.status().role === 'leader') {
+        this.queue.delete(orderId);
+        sim.inFlight.delete(orderId);
       }
     }
     node.advance(rd);
@@ -250,7 +249,7 @@ export class Cluster {
     const { applied, snapshotIndex } = node.status();
     const every = sim.options.snapshotEvery;
     if (every > 0 && applied - snapshotIndex >= every) {
-      const { snapshot, hardState, tail } = node.compact(applied, sim.executor.snapshot());
+      const { snapshot, hardState, tail } = node.compact(applied, sim.ledger.snapshot());
       sim.disk.compact(snapshot, hardState, tail);
       this.compactions++;
     }

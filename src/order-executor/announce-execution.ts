@@ -6,15 +6,13 @@ import type { Execution, OrderCommand } from './execution-ledger';
 const tracer = trace.getTracer('causeway.executor');
 
 /**
- * Executing an order: the one step that does the work once the order is
- * committed. For now that is recording and announcing it; payment and stock
- * will join here. Runs on every replica as it applies the log (the replicated
- * state), so it must stay deterministic and free of external side effects
- * until a leader-only step is added. Every replica traces it; the leader
- * announces it at info ("Order <id> executed"), followers at debug, so the
- * log holds one line per order rather than one per replica.
+ * Announces an order the ledger has just executed (ExecutionLedger.apply is
+ * the execution; this changes no state): a span on every replica, linked to the
+ * order's checkout trace, and a log line. The leader logs at info ("Order <id>
+ * executed"), followers at debug, so the log holds one line per order rather
+ * than one per replica.
  */
-export function executeOrder(command: OrderCommand, execution: Execution, self: string, leading: boolean, logger: Logger): void {
+export function announceExecution(command: OrderCommand, execution: Execution, self: string, leading: boolean, logger: Logger): void {
   const span = tracer.startSpan(
     'execute order',
     {

@@ -29,7 +29,7 @@ interface Entry<Order> {
   expiresAt: number;
 }
 
-export class OrderLedger<Order> {
+export class OrderCache<Order> {
   private readonly entries = new Map<string, Entry<Order>>();
 
   /**

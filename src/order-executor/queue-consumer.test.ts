@@ -1,0 +1,194 @@
+import type { AckRequest, DequeueRequest, Lease, OrderQueueClient } from '../gen/causeway/v1/order_queue';
+import { createLogger } from '../platform/logger';
+import type { RaftStatus } from '../raft/node';
+import { decodeCommand, ExecutionLedger } from './execution-ledger';
+import { QueueConsumer } from './queue-consumer';
+import type { RaftDriver } from './raft-driver';
+
+const lease = (orderId: string, delivery = 1): Lease => ({
+  order: {
+    orderId,
+    shippingMethod: 'Standard',
+    items: [{ name: 'Dune', quantity: 1 }],
+    customerName: 'John Doe',
+    maskedCard: '**** 4444',
+    traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    enqueuedAtMs: 0,
+  },
+  expiresAtMs: 0,
+  delivery,
+});
+
+/** The queue, answered by hand: each Dequeue takes the next batch given to deliver(), or waits for one. */
+class FakeQueue {
+  readonly dequeues: DequeueRequest[] = [];
+  readonly acks: AckRequest[] = [];
+  private batches: Lease[][] = [];
+  private wake: (() => void) | undefined;
+  failNext = 0;
+
+  deliver(...leases: Lease[]): void {
+    this.batches.push(leases);
+    this.wake?.();
+  }
+
+  readonly client = {
+    dequeue: async (request: DequeueRequest) => {
+      this.dequeues.push(request);
+      if (this.failNext > 0) {
+        this.failNext--;
+        throw new Error('connection refused');
+      }
+      if (this.batches.length === 0) await new Promise<void>((r) => ((this.wake = r), setTimeout(r, 5)));
+      return { leases: this.batches.shift() ?? [] };
+    },
+    ack: async (request: AckRequest) => {
+      this.acks.push(request);
+      return { acked: request.orderIds.length };
+    },
+  } as unknown as OrderQueueClient;
+
+  acked(): string[] {
+    return this.acks.flatMap((a) => a.orderIds);
+  }
+}
+
+/** The Raft driver as the consumer sees it: its role and term, set by the test, and what it proposed. */
+class FakeRaft {
+  role: RaftStatus['role'] = 'leader';
+  term = 3;
+  readonly proposed: string[] = [];
+  waits = 0;
+
+  status() {
+    return { role: this.role, term: this.term } as RaftStatus;
+  }
+  isServingLeader() {
+    return this.role === 'leader';
+  }
+  async waitUntilServing(timeoutMs: number) {
+    this.waits++;
+    await new Promise((r) => setTimeout(r, Math.min(timeoutMs, 2)));
+  }
+  propose(commands: readonly string[]) {
+    this.proposed.push(...commands);
+    return commands.map((_, i) => i + 1);
+  }
+}
+
+const until = async (what: string, condition: () => boolean, timeoutMs = 2000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+};
+
+describe('QueueConsumer', () => {
+  let queue: FakeQueue;
+  let raft: FakeRaft;
+  let ledger: ExecutionLedger;
+  let consumer: QueueConsumer;
+  const proposedIds = () => raft.proposed.map((c) => decodeCommand(c).orderId);
+  /** The state machine executes a proposed order at the next index, and the consumer hears of it. */
+  const commit = (orderId: string) => {
+    const index = ledger.size + 1;
+    const data = raft.proposed.find((c) => decodeCommand(c).orderId === orderId)!;
+    ledger.apply({ index, term: raft.term, type: 'command', data });
+    consumer.onApplied(orderId);
+  };
+
+  beforeEach(() => {
+    queue = new FakeQueue();
+    raft = new FakeRaft();
+    ledger = new ExecutionLedger();
+    consumer = new QueueConsumer(
+      queue.client,
+      raft as unknown as RaftDriver,
+      ledger,
+      { id: 'executor-2', batch: 8, leaseMs: 2000, backoffMs: 5, waitMs: 500 },
+      createLogger('test', 'error'),
+    );
+  });
+  afterEach(async () => {
+    await consumer.stop();
+  });
+
+  it('leases as leader fenced by its term, proposes each order, and acks only once it is applied', async () => {
+    consumer.start();
+    queue.deliver(lease('o1'), lease('o2'));
+    await until('two proposals', () => raft.proposed.length === 2);
+    expect(queue.dequeues[0]).toEqual({ consumerId: 'executor-2', term: 3, max: 8, leaseMs: 2000, waitMs: 500 });
+    expect(raft.proposed.map(decodeCommand)).toEqual([
+      {
+        orderId: 'o1',
+        leader: 'executor-2',
+        shippingMethod: 'Standard',
+        customerName: 'John Doe',
+        maskedCard: '**** 4444',
+        items: [{ name: 'Dune', quantity: 1 }],
+        traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      },
+      expect.objectContaining({ orderId: 'o2' }),
+    ]);
+    expect(queue.acks).toEqual([]);
+
+    commit('o1');
+    await until('an ack', () => queue.acks.length === 1);
+    expect(queue.acks[0]).toEqual({ consumerId: 'executor-2', term: 3, orderIds: ['o1'] });
+    commit('o2');
+    await until('the second ack', () => queue.acked().length === 2);
+    expect(queue.acked()).toEqual(['o1', 'o2']);
+  });
+
+  it('acks a redelivered order the ledger already executed, without proposing it again', async () => {
+    consumer.start();
+    queue.deliver(lease('o1'));
+    await until('a proposal', () => raft.proposed.length === 1);
+    commit('o1');
+    await until('an ack', () => queue.acked().length === 1);
+    // The ack was lost (say, the leader crashed): the queue delivers the order again.
+    queue.deliver(lease('o1', 2));
+    await until('the redelivery acked', () => queue.acked().length === 2);
+    expect(proposedIds()).toEqual(['o1']);
+  });
+
+  it('proposes a redelivered order again only in a new term, not while its first proposal is in flight', async () => {
+    consumer.start();
+    queue.deliver(lease('o1'));
+    await until('a proposal', () => raft.proposed.length === 1);
+    queue.deliver(lease('o1', 2), lease('o2'));
+    await until('o2 proposed', () => proposedIds().includes('o2'));
+    expect(proposedIds()).toEqual(['o1', 'o2']);
+    // A new term (this node lost and won again): what it proposed before may be gone, so propose it again.
+    raft.term = 4;
+    await until('a lease request in term 4', () => queue.dequeues.at(-1)?.term === 4);
+    queue.deliver(lease('o1', 3));
+    await until('o1 proposed again', () => proposedIds().length === 3);
+    expect(proposedIds()).toEqual(['o1', 'o2', 'o1']);
+    expect(queue.dequeues.at(-1)?.term).toBe(4);
+  });
+
+  it('does not lease while following, and a follower never acks', async () => {
+    raft.role = 'follower';
+    consumer.start();
+    queue.deliver(lease('o1'));
+    consumer.onApplied('o1');
+    await until('the consumer to wait for leadership twice', () => raft.waits >= 2);
+    expect(queue.dequeues).toEqual([]);
+    // Become leader: now it leases, and finds the order delivered while it was following.
+    raft.role = 'leader';
+    await until('a proposal', () => raft.proposed.length === 1);
+    expect(proposedIds()).toEqual(['o1']);
+    expect(queue.acks).toEqual([]);
+  });
+
+  it('backs off and tries again when the queue cannot be reached', async () => {
+    queue.failNext = 2;
+    consumer.start();
+    queue.deliver(lease('o1'));
+    await until('a proposal', () => raft.proposed.length === 1);
+    expect(queue.failNext).toBe(0);
+    expect(queue.dequeues.length).toBeGreaterThanOrEqual(3);
+  });
+});

@@ -1,0 +1,192 @@
+import { RaftNode } from '../raft/node';
+import type { Entry, HardState, Message, NodeId, Ready, Snapshot } from '../raft/types';
+import { RaftDriver, type RaftDriverHooks, type RaftStorage } from './raft-driver';
+
+/** Stable storage in memory, a little slow like a disk, that remembers the order of what happened. */
+class MemoryStorage implements RaftStorage {
+  hardState: HardState = { term: 0, vote: null, commit: 0 };
+  snapshot: Snapshot | undefined;
+  entries: Entry[] = [];
+  readonly compactions: { snapshot: Snapshot; tail: Entry[]; durableAfter: Entry[] }[] = [];
+  /** Set to hold persist() back, as a slow fsync would. */
+  gate: Promise<void> | undefined;
+
+  constructor(private readonly events: string[]) {}
+
+  /** The last index on "disk". */
+  get lastIndex(): number {
+    return (this.snapshot?.index ?? 0) + this.entries.length;
+  }
+
+  async persist(rd: Ready): Promise<void> {
+    this.events.push('persist');
+    await new Promise((r) => setTimeout(r, 1));
+    if (this.gate) await this.gate;
+    if (rd.snapshot) {
+      this.snapshot = rd.snapshot;
+      this.entries = [];
+    }
+    if (rd.hardState) this.hardState = rd.hardState;
+    if (rd.entries.length > 0) {
+      this.entries.length = rd.entries[0].index - 1 - (this.snapshot?.index ?? 0);
+      this.entries.push(...rd.entries);
+    }
+    this.events.push('persisted');
+  }
+
+  async compact(snapshot: Snapshot, hardState: HardState, tail: Entry[]): Promise<void> {
+    // The tail must be exactly the durable log after the snapshot (later entries come with the next persist).
+    const durableAfter = this.entries.filter((e) => e.index > snapshot.index);
+    this.compactions.push({ snapshot, tail: [...tail], durableAfter });
+    this.snapshot = snapshot;
+    this.hardState = hardState;
+    this.entries = [...tail];
+  }
+}
+
+const until = async (what: string, condition: () => boolean, timeoutMs = 3000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+};
+
+function cluster(peers: NodeId[], options: { snapshotEntries?: number; apply?: (entries: readonly Entry[]) => void } = {}) {
+  const events: string[] = [];
+  const node = new RaftNode(
+    { id: 'n1', peers, electionTicks: 3, heartbeatTicks: 1, random: () => 0, preVote: false, checkQuorum: false },
+    { hardState: { term: 0, vote: null, commit: 0 }, entries: [] },
+  );
+  const storage = new MemoryStorage(events);
+  const sent: { message: Message; durableTerm: number; durableLastIndex: number }[] = [];
+  const applied: Entry[] = [];
+  const fatal: Error[] = [];
+  const hooks: RaftDriverHooks = {
+    send: (messages) => {
+      for (const message of messages) {
+        events.push(`send ${message.type}`);
+        sent.push({ message, durableTerm: storage.hardState.term, durableLastIndex: storage.lastIndex });
+      }
+    },
+    apply: (entries) => {
+      events.push(`apply ${entries.map((e) => e.index).join(',')}`);
+      options.apply?.(entries);
+      applied.push(...entries);
+    },
+    restore: (snapshot) => events.push(`restore ${snapshot.index}`),
+    capture: () => `state as of ${applied.at(-1)?.index ?? 0}`,
+    observe: () => undefined,
+    fatal: (error) => {
+      events.push('fatal');
+      fatal.push(error);
+    },
+  };
+  const driver = new RaftDriver(node, storage, hooks, { tickMs: 1, snapshotEntries: options.snapshotEntries ?? 0 });
+  return { node, storage, driver, events, sent, applied, fatal };
+}
+
+const message = (m: Partial<Message> & Pick<Message, 'type' | 'from'>): Message => ({ to: 'n1', term: 1, ...m });
+
+describe('RaftDriver', () => {
+  const drivers: RaftDriver[] = [];
+  afterEach(async () => {
+    await Promise.all(drivers.splice(0).map((d) => d.stop()));
+  });
+
+  it('persists term, vote and entries before sending any message that depends on them', async () => {
+    const c = cluster(['n1', 'n2', 'n3']);
+    drivers.push(c.driver);
+    c.driver.start();
+    await until('vote requests', () => c.sent.some((s) => s.message.type === 'Vote'));
+    const { term } = c.node.status();
+    c.driver.receive([message({ type: 'VoteResponse', from: 'n2', term })]);
+    await until('the new leader to send its entry', () => c.sent.some((s) => s.message.type === 'Append' && (s.message.entries ?? []).length > 0));
+    for (const { message: m, durableTerm, durableLastIndex } of c.sent) {
+      expect(`${m.type} term ${m.term}: durable term ${durableTerm}`).toBe(`${m.type} term ${m.term}: durable term ${m.term}`);
+      const last = m.entries?.at(-1)?.index ?? 0;
+      expect(durableLastIndex).toBeGreaterThanOrEqual(last);
+    }
+  });
+
+  it('stops (fatal, and no more stepping) when the core throws on a message', async () => {
+    const c = cluster(['n1', 'n2', 'n3']);
+    const step = jest.spyOn(c.node, 'step').mockImplementation(() => {
+      throw new Error('would overwrite a committed entry');
+    });
+    c.driver.receive([message({ type: 'Append', from: 'n2', index: 0, logTerm: 0, entries: [], commit: 0 })]);
+    expect(c.fatal.map((e) => e.message)).toEqual([
+      'raft invariant broken stepping Append from n2 (term 1): would overwrite a committed entry',
+    ]);
+    c.driver.receive([message({ type: 'Append', from: 'n2', index: 0, logTerm: 0, entries: [], commit: 0 })]);
+    expect(step).toHaveBeenCalledTimes(1);
+    expect(c.fatal).toHaveLength(1);
+  });
+
+  it('stops (fatal, and no more work) when applying a committed entry throws', async () => {
+    const c = cluster(['n1'], {
+      apply: () => {
+        throw new Error('not an order');
+      },
+    });
+    drivers.push(c.driver);
+    const tick = jest.spyOn(c.node, 'tick');
+    c.driver.start();
+    await until('fatal', () => c.fatal.length > 0);
+    expect(c.fatal[0].message).toBe('not an order');
+    const ticksAtFailure = tick.mock.calls.length;
+    // Twenty tick periods later: nothing was persisted, applied or ticked again.
+    const eventsAtFailure = [...c.events];
+    await new Promise((r) => setTimeout(r, 20));
+    expect(c.events).toEqual(eventsAtFailure);
+    expect(tick.mock.calls.length).toBe(ticksAtFailure);
+  });
+
+  it('compacts every N applied entries, keeping exactly the durable entries after the snapshot', async () => {
+    const c = cluster(['n1', 'n2', 'n3'], { snapshotEntries: 3 });
+    drivers.push(c.driver);
+    c.driver.start();
+    await until('vote requests', () => c.sent.some((s) => s.message.type === 'Vote'));
+    const { term } = c.node.status();
+    c.driver.receive([message({ type: 'VoteResponse', from: 'n2', term })]);
+    await until('leadership', () => c.node.status().role === 'leader' && c.storage.lastIndex === 1);
+    // n2 acknowledges up to `index`: the leader commits it; entries after it stay durable and unapplied.
+    const ack = async (index: number) => {
+      c.driver.receive([message({ type: 'AppendResponse', from: 'n2', term, index, reject: false })]);
+      await until(`entry ${index} applied`, () => c.node.status().applied === index);
+    };
+    const propose = async (...commands: string[]) => {
+      const indexes = c.driver.propose(commands)!;
+      await until('proposals persisted', () => c.storage.lastIndex === indexes.at(-1));
+    };
+    await ack(1);
+    await propose('a', 'b', 'c', 'd'); // 2..5
+    await ack(3);
+    await propose('e', 'f', 'g'); // 6..8
+    await ack(6);
+    await ack(8); // 2 past the last snapshot: not yet
+    expect(c.storage.compactions.map((k) => [k.snapshot.index, k.tail.map((e) => e.index)])).toEqual([
+      [3, [4, 5]],
+      [6, [7, 8]],
+    ]);
+    for (const { snapshot, tail, durableAfter } of c.storage.compactions) {
+      expect(snapshot.data).toBe(`state as of ${snapshot.index}`);
+      expect(tail).toEqual(durableAfter);
+    }
+  });
+
+  it("installs a leader's snapshot: persisted, then restored, before the entries after it are applied", async () => {
+    const c = cluster(['n1', 'n2', 'n3']);
+    drivers.push(c.driver);
+    c.driver.receive([message({ type: 'Snapshot', from: 'n2', snapshot: { index: 10, term: 1, data: 'ten orders' } })]);
+    c.driver.receive([
+      message({ type: 'Append', from: 'n2', index: 10, logTerm: 1, entries: [{ index: 11, term: 1, type: 'command', data: 'order-11' }], commit: 11 }),
+    ]);
+    await until('entry 11 applied', () => c.applied.some((e) => e.index === 11));
+    const order = c.events.filter((e) => e === 'persisted' || e.startsWith('restore') || e.startsWith('apply'));
+    expect(order.indexOf('restore 10')).toBeGreaterThan(order.indexOf('persisted'));
+    expect(order.indexOf('apply 11')).toBeGreaterThan(order.indexOf('restore 10'));
+    expect(c.storage.snapshot).toEqual({ index: 10, term: 1, data: 'ten orders' });
+    expect(c.applied.map((e) => e.index)).toEqual([11]);
+  });
+});
