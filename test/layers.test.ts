@@ -51,11 +51,21 @@ export function relativeImports(file: string, text = fs.readFileSync(file, 'utf8
 /** The top-level folder under src/ a path is in ('..' for anything outside src/). */
 const folderOf = (relative: string) => relative.split(path.sep)[0];
 
+/**
+ * The Raft fault simulator: test code beside the core it drives. It runs the executors' real ledger (so the
+ * simulation checks what production applies), which the core itself must never import; only tests use it.
+ */
+const SIMULATOR = path.join('raft', 'sim') + path.sep;
+
 /** What a file may import, by the folder it is in; undefined when the file's folder is not placed at all. */
 function violation({ from, to }: Import): string | undefined {
   const source = folderOf(from);
   const target = folderOf(to);
   if (target === '..') return `${from} imports ${to}, outside src/`;
+  if (to.startsWith(SIMULATOR) && !from.startsWith(SIMULATOR)) {
+    return from.endsWith('.test.ts') ? undefined : `${from} imports the Raft simulator ${to}, which only tests may use`;
+  }
+  if (from.startsWith(SIMULATOR) && folderOf(to) !== 'dev') return undefined;
   if (source === target) return undefined;
   if (TEST_HELPERS.includes(target)) return from.endsWith('.test.ts') ? undefined : `${from} imports the test helper ${to}`;
   if (DEV.includes(source)) return undefined;
