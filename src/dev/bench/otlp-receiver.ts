@@ -2,7 +2,7 @@
  * A real OTLP/gRPC receiver for traces and logs (TraceService/Export, LogsService/Export)
  * on loopback, keeping everything it is sent so tests can read the spans and log records back.
  */
-import { createServer, type Server } from 'nice-grpc';
+import { createServer, ServerError, Status, type Server } from 'nice-grpc';
 import { ExportLogsServiceRequest, LogsServiceDefinition } from '../../gen/opentelemetry/proto/collector/logs/v1/logs_service';
 import {
   ExportTraceServiceRequest,
@@ -67,6 +67,8 @@ class Inbox<T> {
   private readonly raw: Uint8Array[] = [];
   private readonly decoded: T[] = [];
   keep = true;
+  /** Answer every export UNAVAILABLE (after filing it), as a collector that is up but failing would. */
+  refuse = false;
 
   constructor(private readonly decode: (bytes: Uint8Array) => T) {}
 
@@ -80,6 +82,7 @@ class Inbox<T> {
   readonly handler = {
     export: async (request: unknown) => {
       if (this.keep) this.raw.push(request as Uint8Array);
+      if (this.refuse) throw new ServerError(Status.UNAVAILABLE, 'this test collector refuses every export');
       return {};
     },
   };
@@ -102,6 +105,12 @@ export class OtlpReceiver {
     this.server.add(this.logInbox.undecoded(LogsServiceDefinition), this.logInbox.handler);
     this.port = await this.server.listen('127.0.0.1:0');
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** From now on, file every export and then fail it: for tests of what a service does when exporting fails. */
+  refuseAll(): void {
+    this.traces.refuse = true;
+    this.logInbox.refuse = true;
   }
 
   /** From now on, answer exports without keeping them (a long load run would otherwise fill the memory). */
