@@ -161,7 +161,10 @@ export class RaftTransport {
     for (const [id, address] of Object.entries(peers)) {
       if (id === self) continue;
       // No deadline (the stream lives as long as the peer) and no per-message traces.
-      const dial = () => createGrpcClient(OrderExecutorDefinition, address, { deadlineMs: 0, traced: false, maxReconnectBackoffMs: MAX_REDIAL_MS });
+      // A channel of its own each time (not grpc-js's shared subchannel, which would still be retrying the old
+      // connection attempt), so a redial really opens a new connection.
+      const dial = () =>
+        createGrpcClient(OrderExecutorDefinition, address, { deadlineMs: 0, traced: false, maxReconnectBackoffMs: MAX_REDIAL_MS, privateConnection: true });
       this.streams.set(id, new PeerStream(id, dial, logger));
     }
     this.liveness = setInterval(() => {

@@ -94,6 +94,8 @@ export interface GrpcClientOptions {
    * "up" while every call on it times out.
    */
   keepaliveMs?: number;
+  /** Open this channel's own connection rather than share grpc-js's process-wide one to the same address. */
+  privateConnection?: boolean;
 }
 
 /** A typed client over its own channel, with a default deadline and tracing. */
@@ -107,6 +109,7 @@ export function createGrpcClient<Service extends CompatServiceDefinition>(
   const channel: Channel = createChannel(address, undefined, {
     ...(backoff ? { 'grpc.initial_reconnect_backoff_ms': Math.min(100, backoff), 'grpc.max_reconnect_backoff_ms': backoff } : {}),
     ...(keepalive ? { 'grpc.keepalive_time_ms': keepalive, 'grpc.keepalive_timeout_ms': keepalive } : {}),
+    ...(options.privateConnection ? { 'grpc.use_local_subchannel_pool': 1 } : {}),
   });
   const withDeadline =
     options.deadlineMs > 0 ? createClientFactory().use(defaultDeadline(options.deadlineMs)) : createClientFactory().use(deadlineMiddleware);
