@@ -3,7 +3,7 @@ import { fork } from 'node:child_process';
 import path from 'node:path';
 import { createChannel, createClient } from 'nice-grpc';
 import { OrderExecutorDefinition } from '../../gen/causeway/v1/order_executor';
-import { OrderQueueDefinition } from '../../gen/causeway/v1/order_queue';
+import { OrderQueueDefinition, type QueuedOrder } from '../../gen/causeway/v1/order_queue';
 import { HealthDefinition } from '../../gen/grpc/health/v1/health';
 import { coursePageOrder, type RunningSystem } from '../harness/system';
 import { EnqueueBatcher } from '../../order-queue-client/enqueue-batcher';
@@ -96,6 +96,11 @@ export async function checkoutLatencyAtHalfLoad(system: RunningSystem, saturatio
   }
 }
 
+/** An order as the orchestrator enqueues one, straight into the queue (no checkout in front of it). */
+export function benchOrder(orderId: string): QueuedOrder {
+  return { orderId, shippingMethod: 'Standard', items: [{ name: 'Dune', quantity: 1 }], customerName: 'Bench', maskedCard: '**** 1111', traceparent: '', enqueuedAtMs: 0 };
+}
+
 /**
  * Orders/s from enqueue to replicated commit and execution on the leader, with fsync on every step. 64 producers
  * enqueue through the orchestrator's EnqueueBatcher, so concurrent orders share calls as checkouts' do.
@@ -106,17 +111,7 @@ export async function queueCommitRate(system: RunningSystem, orders = 3000): Pro
   const executedNow = async () => Math.max(...(await Promise.all(executors.map(async (e) => (await e.status({})).executedCount))));
   const before = await executedNow();
   const start = performance.now();
-  await runConcurrently(orders, 64, (i) =>
-    queue.enqueue({
-      orderId: `bench-${Date.now()}-${i}`,
-      shippingMethod: 'Standard',
-      items: [{ name: 'Dune', quantity: 1 }],
-      customerName: 'Bench',
-      maskedCard: '**** 1111',
-      traceparent: '',
-      enqueuedAtMs: 0,
-    }),
-  );
+  await runConcurrently(orders, 64, (i) => queue.enqueue(benchOrder(`bench-${Date.now()}-${i}`)));
   while ((await executedNow()) < before + orders) await new Promise((r) => setTimeout(r, 20));
   return Math.round(orders / ((performance.now() - start) / 1000));
 }
