@@ -48,4 +48,13 @@ describe('latency histogram', () => {
     expect(s.maxMs).toBeGreaterThanOrEqual(2497);
     expect(s.maxMs).toBeLessThanOrEqual(2503);
   });
+
+  it('never reports a percentile above the max', () => {
+    const h = new LatencyHistogram();
+    for (let i = 0; i < 9; i++) h.record(100);
+    h.record(285.83);
+    const s = h.summary();
+    expect(s.p999Ms).toBeLessThanOrEqual(s.maxMs);
+    expect(s.p99Ms).toBeLessThanOrEqual(s.maxMs);
+  });
 });

@@ -46,13 +46,9 @@ export class LatencyHistogram {
   summary(): LatencySummary {
     const h = this.histogram;
     const ms = (us: number) => Math.round(us / 10) / 100;
-    return {
-      count: h.totalCount,
-      p50Ms: ms(h.getValueAtPercentile(50)),
-      p99Ms: ms(h.getValueAtPercentile(99)),
-      p999Ms: ms(h.getValueAtPercentile(99.9)),
-      maxMs: ms(h.maxValue),
-    };
+    // A percentile reads as the top of its bucket, which can lie above the largest value recorded.
+    const at = (p: number) => ms(Math.min(h.getValueAtPercentile(p), h.maxValue));
+    return { count: h.totalCount, p50Ms: at(50), p99Ms: at(99), p999Ms: at(99.9), maxMs: ms(h.maxValue) };
   }
 }
 

@@ -4,26 +4,17 @@ import { countEventSpans, droppedEventSpans, EventSpanCounter, noEventSpans } fr
 /** An export request as an SDK would send it, encoded with the generated OTLP types. */
 function exportOf(names: string[], attributeValue = 'event A'): Uint8Array {
   const span = (name: string, i: number) => ({
-    traceId: new Uint8Array(16).fill(i + 1),
-    spanId: new Uint8Array(8).fill(i + 1),
-    parentSpanId: new Uint8Array(0),
-    traceState: '',
-    flags: 0,
+    traceId: Buffer.alloc(16, i + 1),
+    spanId: Buffer.alloc(8, i + 1),
     name,
     kind: 1,
-    startTimeUnixNano: 1,
-    endTimeUnixNano: 2,
-    // A string attribute that reads like a span name must not be counted as one.
+    // Strings elsewhere in a span that read like an event span's name must not be counted as one.
     attributes: [{ key: 'event A', value: { value: { $case: 'stringValue' as const, value: attributeValue } } }],
-    droppedAttributesCount: 0,
-    events: [{ timeUnixNano: 1, name: 'event B', attributes: [], droppedAttributesCount: 0 }],
-    droppedEventsCount: 0,
-    links: [],
-    droppedLinksCount: 0,
+    events: [{ name: 'event B', attributes: [] }],
     status: { message: 'event C', code: 0 },
   });
   const request = ExportTraceServiceRequest.fromPartial({
-    resourceSpans: [{ resource: { attributes: [], droppedAttributesCount: 0 }, scopeSpans: [{ scope: { name: 'event D', version: '' }, spans: names.map(span) as never, schemaUrl: '' }], schemaUrl: '' }],
+    resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { value: { $case: 'stringValue', value: 'event D' } } }] }, scopeSpans: [{ spans: names.map(span) }] }],
   });
   return ExportTraceServiceRequest.encode(request).finish();
 }
