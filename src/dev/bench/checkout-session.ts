@@ -52,7 +52,8 @@ export interface SpanCheck {
 
 export interface CheckoutSession {
   rpcFloor: number;
-  rpcFloorRuns: RpcFloorRun[];
+  /** Each with the CPU both idle systems used meanwhile (ms per second of the run). */
+  rpcFloorRuns: (RpcFloorRun & { idleSystemsCpuMsPerS: number })[];
   rpcFloorLatency: { p50Ms: number; p99Ms: number };
   k: number;
   tracingRuns: TracingRun[];
@@ -160,10 +161,12 @@ export async function checkoutSession(settings: SessionSettings, log: (s: string
 
     const t0 = performance.now();
     const at = () => Math.round(performance.now() - t0);
-    const rpcFloorRuns: RpcFloorRun[] = [];
+    const rpcFloorRuns: CheckoutSession['rpcFloorRuns'] = [];
     const tracingRuns: TracingRun[] = [];
+    const bothSystemsCpu = () => tracedCpu() + untracedCpu();
     const floorRun = async () => {
-      const run = await floor.run(at());
+      const { result, idleCpuMsPerS } = await besideIdle(bothSystemsCpu, () => floor.run(at()));
+      const run = { ...result, idleSystemsCpuMsPerS: idleCpuMsPerS };
       rpcFloorRuns.push(run);
       log(`    R: ${run.peak} calls/s`);
     };
@@ -171,9 +174,8 @@ export async function checkoutSession(settings: SessionSettings, log: (s: string
     for (let i = 0; i < settings.runs; i++) {
       {
         const atMs = at();
-        const { result, idleCpuMsPerS } = await besideIdle(untracedCpu, () => withSpanCheck(() => saturationRun(traced, settings.runSeconds)));
-        const { spans } = result;
-        const run: TracingRun = { tracing: 'on', atMs, ...result.result, idleSystemCpuMsPerS: idleCpuMsPerS, spans, valid: spans.dropped === 0 };
+        const { result, spans } = await withSpanCheck(() => besideIdle(untracedCpu, () => saturationRun(traced, settings.runSeconds)));
+        const run: TracingRun = { tracing: 'on', atMs, ...result.result, idleSystemCpuMsPerS: result.idleCpuMsPerS, spans, valid: spans.dropped === 0 };
         tracingRuns.push(run);
         log(`    tracing on:  ${run.ordersPerSecond} orders/s; spans ${spans.expected - spans.dropped}/${spans.expected}${run.valid ? '' : ` — INVALID: ${spans.dropped} spans dropped`}`);
       }
@@ -188,7 +190,8 @@ export async function checkoutSession(settings: SessionSettings, log: (s: string
     }
     const on = tracingRuns.filter((r) => r.tracing === 'on');
     const valid = on.filter((r) => r.valid);
-    if (valid.length < on.length) log(`    ${on.length - valid.length} of ${on.length} traced runs dropped spans: their throughput is left out`);
+    if (valid.length === 0) log(`    INVALID: every traced run dropped spans; the traced throughput below is their median all the same`);
+    else if (valid.length < on.length) log(`    ${on.length - valid.length} of ${on.length} traced runs dropped spans: their throughput is left out`);
     const tracedThroughput = median((valid.length > 0 ? valid : on).map((r) => r.ordersPerSecond));
     const untracedThroughput = median(tracingRuns.filter((r) => r.tracing === 'off').map((r) => r.ordersPerSecond));
 
