@@ -112,6 +112,13 @@ describe('the chart of the results files', () => {
     ]);
   });
 
+  it('says when the latest run was shortened', () => {
+    const settings = { runs: 3, runSeconds: 8, warmUpSeconds: 15, latencySeconds: 60, kills: 50, growthOrders: 200_000 };
+    expect(chartInput([{ ...now, settings }]).subtitle).not.toMatch(/SHORTENED/);
+    expect(chartInput([{ ...now, settings: { ...settings, latencySeconds: 10 } }]).subtitle).toMatch(/SHORTENED/);
+    expect(chartInput([old]).subtitle).not.toMatch(/SHORTENED/);
+  });
+
   it('says what an older file did not measure', () => {
     const { measures } = chartInput([old]);
     expect(measures.find((m) => m.label === 'spans dropped')!.value).toBeUndefined();

@@ -199,7 +199,8 @@ export async function checkoutSession(settings: SessionSettings, log: (s: string
     log(`    open-loop latency: ${rate} checkouts/s (half of ${tracedThroughput}) for ${settings.latencySeconds} s`);
     const latencyRun = await withSpanCheck(() => openLoopLatency(traced, rate, settings.latencySeconds));
     const latency = { ...latencyRun.result, spans: latencyRun.spans };
-    if (latency.failed > 0) throw new Error(`open-loop latency: ${latency.failed} of ${latency.requests} checkouts failed`);
+    // A failed checkout's latency is the time it took to fail: the run does not measure the shop working.
+    if (latency.failed > 0) log(`    INVALID: ${latency.failed} of ${latency.requests} checkouts of the latency run failed`);
     if (latency.spans.dropped > 0) log(`    INVALID: the latency run dropped ${latency.spans.dropped} spans`);
 
     const cpu = { traced: await cpuPerCheckout(traced), untraced: await cpuPerCheckout(untraced) };

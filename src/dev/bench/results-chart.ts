@@ -20,6 +20,14 @@ export interface BenchResults {
   p99Ms?: number;
   queueCommitRate?: number;
   failover?: { p50Ms: number; p99Ms: number };
+  /** How the run was taken (from issue 11 on). */
+  settings?: { runs: number; runSeconds: number; warmUpSeconds: number; latencySeconds: number; kills: number; growthOrders: number };
+}
+
+/** A run taken with less than the bench's defaults: a try, whose figures are not to be quoted. */
+export function shortened(r: BenchResults): boolean {
+  const s = r.settings;
+  return s !== undefined && (s.runs < 3 || s.runSeconds < 8 || s.warmUpSeconds < 15 || s.latencySeconds < 60 || s.kills < 50 || s.growthOrders < 200_000);
 }
 
 const DATED = /^\d{4}-\d{2}-\d{2}\.json$/;
@@ -50,7 +58,9 @@ export function chartInput(history: BenchResults[]): ChartInput {
   const pct = (r: BenchResults) => (r.tracingOverhead === undefined ? undefined : r.tracingOverhead * 100);
   return {
     title: 'Causeway bench: latest run against the goals',
-    subtitle: latest ? `${latest.date.slice(0, 16).replace('T', ' ')} UTC · ${latest.machine ?? 'unknown machine'}` : 'no results yet',
+    subtitle: latest
+      ? `${latest.date.slice(0, 16).replace('T', ' ')} UTC · ${latest.machine ?? 'unknown machine'}${shortened(latest) ? ' · SHORTENED run (BENCH_* knobs): a try, not figures to quote' : ''}`
+      : 'no results yet',
     measures: [
       { label: 'floor ratio, tracing on', unit: '', value: latest?.floorRatio, goal: 0.6, better: 'higher' },
       { label: 'tracing overhead', unit: '%', value: latest && pct(latest), goal: 15, better: 'lower' },
