@@ -195,7 +195,7 @@ export async function checkoutSession(settings: SessionSettings, log: (s: string
     const tracedThroughput = median((valid.length > 0 ? valid : on).map((r) => r.ordersPerSecond));
     const untracedThroughput = median(tracingRuns.filter((r) => r.tracing === 'off').map((r) => r.ordersPerSecond));
 
-    const rate = Math.max(1, Math.round(tracedThroughput / 2));
+    const rate = Math.max(1, Math.round(tracedThroughput * 5) / 10); // half, to 0.1/s
     log(`    open-loop latency: ${rate} checkouts/s (half of ${tracedThroughput}) for ${settings.latencySeconds} s`);
     const latencyRun = await withSpanCheck(() => openLoopLatency(traced, rate, settings.latencySeconds));
     const latency = { ...latencyRun.result, spans: latencyRun.spans };
