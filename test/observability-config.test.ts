@@ -54,9 +54,30 @@ describe('docker-compose.yml', () => {
   });
 });
 
+/**
+ * The collector config as compose runs it: every `${env:NAME:-default}` replaced by its default (a whole-value
+ * reference is parsed as YAML, as the collector's env provider does, so a list default stays a list).
+ */
+function withEnvDefaults(value: unknown): unknown {
+  if (typeof value === 'string') {
+    const whole = /^\$\{env:[A-Z_][A-Z0-9_]*:-(.*)\}$/.exec(value);
+    if (whole) return parse(whole[1]);
+    return value.replace(/\$\{env:[A-Z_][A-Z0-9_]*:-([^}]*)\}/g, '$1');
+  }
+  if (Array.isArray(value)) return value.map(withEnvDefaults);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withEnvDefaults(v)]));
+  return value;
+}
+
 describe('collector config', () => {
+  it('gives every environment reference a default, so compose runs it without setting any', () => {
+    const references = [...read('otel/collector.yaml').matchAll(/\$\{env:([^}]*)\}/g)].map((m) => m[1]);
+    expect(references.length).toBeGreaterThan(5);
+    for (const reference of references) expect(reference).toMatch(/^[A-Z_][A-Z0-9_]*:-./);
+  });
+
   it('wires every pipeline to defined components, with traces, metrics and logs', () => {
-    const config = yaml('otel/collector.yaml');
+    const config = withEnvDefaults(yaml('otel/collector.yaml')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
     const defined = (kind: string) => Object.keys(config[kind] ?? {});
     const pipelines = config.service.pipelines as Record<string, { receivers: string[]; processors?: string[]; exporters: string[] }>;
     expect(Object.keys(pipelines).sort()).toEqual(['logs', 'metrics', 'traces']);
@@ -67,7 +88,8 @@ describe('collector config', () => {
       expect(pipeline.processors?.[0]).toBe('memory_limiter');
     }
     expect(pipelines.traces.processors).toContain('redaction');
-    expect(pipelines.traces.exporters).toContain('spanmetrics');
+    expect(pipelines.traces.exporters).toContain('span_metrics');
+    expect(pipelines.logs.exporters).toEqual(['otlp_http/loki']);
   });
 });
 
