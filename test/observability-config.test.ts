@@ -152,8 +152,10 @@ describe('Grafana provisioning', () => {
   });
 
   it('gives each metric name one meaning: no name is exported by two services', () => {
-    // target_info is OpenTelemetry's per-process resource description, the same name by design.
-    const shared = [...exportedBy].filter(([name, services]) => name !== 'target_info' && services.size > 1).map(([name, services]) => `${name}: ${[...services].join(', ')}`);
+    // Shared by design, with one meaning everywhere: target_info (OpenTelemetry's per-process resource description)
+    // and the gRPC middleware's calls in flight (src/platform/grpc.ts), one per server, told apart by job.
+    const platformWide = ['target_info', 'rpc_server_calls_in_flight'];
+    const shared = [...exportedBy].filter(([name, services]) => !platformWide.includes(name) && services.size > 1).map(([name, services]) => `${name}: ${[...services].join(', ')}`);
     expect(shared).toEqual([]);
     expect(exportedBy.get('order_queue_depth')).toEqual(new Set(['order-queue']));
     expect(exportedBy.get('executor_queue_depth_observed')).toEqual(new Set(['order-executor']));
