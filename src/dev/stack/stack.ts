@@ -99,7 +99,10 @@ export interface StackOptions {
   ports: StackPorts;
   /** Logs, Prometheus's and Alertmanager's data, the generated configs. */
   dataDir: string;
-  /** The services' /metrics endpoints, host:port, by job. */
+  /**
+   * The services' /metrics endpoints, host:port, by job. The targets may change later (`scrape`): Prometheus reads
+   * them from files it watches, so the stack can start before the services it will scrape.
+   */
   services: ScrapeJob[];
   /** Prometheus's scrape and rule evaluation interval (the rules' group keeps its own 5 s). */
   scrapeInterval?: string;
@@ -121,6 +124,8 @@ export interface RunningStack {
   /** The collector's logs pipeline output (OTLP JSON, one request per line). */
   logsFile: string;
   alerts(): DeliveredAlert[];
+  /** Points a job (one of `services`) at new targets; Prometheus picks the change up within seconds. */
+  scrape(job: ScrapeJob): void;
   processes: ToolProcess[];
   stop(): Promise<void>;
 }
@@ -130,13 +135,13 @@ export interface RunningStack {
  * queue's and executors' metrics (they send OTLP as well), so that job drops those two services' series except
  * the spanmetrics: one series per fact, or `sum(executor_is_leader)` would count each leader twice.
  */
-export function prometheusConfig(options: { services: ScrapeJob[]; collector: string[]; alertmanager: string; scrapeInterval: string }): object {
+export function prometheusConfig(options: { jobs: { job: string; file: string }[]; collector: string[]; alertmanager: string; scrapeInterval: string }): object {
   return {
     global: { scrape_interval: options.scrapeInterval, evaluation_interval: options.scrapeInterval },
     rule_files: [RULES],
     alerting: { alertmanagers: [{ static_configs: [{ targets: [options.alertmanager] }] }] },
     scrape_configs: [
-      ...options.services.map((s) => ({ job_name: s.job, static_configs: [{ targets: s.targets }] })),
+      ...options.jobs.map((s) => ({ job_name: s.job, file_sd_configs: [{ files: [s.file], refresh_interval: '5s' }] })),
       { job_name: 'otel-collector', static_configs: [{ targets: options.collector }], metric_relabel_configs: COLLECTOR_DUPLICATES },
     ],
   };
@@ -203,13 +208,21 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     );
     processes.push(alertmanager);
 
+    const targetsFile = (job: string) => path.join(dataDir, 'targets', `${job}.json`);
+    const scrape = (job: ScrapeJob) => {
+      // Written whole, then renamed: Prometheus never reads half a file.
+      fs.mkdirSync(path.dirname(targetsFile(job.job)), { recursive: true });
+      fs.writeFileSync(`${targetsFile(job.job)}.tmp`, JSON.stringify([{ targets: job.targets, labels: {} }]));
+      fs.renameSync(`${targetsFile(job.job)}.tmp`, targetsFile(job.job));
+    };
+    for (const job of options.services) scrape(job);
     const prometheusFile = path.join(dataDir, 'prometheus.yml');
     const collectorTargets = [`127.0.0.1:${ports.collector.metrics}`, `127.0.0.1:${ports.collector.telemetry}`];
     fs.writeFileSync(
       prometheusFile,
       JSON.stringify(
         prometheusConfig({
-          services: options.services,
+          jobs: options.services.map((s) => ({ job: s.job, file: targetsFile(s.job) })),
           collector: collectorTargets,
           alertmanager: `127.0.0.1:${ports.alertmanager}`,
           scrapeInterval: options.scrapeInterval ?? '5s',
@@ -243,6 +256,10 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       alertSinkUrl,
       logsFile,
       alerts: () => sink.alerts(),
+      scrape: (job) => {
+        if (!options.services.some((s) => s.job === job.job)) throw new Error(`${job.job} is not one of the stack's scrape jobs`);
+        scrape(job);
+      },
       processes,
       stop,
     };
