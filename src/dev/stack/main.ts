@@ -30,14 +30,15 @@ async function main(): Promise<void> {
       '',
       'Causeway observability stack is up:',
       `  OTLP (collector)   grpc ${stack.otlpEndpoint}, http http://127.0.0.1:${stack.ports.collector.otlpHttp}`,
-      `  Jaeger             ${stack.jaegerUrl}`,
+      `  Jaeger query API   ${stack.jaegerUrl}/api/traces/<traceId>, ${stack.jaegerUrl}/api/services   (this build has no web UI: README)`,
       `  Prometheus         ${stack.prometheusUrl}   (alerts: ${stack.prometheusUrl}/alerts)`,
       `  Alertmanager       ${stack.alertmanagerUrl}`,
       `  Alert webhook      ${stack.alertSinkUrl}   (alerts are printed here)`,
       `  Service logs       ${stack.logsFile}   (the collector's logs pipeline; compose sends them to Loki)`,
       `  Tool output        ${path.join(dataDir, 'logs')}`,
       '',
-      'Now run `npm start` in another terminal and place an order (http://localhost:8080). Ctrl-C stops the stack.',
+      'Now run `npm start` in another terminal and place an order (http://localhost:8080). Until the executors run,',
+      'ExecutorNoLeader fires (no executor reports itself leader); it resolves once they elect. Ctrl-C stops the stack.',
     ].join('\n'),
   );
   let stopping = false;
