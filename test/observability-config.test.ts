@@ -10,6 +10,7 @@ import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { COLLECTOR_DUPLICATES } from '../src/dev/stack/stack';
 import { ROOT, startSystem, waitFor, type RunningSystem } from './support/system';
 
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
@@ -90,6 +91,13 @@ describe('collector config', () => {
     expect(pipelines.traces.processors).toContain('redaction');
     expect(pipelines.traces.exporters).toContain('span_metrics');
     expect(pipelines.logs.exporters).toEqual(['otlp_http/loki']);
+  });
+});
+
+describe("compose's Prometheus", () => {
+  it('drops the collector’s copies of the series it scrapes from the queue and the executors, as `npm run stack` does', () => {
+    const jobs = yaml('dashboards/prometheus/prometheus.yml').scrape_configs as { job_name: string; metric_relabel_configs?: unknown }[];
+    expect(jobs.find((j) => j.job_name === 'otel-collector')?.metric_relabel_configs).toEqual(COLLECTOR_DUPLICATES);
   });
 });
 

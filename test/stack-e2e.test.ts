@@ -263,6 +263,13 @@ describe('Prometheus', () => {
 });
 
 describe("the services' instruments in Prometheus", () => {
+  it('holds one series per fact: the collector’s copies of the scraped services’ metrics are dropped', async () => {
+    expect((await promResult('count(executor_is_leader)'))[0].value[1]).toBe('3');
+    expect((await promResult('count(order_queue_depth{state="ready"})'))[0].value[1]).toBe('1');
+    // ... while the spanmetrics of those services, which only the collector has, stay.
+    expect(await promResult('traces_span_metrics_calls_total{service_name="order-queue"}')).not.toEqual([]);
+  });
+
   it.each([
     ['Counter', 'checkout_orders_total', 'orchestrator'],
     ['Counter', 'executor_leader_changes_total', undefined],
