@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { LEAN_HEAP_FLAGS, processSpecs } from '../src/dev/launcher/processes';
+import { COLLECTOR_DUPLICATES } from '../src/dev/stack/stack';
 import { ROOT, startSystem, waitFor, type RunningSystem } from './support/system';
 
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
@@ -55,9 +56,30 @@ describe('docker-compose.yml', () => {
   });
 });
 
+/**
+ * The collector config as compose runs it: every `${env:NAME:-default}` replaced by its default (a whole-value
+ * reference is parsed as YAML, as the collector's env provider does, so a list default stays a list).
+ */
+function withEnvDefaults(value: unknown): unknown {
+  if (typeof value === 'string') {
+    const whole = /^\$\{env:[A-Z_][A-Z0-9_]*:-(.*)\}$/.exec(value);
+    if (whole) return parse(whole[1]);
+    return value.replace(/\$\{env:[A-Z_][A-Z0-9_]*:-([^}]*)\}/g, '$1');
+  }
+  if (Array.isArray(value)) return value.map(withEnvDefaults);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withEnvDefaults(v)]));
+  return value;
+}
+
 describe('collector config', () => {
+  it('gives every environment reference a default, so compose runs it without setting any', () => {
+    const references = [...read('otel/collector.yaml').matchAll(/\$\{env:([^}]*)\}/g)].map((m) => m[1]);
+    expect(references.length).toBeGreaterThan(5);
+    for (const reference of references) expect(reference).toMatch(/^[A-Z_][A-Z0-9_]*:-./);
+  });
+
   it('wires every pipeline to defined components, with traces, metrics and logs', () => {
-    const config = yaml('otel/collector.yaml');
+    const config = withEnvDefaults(yaml('otel/collector.yaml')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
     const defined = (kind: string) => Object.keys(config[kind] ?? {});
     const pipelines = config.service.pipelines as Record<string, { receivers: string[]; processors?: string[]; exporters: string[] }>;
     expect(Object.keys(pipelines).sort()).toEqual(['logs', 'metrics', 'traces']);
@@ -68,7 +90,15 @@ describe('collector config', () => {
       expect(pipeline.processors?.[0]).toBe('memory_limiter');
     }
     expect(pipelines.traces.processors).toContain('redaction');
-    expect(pipelines.traces.exporters).toContain('spanmetrics');
+    expect(pipelines.traces.exporters).toContain('span_metrics');
+    expect(pipelines.logs.exporters).toEqual(['otlp_http/loki']);
+  });
+});
+
+describe("compose's Prometheus", () => {
+  it('drops the collector’s copies of the series it scrapes from the queue and the executors, as `npm run stack` does', () => {
+    const jobs = yaml('dashboards/prometheus/prometheus.yml').scrape_configs as { job_name: string; metric_relabel_configs?: unknown }[];
+    expect(jobs.find((j) => j.job_name === 'otel-collector')?.metric_relabel_configs).toEqual(COLLECTOR_DUPLICATES);
   });
 });
 
@@ -131,8 +161,10 @@ describe('Grafana provisioning', () => {
   });
 
   it('gives each metric name one meaning: no name is exported by two services', () => {
-    // target_info is OpenTelemetry's per-process resource description, the same name by design.
-    const shared = [...exportedBy].filter(([name, services]) => name !== 'target_info' && services.size > 1).map(([name, services]) => `${name}: ${[...services].join(', ')}`);
+    // Shared by design, with one meaning everywhere: target_info (OpenTelemetry's per-process resource description)
+    // and the gRPC middleware's calls in flight (src/platform/grpc.ts), one per server, told apart by job.
+    const platformWide = ['target_info', 'rpc_server_calls_in_flight'];
+    const shared = [...exportedBy].filter(([name, services]) => !platformWide.includes(name) && services.size > 1).map(([name, services]) => `${name}: ${[...services].join(', ')}`);
     expect(shared).toEqual([]);
     expect(exportedBy.get('order_queue_depth')).toEqual(new Set(['order-queue']));
     expect(exportedBy.get('executor_queue_depth_observed')).toEqual(new Set(['order-executor']));

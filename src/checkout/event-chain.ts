@@ -1,4 +1,4 @@
-import { SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { metrics, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
 import type { ChainResult, EventRecord, Handoff } from '../gen/causeway/v1/checkout';
 import type { Logger } from '../platform/logger';
 import { linkTo, traceparentOf } from '../platform/telemetry/traceparent';
@@ -14,6 +14,12 @@ import { clockFromWire, clockRecord, clockToWire } from './wire';
 export type EventStep<Order, Result = void> = readonly [EventName, (order: Order) => EventOutcome<Result>];
 
 const tracer = trace.getTracer('causeway.checkout');
+/** checkout_event_duration_milliseconds_bucket{order_event, outcome}: how long each event's rule takes here. */
+const eventDuration = metrics.getMeter('causeway.checkout').createHistogram('checkout.event.duration', {
+  unit: 'ms',
+  description: 'Time one checkout event takes in its service (merge the clock, tick, decide), by event and outcome',
+  advice: { explicitBucketBoundaries: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50] },
+});
 
 /**
  * Runs a service's events on one order: each merges the incoming clock, ticks,
@@ -66,9 +72,12 @@ export class EventChain<Order> {
         attributes: { 'order.id': handoff.orderId, 'order.event': event, 'order.event.title': title },
       },
       (span: Span) => {
+        const start = performance.now();
+        let passed = false;
         try {
           const { order, clock } = this.orders.recordEvent(handoff.orderId, clockFromWire(handoff.clock));
           const outcome = decide(order);
+          passed = outcome.ok;
           const vectorClock = clockRecord(clock);
           span.setAttribute('vector_clock', JSON.stringify(vectorClock));
           for (const [process, counter] of Object.entries(vectorClock)) span.setAttribute(`vector_clock.${process}`, counter);
@@ -88,6 +97,7 @@ export class EventChain<Order> {
             handoff: { orderId: handoff.orderId, clock: clockToWire(clock), causeTraceparent: traceparentOf(span.spanContext()) },
           };
         } finally {
+          eventDuration.record(performance.now() - start, { 'order.event': event, outcome: passed ? 'passed' : 'failed' });
           span.end();
         }
       },

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { metrics } from '@opentelemetry/api';
 import type { CompatServiceDefinition, Server } from 'nice-grpc';
 import { container, type DependencyContainer } from 'tsyringe';
 import type { Order } from '../gen/causeway/v1/checkout';
@@ -32,6 +33,11 @@ export class ParticipantRoot {
     container.register(LOGGER, { useValue: this.logger });
     container.register(TIME, { useValue: systemTime });
     container.register(ORDER_CACHE, { useValue: orders });
+    // checkout_orders_cached: orders initialised here and not yet cleared (or expired), read when exported.
+    metrics
+      .getMeter('causeway.checkout')
+      .createObservableGauge('checkout.orders.cached', { unit: '{order}', description: 'Orders this service holds between init and the final clock' })
+      .addCallback((result) => result.observe(orders.size));
     this.sweeper = setInterval(
       () => {
         const dropped = orders.sweep(systemTime.now());

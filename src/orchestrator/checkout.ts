@@ -14,6 +14,7 @@ import { LOGGER, type Logger } from '../platform/logger';
 import { traceparentOf } from '../platform/telemetry/traceparent';
 import { VectorClock } from '../vector-clock/vector-clock';
 import type { CheckoutResult } from './api-types';
+import { checkoutStarted } from './checkout-metrics';
 import type { CheckoutRequest } from './schema';
 import { ENQUEUE_BATCHER } from './tokens';
 
@@ -101,6 +102,7 @@ export class CheckoutFlow {
 
   checkout(request: CheckoutRequest): Promise<CheckoutResult> {
     const orderId = `ord_${randomUUID()}`;
+    const finished = checkoutStarted();
     return tracer.startActiveSpan('checkout', { attributes: { 'order.id': orderId } }, async (span) => {
       try {
         const order = toOrder(orderId, request);
@@ -121,8 +123,10 @@ export class CheckoutFlow {
           this.broadcastFinalClock(orderId, chain),
           result.status === 'Order Approved' ? this.enqueue(order, span.spanContext()) : undefined,
         ]);
+        finished(result.rejection ? { outcome: 'rejected', failedEvent: result.rejection.event } : { outcome: 'approved' });
         return result;
       } catch (err) {
+        finished({ outcome: 'error' });
         span.recordException(err as Error);
         span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
         throw err;

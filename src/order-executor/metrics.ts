@@ -16,10 +16,11 @@ export const QUEUE_DEPTH = Symbol('QueueDepth');
 export class ExecutorMetrics {
   private readonly meter = metrics.getMeter('causeway.executor');
   private readonly leaderChanges = this.meter.createCounter('executor.leader.changes', {
+    unit: '{change}',
     description: 'Times this executor saw the cluster leader change',
   });
-  private readonly executed = this.meter.createCounter('orders.executed', { description: 'Orders this replica executed' });
-  private readonly elections = this.meter.createCounter('executor.elections', { description: 'Elections this executor started' });
+  private readonly executed = this.meter.createCounter('orders.executed', { unit: '{order}', description: 'Orders this replica executed' });
+  private readonly elections = this.meter.createCounter('executor.elections', { unit: '{election}', description: 'Elections this executor started' });
   private readonly attributes: { executor: string };
 
   constructor(
@@ -32,22 +33,22 @@ export class ExecutorMetrics {
     this.leaderChanges.add(0, this.attributes);
     this.executed.add(0, this.attributes);
     this.elections.add(0, this.attributes);
-    const gauge = (name: string, description: string, read: (s: RaftStatus) => number) =>
+    const gauge = (name: string, unit: string, description: string, read: (s: RaftStatus) => number) =>
       this.meter
-        .createObservableGauge(name, { description })
+        .createObservableGauge(name, { unit, description })
         .addCallback((result: ObservableResult) => result.observe(read(status()), this.attributes));
-    gauge('executor.is_leader', '1 while this executor is the leader', (s) => (s.role === 'leader' ? 1 : 0));
-    gauge('executor.raft.term', 'Current Raft term', (s) => s.term);
-    gauge('executor.commit.index', 'Highest committed log index', (s) => s.commit);
-    gauge('executor.applied.index', 'Highest applied log index', (s) => s.applied);
-    gauge('executor.replication.lag', 'Leader: entries the slowest follower lacks; follower: committed but unapplied', (s) =>
+    gauge('executor.is_leader', '{leader}', '1 while this executor is the leader', (s) => (s.role === 'leader' ? 1 : 0));
+    gauge('executor.raft.term', '{term}', 'Current Raft term', (s) => s.term);
+    gauge('executor.commit.index', '{entry}', 'Highest committed log index', (s) => s.commit);
+    gauge('executor.applied.index', '{entry}', 'Highest applied log index', (s) => s.applied);
+    gauge('executor.replication.lag', '{entry}', 'Leader: entries the slowest follower lacks; follower: committed but unapplied', (s) =>
       s.role === 'leader'
         ? Math.max(0, ...Object.values(s.progress).map((p) => s.lastIndex - p.match))
         : Math.max(0, s.commit - s.applied),
     );
     // Not order.queue.depth: that is the queue's own gauge; this is a possibly stale copy, kept after losing the lead.
     this.meter
-      .createObservableGauge('executor.queue.depth.observed', { description: 'Orders in the queue when this executor last polled it as leader' })
+      .createObservableGauge('executor.queue.depth.observed', { unit: '{order}', description: 'Orders in the queue when this executor last polled it as leader' })
       .addCallback((result) => {
         const depth = queueDepth();
         if (depth !== undefined) result.observe(depth, this.attributes);

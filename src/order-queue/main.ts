@@ -45,13 +45,13 @@ runMain('order-queue', async () => {
 
   // Metrics (OTLP, and Prometheus /metrics on CAUSEWAY_METRICS_PORT): the queue's own view of its depth.
   const meter = metrics.getMeter('causeway.order-queue');
-  meter.createObservableGauge('order.queue.depth', { description: 'Orders enqueued and not yet acked' }).addCallback((r) => {
+  meter.createObservableGauge('order.queue.depth', { unit: '{order}', description: 'Orders enqueued and not yet acked' }).addCallback((r) => {
     const s = state.stats();
     r.observe(s.ready, { state: 'ready' });
     r.observe(s.leased, { state: 'leased' });
   });
-  meter.createObservableCounter('order.queue.enqueued', { description: 'Orders enqueued since start' }).addCallback((r) => r.observe(state.stats().enqueuedTotal));
-  meter.createObservableCounter('order.queue.redelivered', { description: 'Leases delivered again after expiry or failover' }).addCallback((r) =>
+  meter.createObservableCounter('order.queue.enqueued', { unit: '{order}', description: 'Orders enqueued since start' }).addCallback((r) => r.observe(state.stats().enqueuedTotal));
+  meter.createObservableCounter('order.queue.redelivered', { unit: '{lease}', description: 'Leases delivered again after expiry or failover' }).addCallback((r) =>
     r.observe(state.stats().redeliveredTotal),
   );
 

@@ -1,3 +1,4 @@
+import { metrics } from '@opentelemetry/api';
 import { isAbortError } from 'abort-controller-x';
 import {
   ClientError,
@@ -48,13 +49,32 @@ export function tracing(untraced: readonly string[] = []): ServerMiddleware {
   return (call, context) => (skip.has(call.method.path) ? call.next(call.request, context) : traced(call, context));
 }
 
+const callsInFlight = metrics.getMeter('causeway.grpc').createUpDownCounter('rpc.server.calls.in_flight', {
+  unit: '{call}',
+  description: 'gRPC calls this server is handling right now, by method',
+});
+
+/** Counts the calls in progress per method (rpc_server_calls_in_flight): a stuck downstream shows as a climb. */
+export function callsInProgress(): ServerMiddleware {
+  return async function* inProgress(call, context) {
+    const attributes = { 'rpc.method': call.method.path };
+    callsInFlight.add(1, attributes);
+    try {
+      return yield* call.next(call.request, context);
+    } finally {
+      callsInFlight.add(-1, attributes);
+    }
+  };
+}
+
 /**
- * A gRPC server with tracing (outermost, so it sees the final status) and the error boundary.
+ * A gRPC server with tracing (outermost, so it sees the final status), the calls-in-flight count and the error
+ * boundary.
  * `maxReceiveBytes` raises gRPC's 4 MiB limit on one incoming message, for the few methods that need it.
  */
 export function createGrpcServer(logger: Logger, untraced: readonly string[] = [], maxReceiveBytes?: number): Server {
   const options = maxReceiveBytes ? { 'grpc.max_receive_message_length': maxReceiveBytes } : {};
-  return createServer(options).use(tracing(untraced)).use(errorBoundary(logger));
+  return createServer(options).use(tracing(untraced)).use(callsInProgress()).use(errorBoundary(logger));
 }
 
 /** Answers grpc.health.v1 Check: SERVING while `serving()` says so. */
