@@ -5,14 +5,18 @@
  * the ratios hold even on a noisy 2-core box.
  *
  * BENCH_KILLS (default 50) sets how many leader kills the failover measure uses; BENCH_GROWTH_ORDERS
- * (default 200,000) how many orders go through the queue before restart time and memory are measured again.
+ * (default 200,000) how many orders go through the queue before restart time and memory are measured again;
+ * BENCH_HEALS (default 20) how many times the leader, and a follower, are cut off and healed. The heal measure
+ * runs executors in network namespaces: it needs root, `ip` and `nft`, checked before anything runs.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { coursePageOrder, postCheckout, ROOT, startSystem, waitFor } from '../harness/system';
 import { measureFailover } from './failover';
+import { missingForNetworks } from '../harness/netns';
 import { measureGrowth } from './growth';
+import { measureHealsOnFreshSystem } from './heals';
 import { cpuPerCheckout } from './cpu';
 import { checkoutLatencyAtHalfLoad, checkoutSaturation, queueCommitRate, rpcFloor } from './measures';
 import { OtlpReceiver } from './otlp-receiver';
@@ -32,13 +36,16 @@ const LOAD_ENV = {
 
 async function main(): Promise<void> {
   const kills = Number(process.env.BENCH_KILLS ?? 50);
+  const heals = Number(process.env.BENCH_HEALS ?? 20);
+  const missing = missingForNetworks();
+  if (missing) throw new Error(`${missing} (step 7, heal → follower)`);
   const log = (s: string) => process.stdout.write(`${s}\n`);
   log(`machine: ${machine()}`);
 
-  log('1/6 RPC floor: bare nice-grpc unary calls between two processes');
+  log('1/7 RPC floor: bare nice-grpc unary calls between two processes');
   const floor = await rpcFloor();
 
-  log('2/6 checkout with tracing on (100 % sampled, exported over OTLP to a local receiver), as shipped');
+  log('2/7 checkout with tracing on (100 % sampled, exported over OTLP to a local receiver), as shipped');
   const receiver = new OtlpReceiver();
   const endpoint = await receiver.start();
   let traced: {
@@ -71,7 +78,7 @@ async function main(): Promise<void> {
       log(`    saturation: ${throughput} orders/s; now at half of that`);
       const latency = await checkoutLatencyAtHalfLoad(system, throughput);
       const cpu = await cpuPerCheckout(system);
-      log('3/6 queue commit rate: enqueue → replicated commit → execution, fsync on');
+      log('3/7 queue commit rate: enqueue → replicated commit → execution, fsync on');
       const queueRate = await queueCommitRate(system);
       traced = { throughput, k, latency, queueRate, cpu };
     } finally {
@@ -80,7 +87,7 @@ async function main(): Promise<void> {
     }
   }
 
-  log('4/6 checkout with tracing off, for the overhead');
+  log('4/7 checkout with tracing off, for the overhead');
   let untraced: number;
   let untracedCpu: Record<string, number>;
   {
@@ -93,7 +100,7 @@ async function main(): Promise<void> {
     }
   }
 
-  log(`5/6 failover: ${kills} leader kills under load`);
+  log(`5/7 failover: ${kills} leader kills under load`);
   let failover;
   {
     const system = await startSystem({
@@ -109,7 +116,7 @@ async function main(): Promise<void> {
   }
 
   const growthOrders = Number(process.env.BENCH_GROWTH_ORDERS ?? 200_000);
-  log(`6/6 what history costs: executor restart time, memory and disk, fresh and after ${growthOrders} orders`);
+  log(`6/7 what history costs: executor restart time, memory and disk, fresh and after ${growthOrders} orders`);
   let growth;
   {
     const system = await startSystem({ CAUSEWAY_RESTART_DELAY_MS: '100', LOG_LEVEL: 'warn' });
@@ -119,6 +126,9 @@ async function main(): Promise<void> {
       await system.stop();
     }
   }
+
+  log(`7/7 heal → follower: ${heals} isolate-and-heal cycles of the leader and ${heals} of a follower, under a light load`);
+  const healed = await measureHealsOnFreshSystem(heals, log);
 
   const floorRatio = traced.throughput / (floor.peak / traced.k);
   const tracingOverhead = 1 - traced.throughput / untraced;
@@ -143,6 +153,9 @@ async function main(): Promise<void> {
     // Follower restart (kill → serving, caught up; includes the launcher's 100 ms restart delay), RSS and disk,
     // on a fresh cluster, a warm one (growth.warm.orders in) and after growth.after.orders orders.
     growth,
+    // Cut off from the other executors (both directions dropped), then healed: heal → a follower of the current
+    // leader in its term, caught up to its commit at the heal (src/dev/bench/heals.ts).
+    heals: { leader: healed.leader, follower: healed.follower, seed: healed.seed, history: healed.history },
   };
   const maxRss = (s: typeof growth.fresh) => Math.max(...Object.values(s.rssMiB));
   log('');
@@ -161,6 +174,10 @@ async function main(): Promise<void> {
       ['kills', String(failover.kills), '≥ 50'],
       ['executor restart, fresh / warm → after history', `${growth.fresh.restartMs} / ${growth.warm.restartMs} → ${growth.after.restartMs} ms (${growth.after.orders} orders)`, '≤ 2× fresh'],
       ['largest RSS (queue, executors), fresh / warm → after', `${maxRss(growth.fresh)} / ${maxRss(growth.warm)} → ${maxRss(growth.after)} MiB`, '≤ 2× warm'],
+      [`heal → follower, leader cut off (${healed.leader.heals} heals): p50 / p99 / max`, `${healed.leader.p50Ms} / ${healed.leader.p99Ms} / ${healed.leader.maxMs} ms`, 'p99 ≤ 1000 ms'],
+      [`heal → follower, follower cut off (${healed.follower.heals} heals): p50 / p99 / max`, `${healed.follower.p50Ms} / ${healed.follower.p99Ms} / ${healed.follower.maxMs} ms`, 'p99 ≤ 1000 ms'],
+      ['elections started by a healed node before it rejoined', String(healed.leader.electionsByHealedNode + healed.follower.electionsByHealedNode), '0'],
+      ['heals followed by any term change (who started it: the log)', String(healed.leader.termChanges + healed.follower.termChanges), ''],
     ]),
   );
   log('');

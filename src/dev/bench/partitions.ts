@@ -174,18 +174,20 @@ export class Partitioner {
   }
 
   /**
-   * Milliseconds from now until `node` is a follower of the current leader, in that leader's term (polled every
-   * 10 ms); call it right after `heal()`.
+   * Milliseconds until `node` is a follower of the current leader, in that leader's term, and (with `caughtUpTo`)
+   * has committed at least that index: polled every 10 ms, counted from `since` (a `performance.now()`; by
+   * default now, so call it right after `heal()`).
    */
-  async rejoinMs(node: string, timeoutMs = 15_000): Promise<number> {
-    const start = performance.now();
-    while (performance.now() - start < timeoutMs) {
+  async rejoinMs(node: string, timeoutMs = 15_000, { since = performance.now(), caughtUpTo = 0 } = {}): Promise<number> {
+    while (performance.now() - since < timeoutMs) {
       const s = await this.statuses();
       const me = s[node];
       const leader = Object.values(s).find((x) => x?.role === 'leader' && x.id !== node);
-      if (me && leader && me.role === 'follower' && me.leaderId === leader.id && me.term === leader.term) return Math.round(performance.now() - start);
+      if (me && leader && me.role === 'follower' && me.leaderId === leader.id && me.term === leader.term && me.commitIndex >= caughtUpTo) {
+        return Math.round(performance.now() - since);
+      }
       await sleep(10);
     }
-    throw new Error(`${node} did not become a follower of the current leader within ${timeoutMs} ms of the heal`);
+    throw new Error(`${node} did not become a caught-up follower of the current leader within ${timeoutMs} ms of the heal`);
   }
 }
