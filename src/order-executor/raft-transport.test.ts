@@ -2,7 +2,7 @@ import type { Channel } from 'nice-grpc';
 import type { OrderExecutorClient, StepRequest } from '../gen/causeway/v1/order_executor';
 import { createLogger } from '../platform/logger';
 import type { MessageType } from '../raft/types';
-import { DEAD_PEER_MS, PeerStream } from './raft-transport';
+import { DEAD_PEER_MS, PeerStream, STALE_DIAL_MS } from './raft-transport';
 import { messageToWire } from './wire';
 
 /**
@@ -122,7 +122,6 @@ describe('PeerStream liveness (a partition black-holes a connection; only a new 
     // by its age alone.
     stream.send(of('AppendResponse'));
     now += DEAD_PEER_MS - 1;
-    stream.heardFrom('Append');
     stream.checkLiveness();
     expect(connections).toHaveLength(1);
     now += 1;
@@ -144,6 +143,22 @@ describe('PeerStream liveness (a partition black-holes a connection; only a new 
       stream.checkLiveness();
     }
     expect(connections).toHaveLength(1);
+    stream.close();
+  });
+
+  it('gives up an attempt that is not up at once when the peer is heard from: the network works again', () => {
+    let now = 1_000;
+    const { dial, connections } = fakeDial({ comesUp: false });
+    const stream = new PeerStream('executor-2', dial, logger, () => now);
+    stream.send(batch);
+    // Just dialled: the attempt may simply be under way.
+    now += STALE_DIAL_MS - 1;
+    stream.heardFrom('PreVote');
+    expect(connections).toHaveLength(1);
+    now += 1;
+    stream.heardFrom('PreVote');
+    expect(connections).toHaveLength(2);
+    expect(connections[0].closed).toBe(true);
     stream.close();
   });
 });

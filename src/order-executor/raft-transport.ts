@@ -18,6 +18,12 @@ const MAX_REDIAL_MS = 250;
  */
 export const DEAD_PEER_MS = 250;
 
+/**
+ * A connection attempt on a working network is up within a round trip; one older than this that is still not up
+ * while the peer's own messages are arriving had its SYN dropped by a partition that has since healed.
+ */
+export const STALE_DIAL_MS = 50;
+
 /** Messages the peer answers (Append and Snapshot with AppendResponse, votes with vote responses). */
 const REQUESTS: ReadonlySet<string> = new Set<MessageType>(['Append', 'Snapshot', 'Vote', 'PreVote']);
 /** An answer can only have come from a request that went through: proof that our side of the link works. */
@@ -45,7 +51,9 @@ export type Dial = () => { client: OrderExecutorClient; channel: Channel; ready?
  * Only answers count, not just any message from the peer: the peer's own
  * requests reach us over its connection, which says nothing of ours (after a
  * heal, the peer's fresh connection works while ours may still be an attempt
- * made during the partition, whose SYN was dropped).
+ * made during the partition, whose SYN was dropped). What the peer's messages
+ * do say is that the network between us works again: an attempt older than
+ * STALE_DIAL_MS that is still not up then is given up at once.
  */
 export class PeerStream {
   private pending: StepRequest[] = [];
@@ -96,6 +104,11 @@ export class PeerStream {
     if (!this.reachable) {
       this.reachable = true;
       this.logger.info(`peer ${this.peer} reachable again`, { peer: this.peer });
+    }
+    const now = this.now();
+    if (!this.established && this.open && !this.closed && now - this.dialedAt >= STALE_DIAL_MS) {
+      this.redial(`heard from the peer, but our connection is not up ${now - this.dialedAt} ms after dialling`);
+      return;
     }
     if (!ANSWERS.has(type)) return;
     if (this.silentRedials > 0) {
