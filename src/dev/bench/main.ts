@@ -176,7 +176,7 @@ async function main(): Promise<void> {
       ['largest RSS (queue, executors), fresh / warm → after', `${maxRss(growth.fresh)} / ${maxRss(growth.warm)} → ${maxRss(growth.after)} MiB`, '≤ 2× warm'],
       [`heal → follower, leader cut off (${healed.leader.heals} heals): p50 / p99 / max`, `${healed.leader.p50Ms} / ${healed.leader.p99Ms} / ${healed.leader.maxMs} ms`, 'p99 ≤ 1000 ms'],
       [`heal → follower, follower cut off (${healed.follower.heals} heals): p50 / p99 / max`, `${healed.follower.p50Ms} / ${healed.follower.p99Ms} / ${healed.follower.maxMs} ms`, 'p99 ≤ 1000 ms'],
-      ['elections started by a healed node before it rejoined', String(healed.leader.electionsByHealedNode + healed.follower.electionsByHealedNode), '0'],
+      ['elections caused by a healed node (started on its way back, leader still there)', String(healed.leader.electionsByHealedNode + healed.follower.electionsByHealedNode), '0'],
       ['heals followed by any term change (who started it: the log)', String(healed.leader.termChanges + healed.follower.termChanges), ''],
     ]),
   );
