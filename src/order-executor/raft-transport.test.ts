@@ -2,7 +2,7 @@ import type { Channel } from 'nice-grpc';
 import type { OrderExecutorClient, StepRequest } from '../gen/causeway/v1/order_executor';
 import { createLogger } from '../platform/logger';
 import type { MessageType } from '../raft/types';
-import { DEAD_PEER_MS, PeerStream, STALE_DIAL_MS } from './raft-transport';
+import { DEAD_PEER_MS, PeerStream } from './raft-transport';
 import { messageToWire } from './wire';
 
 /**
@@ -146,19 +146,39 @@ describe('PeerStream liveness (a partition black-holes a connection; only a new 
     stream.close();
   });
 
-  it('gives up an attempt that is not up at once when the peer is heard from: the network works again', () => {
+  it('gives up an attempt that is not up at once when the peer is heard from again: the network works again', () => {
     let now = 1_000;
     const { dial, connections } = fakeDial({ comesUp: false });
     const stream = new PeerStream('executor-2', dial, logger, () => now);
     stream.send(batch);
-    // Just dialled: the attempt may simply be under way.
-    now += STALE_DIAL_MS - 1;
-    stream.heardFrom('PreVote');
-    expect(connections).toHaveLength(1);
-    now += 1;
+    now += 10;
     stream.heardFrom('PreVote');
     expect(connections).toHaveLength(2);
     expect(connections[0].closed).toBe(true);
+    stream.close();
+  });
+
+  // The first version of the rule gave up any attempt older than 50 ms while the peer was heard from: on a machine at
+  // load average 17 an attempt took longer than that to come up, every one was killed, and a healed follower never
+  // came back (heal test, 15 s timeout).
+  it('lets an attempt dialled while the peer is heard from take its time to come up', () => {
+    let now = 1_000;
+    const { dial, connections } = fakeDial({ comesUp: false });
+    const stream = new PeerStream('executor-2', dial, logger, () => now);
+    stream.send(batch);
+    now += 10;
+    stream.heardFrom('PreVote'); // the peer is back: the attempt made before is given up
+    expect(connections).toHaveLength(2);
+    stream.send(batch);
+    for (let i = 0; i < 12; i++) {
+      now += 20; // the peer's heartbeats keep coming while the new attempt is slow to come up
+      stream.heardFrom('Append');
+    }
+    expect(connections).toHaveLength(2);
+    // Still, an attempt that never comes up is given up after DEAD_PEER_MS.
+    now += DEAD_PEER_MS;
+    stream.checkLiveness();
+    expect(connections).toHaveLength(3);
     stream.close();
   });
 });

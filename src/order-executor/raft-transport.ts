@@ -18,11 +18,6 @@ const MAX_REDIAL_MS = 250;
  */
 export const DEAD_PEER_MS = 250;
 
-/**
- * A connection attempt on a working network is up within a round trip; one older than this that is still not up
- * while the peer's own messages are arriving had its SYN dropped by a partition that has since healed.
- */
-export const STALE_DIAL_MS = 50;
 
 /** Messages the peer answers (Append and Snapshot with AppendResponse, votes with vote responses). */
 const REQUESTS: ReadonlySet<string> = new Set<MessageType>(['Append', 'Snapshot', 'Vote', 'PreVote']);
@@ -52,8 +47,11 @@ export type Dial = () => { client: OrderExecutorClient; channel: Channel; ready?
  * requests reach us over its connection, which says nothing of ours (after a
  * heal, the peer's fresh connection works while ours may still be an attempt
  * made during the partition, whose SYN was dropped). What the peer's messages
- * do say is that the network between us works again: an attempt older than
- * STALE_DIAL_MS that is still not up then is given up at once.
+ * do say is that the network between us works again: an attempt dialled
+ * before the peer was heard from again (after a silence of DEAD_PEER_MS) and
+ * still not up then is given up at once. Only those: an attempt dialled while
+ * the peer is heard from was sent on a working network, and on a busy machine
+ * it may take a while to come up (killing it for that would never let one).
  */
 export class PeerStream {
   private pending: StepRequest[] = [];
@@ -70,6 +68,9 @@ export class PeerStream {
   /** Whether the current connection has come up. */
   private established = false;
   private dialedAt = 0;
+  /** When the peer was last heard from, and when it was first heard from after a silence of DEAD_PEER_MS. */
+  private lastHeardAt: number | undefined;
+  private audibleSince = 0;
   /** When the oldest request not yet answered by the peer was sent (undefined: everything answered). */
   private unansweredSince: number | undefined;
   private connectedAt = 0;
@@ -106,8 +107,10 @@ export class PeerStream {
       this.logger.info(`peer ${this.peer} reachable again`, { peer: this.peer });
     }
     const now = this.now();
-    if (!this.established && this.open && !this.closed && now - this.dialedAt >= STALE_DIAL_MS) {
-      this.redial(`heard from the peer, but our connection is not up ${now - this.dialedAt} ms after dialling`);
+    if (this.lastHeardAt === undefined || now - this.lastHeardAt >= DEAD_PEER_MS) this.audibleSince = now;
+    this.lastHeardAt = now;
+    if (!this.established && this.open && !this.closed && this.dialedAt < this.audibleSince) {
+      this.redial(`heard from the peer again, but our connection, dialled ${now - this.dialedAt} ms ago, is not up`);
       return;
     }
     if (!ANSWERS.has(type)) return;
