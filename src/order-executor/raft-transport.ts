@@ -17,6 +17,8 @@ const MAX_REDIAL_MS = 250;
  * this is a dozen unanswered ones.
  */
 export const DEAD_PEER_MS = 250;
+/** How often each stream's liveness is checked. */
+const LIVENESS_CHECK_MS = DEAD_PEER_MS / 5;
 
 
 /** Messages the peer answers (Append and Snapshot with AppendResponse, votes with vote responses). */
@@ -121,8 +123,17 @@ export class PeerStream {
     this.unansweredSince = undefined;
   }
 
-  /** Called periodically: gives up a connection that has not come up, or whose requests go unanswered, for too long. */
-  checkLiveness(): void {
+  /**
+   * Called periodically: gives up a connection that has not come up, or whose requests go unanswered, for too long.
+   * `stalledMs`: how much later than due this check runs, time this process did not run (a busy machine, a long
+   * garbage collection). It is not held against the peer: its answers may be waiting unread in the socket.
+   */
+  checkLiveness(stalledMs = 0): void {
+    if (stalledMs > 0) {
+      if (this.unansweredSince !== undefined) this.unansweredSince += stalledMs;
+      this.dialedAt += stalledMs;
+      this.connectedAt += stalledMs;
+    }
     const now = this.now();
     if (this.closed) return;
     if (!this.established && this.open && now - this.dialedAt >= DEAD_PEER_MS) {
@@ -239,9 +250,13 @@ export class RaftTransport {
       };
       this.streams.set(id, new PeerStream(id, dial, logger));
     }
+    let lastCheck = performance.now();
     this.liveness = setInterval(() => {
-      for (const stream of this.streams.values()) stream.checkLiveness();
-    }, DEAD_PEER_MS / 5);
+      const now = performance.now();
+      const stalledMs = Math.max(0, now - lastCheck - 2 * LIVENESS_CHECK_MS);
+      lastCheck = now;
+      for (const stream of this.streams.values()) stream.checkLiveness(stalledMs);
+    }, LIVENESS_CHECK_MS);
     this.liveness.unref();
   }
 
