@@ -4,8 +4,9 @@
  * hosts in network namespaces (src/dev/harness/netns.ts), links are cut by
  * dropping packets (no RST), and orders flow throughout. Twenty cycles cut off
  * the leader and twenty a follower (src/dev/bench/heals.ts says what one cycle
- * does and how it is timed); then every acknowledged order must have run exactly
- * once, the same on every replica.
+ * does, how it is timed, and why a heal disturbed by the majority's own election
+ * is re-run, at most ten times per case); then every acknowledged order must
+ * have run exactly once, the same on every replica.
  *
  * Needs root, `ip` and `nft`, as CI has: without them startSystem throws saying
  * what is missing. Never skipped.

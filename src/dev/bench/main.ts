@@ -174,8 +174,14 @@ async function main(): Promise<void> {
       ['kills', String(failover.kills), '≥ 50'],
       ['executor restart, fresh / warm → after history', `${growth.fresh.restartMs} / ${growth.warm.restartMs} → ${growth.after.restartMs} ms (${growth.after.orders} orders)`, '≤ 2× fresh'],
       ['largest RSS (queue, executors), fresh / warm → after', `${maxRss(growth.fresh)} / ${maxRss(growth.warm)} → ${maxRss(growth.after)} MiB`, '≤ 2× warm'],
-      [`heal → follower, leader cut off (${healed.leader.heals} heals): p50 / p99 / max`, `${healed.leader.p50Ms} / ${healed.leader.p99Ms} / ${healed.leader.maxMs} ms`, 'p99 ≤ 1000 ms'],
-      [`heal → follower, follower cut off (${healed.follower.heals} heals): p50 / p99 / max`, `${healed.follower.p50Ms} / ${healed.follower.p99Ms} / ${healed.follower.maxMs} ms`, 'p99 ≤ 1000 ms'],
+      ...(['leader', 'follower'] as const).map((which): [string, string, string] => {
+        const h = healed[which];
+        return [
+          `heal → follower, ${which} cut off (${h.heals} heals): p50 / p99 / max`,
+          `${h.p50Ms} / ${h.p99Ms} / ${h.maxMs} ms (${h.disturbed} disturbed, re-run; all ${h.all.heals}: p99 ${h.all.p99Ms} ms)`,
+          'p99 ≤ 1000 ms',
+        ];
+      }),
       ['elections caused by a healed node (started on its way back, leader still there)', String(healed.leader.electionsByHealedNode + healed.follower.electionsByHealedNode), '0'],
       ['heals followed by any term change (who started it: the log)', String(healed.leader.termChanges + healed.follower.termChanges), ''],
     ]),
