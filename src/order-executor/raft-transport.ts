@@ -253,7 +253,7 @@ export class RaftTransport {
     let lastCheck = performance.now();
     this.liveness = setInterval(() => {
       const now = performance.now();
-      const stalledMs = Math.max(0, now - lastCheck - 2 * LIVENESS_CHECK_MS);
+      const stalledMs = Math.max(0, Math.round(now - lastCheck - 2 * LIVENESS_CHECK_MS));
       lastCheck = now;
       for (const stream of this.streams.values()) stream.checkLiveness(stalledMs);
     }, LIVENESS_CHECK_MS);
