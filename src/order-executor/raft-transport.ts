@@ -126,12 +126,13 @@ export class PeerStream {
   /**
    * Called periodically: gives up a connection that has not come up, or whose requests go unanswered, for too long.
    * `stalledMs`: how much later than due this check runs, time this process did not run (a busy machine, a long
-   * garbage collection). It is not held against the peer: its answers may be waiting unread in the socket.
+   * garbage collection). It is not held against the peer's answers, which may be waiting unread in the socket:
+   * giving up a working connection for that drops what is in flight on it. An attempt that is not up is still
+   * given up on time: after a heal, that delay is the rejoin's, and a new attempt costs only a round trip.
    */
   checkLiveness(stalledMs = 0): void {
     if (stalledMs > 0) {
       if (this.unansweredSince !== undefined) this.unansweredSince += stalledMs;
-      this.dialedAt += stalledMs;
       this.connectedAt += stalledMs;
     }
     const now = this.now();
