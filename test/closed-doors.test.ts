@@ -34,13 +34,14 @@ function raw(url: string, target: string, method = 'GET'): Promise<{ status: num
 }
 
 /** The leader every executor follows, once there is one in a term after `afterTerm`. */
+/** Within 45 s: after a kill, it includes the victim's restart, which a loaded two-core box can stretch past 15 s. */
 async function stableLeader(afterTerm = 0): Promise<{ id: string; term: number }> {
   return waitFor(`one leader that every executor follows, in a term after ${afterTerm}`, async () => {
     const executors = await clusterExecutors(system);
     const leader = executors.find((e) => e.role === 'leader');
     const agreed = leader && leader.term > afterTerm && executors.every((e) => e.term === leader.term && e.leaderId === leader.id);
     return agreed ? { id: leader.id, term: leader.term } : undefined;
-  });
+  }, 45_000);
 }
 
 describe('the web server', () => {

@@ -203,23 +203,27 @@ describe('Raft transport fuzzing', () => {
     'a response carrying entries': message({ entries: [entry(1)] }),
   };
 
+  /** Writes raw chunks on one executor Stream call, ends it, and resolves with the status it ended with. */
+  const streamStatus = (client: InstanceType<typeof Raw>, chunks: Uint8Array[]) =>
+    new Promise<number>((resolve) => {
+      const stream = client.makeClientStreamRequest(
+        '/causeway.v1.OrderExecutor/Stream',
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        new Metadata(),
+        { deadline: Date.now() + 2000 },
+        (err) => resolve(err ? (err.code ?? GrpcStatus.UNKNOWN) : GrpcStatus.OK),
+      );
+      for (const chunk of chunks) stream.write(Buffer.from(chunk));
+      stream.end();
+    });
+
   it.each(Object.entries(WRONG))('refuses %s with INVALID_ARGUMENT, and the executor stays up', async (_what, bad) => {
     const before = system.pids()['executor-1'];
     const client = new Raw(system.executors['executor-1'], credentials.createInsecure());
     try {
       // Peers talk over one long-lived stream: a bad batch ends it with INVALID_ARGUMENT.
-      const code = await new Promise<number>((resolve) => {
-        const stream = client.makeClientStreamRequest(
-          '/causeway.v1.OrderExecutor/Stream',
-          (b: Buffer) => b,
-          (b: Buffer) => b,
-          new Metadata(),
-          { deadline: Date.now() + 2000 },
-          (err) => resolve(err ? (err.code ?? GrpcStatus.UNKNOWN) : GrpcStatus.OK),
-        );
-        stream.write(Buffer.from(StepRequest.encode({ messages: [bad] }).finish()));
-        stream.end();
-      });
+      const code = await streamStatus(client, [StepRequest.encode({ messages: [bad] }).finish()]);
       expect(code).toBe(GrpcStatus.INVALID_ARGUMENT);
     } finally {
       client.close();
@@ -232,18 +236,7 @@ describe('Raft transport fuzzing', () => {
     const client = new Raw(system.executors['executor-2'], credentials.createInsecure());
     await fc.assert(
       fc.asyncProperty(fc.array(fc.uint8Array({ maxLength: 256 }), { minLength: 1, maxLength: 4 }), async (chunks) => {
-        const code = await new Promise<number>((resolve) => {
-          const stream = client.makeClientStreamRequest(
-            '/causeway.v1.OrderExecutor/Stream',
-            (b: Buffer) => b,
-            (b: Buffer) => b,
-            new Metadata(),
-            { deadline: Date.now() + 2000 },
-            (err) => resolve(err ? (err.code ?? GrpcStatus.UNKNOWN) : GrpcStatus.OK),
-          );
-          for (const chunk of chunks) stream.write(Buffer.from(chunk));
-          stream.end();
-        });
+        const code = await streamStatus(client, chunks);
         expect([GrpcStatus.UNAVAILABLE, GrpcStatus.DEADLINE_EXCEEDED]).not.toContain(code);
       }),
       { numRuns: 60 },

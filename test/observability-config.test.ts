@@ -10,6 +10,7 @@ import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { LEAN_HEAP_FLAGS, processSpecs } from '../src/dev/launcher/processes';
 import { ROOT, startSystem, waitFor, type RunningSystem } from './support/system';
 
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
@@ -214,6 +215,38 @@ describe('Kubernetes manifests', () => {
       const fromEnv = (container.env ?? []).filter((e) => e.name === 'CAUSEWAY_HOST').map((e) => e.value);
       const host = [...fromMaps, ...fromEnv].filter((h) => h !== undefined).at(-1);
       expect(`${container.name}: ${host}`).toBe(`${container.name}: 0.0.0.0`);
+    }
+  });
+});
+
+describe('Node flags', () => {
+  // What a script is run with, in each way of running Causeway: its path → the node flags before it.
+  const flagsByScript = (commands: string[][]) => new Map(commands.map((c) => [c.at(-1)!, c.slice(0, -1)]));
+
+  it('are the same under npm start, compose and Kubernetes (the queue and executors run with a lean heap)', () => {
+    const launcher = flagsByScript(processSpecs({}).map((s) => [...s.nodeFlags, `dist/${s.service}/main.js`]));
+    expect(launcher.get('dist/order-queue/main.js')).toEqual(LEAN_HEAP_FLAGS);
+    expect(launcher.get('dist/order-executor/main.js')).toEqual(LEAN_HEAP_FLAGS);
+    expect(launcher.get('dist/orchestrator/main.js')).toEqual([]);
+
+    const compose = parse(read('docker-compose.yml'), { merge: true });
+    const composeCommands = Object.values(compose.services as Record<string, { image?: string; command?: string[] }>)
+      .filter((s) => s.image?.startsWith('causeway:'))
+      .map((s) => s.command!);
+    const k8s = fs
+      .readdirSync(path.join(ROOT, 'deploy', 'k8s'))
+      .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+      .flatMap((f) => read(`deploy/k8s/${f}`).split(/^---$/m).map((d) => parse(d)))
+      .filter((d) => d && (d.kind === 'Deployment' || d.kind === 'StatefulSet'))
+      .flatMap((d) => d.spec.template.spec.containers as { image: string; args: string[] }[])
+      .filter((c) => c.image.startsWith('causeway:'))
+      .map((c) => c.args);
+    for (const [where, commands] of [['docker-compose.yml', composeCommands], ['deploy/k8s', k8s]] as const) {
+      expect(commands.length).toBeGreaterThanOrEqual(5);
+      for (const command of commands) {
+        const [script, flags] = [command.at(-1)!, command.slice(0, -1)];
+        expect(`${where} ${script}: ${flags.join(' ')}`).toBe(`${where} ${script}: ${launcher.get(script)!.join(' ')}`);
+      }
     }
   });
 });

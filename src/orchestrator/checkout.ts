@@ -87,7 +87,7 @@ const tracer = trace.getTracer('causeway.orchestrator');
  * Drives one checkout. The orchestrator does not sequence the events: it
  * initialises the three services, asks transaction-verification to start, and
  * the services call each other (A→B→D→C→E→F). Then it broadcasts the final clock
- * so each service can forget the order.
+ * so each service can forget the order, while an approved order is enqueued.
  */
 @injectable()
 export class CheckoutFlow {
@@ -115,8 +115,12 @@ export class CheckoutFlow {
           order_id: orderId,
           events: result.events.map((e) => `${e.event}${VectorClock.from(e.vectorClock).format(CLOCK_PROCESSES)}`).join(' '),
         });
-        await this.broadcastFinalClock(orderId, chain);
-        if (result.status === 'Order Approved') await this.enqueue(order, span.spanContext());
+        // Clearing the order in the three services and making an approved order durable are independent: side by side,
+        // the answer waits for the slower one, not for both in turn.
+        await Promise.all([
+          this.broadcastFinalClock(orderId, chain),
+          result.status === 'Order Approved' ? this.enqueue(order, span.spanContext()) : undefined,
+        ]);
         return result;
       } catch (err) {
         span.recordException(err as Error);

@@ -16,6 +16,8 @@ interface Progress {
   rejectedBelowMatch: number;
   /** A snapshot is on its way to this follower: its index, and the tick it was sent at. */
   snapshotSent?: { index: number; at: number };
+  /** The tick the last Append went to it: a heartbeat is due only after heartbeatTicks without one. */
+  lastAppendAt: number;
 }
 
 export interface RaftStatus {
@@ -71,7 +73,6 @@ export class RaftNode {
   private ticks = 0;
 
   private electionElapsed = 0;
-  private heartbeatElapsed = 0;
   private randomizedElectionTimeout = 0;
   private votes = new Map<NodeId, boolean>();
   private progress = new Map<NodeId, Progress>();
@@ -274,7 +275,6 @@ export class RaftNode {
   }
 
   private tickLeader(): void {
-    this.heartbeatElapsed++;
     this.electionElapsed++;
     if (this.electionElapsed >= this.config.electionTicks) {
       this.electionElapsed = 0;
@@ -287,9 +287,10 @@ export class RaftNode {
         for (const p of this.progress.values()) p.recentActive = false;
       }
     }
-    if (this.heartbeatElapsed >= this.config.heartbeatTicks) {
-      this.heartbeatElapsed = 0;
-      this.broadcastAppend();
+    // Heartbeats only to followers that have heard nothing for heartbeatTicks: while appends flow, they are the
+    // heartbeats (each carries the commit index), and the cluster does not pay for both.
+    for (const [to, pr] of this.progress) {
+      if (this.ticks - pr.lastAppendAt >= this.config.heartbeatTicks) this.sendAppend(to);
     }
   }
 
@@ -349,10 +350,9 @@ export class RaftNode {
   private becomeLeader(): void {
     this.role = 'leader';
     this.setLeader(this.id);
-    this.heartbeatElapsed = 0;
     this.electionElapsed = 0;
     this.softStateChanged = true;
-    this.progress = new Map(this.peers.map((p) => [p, { match: 0, next: this.log.lastIndex + 1, recentActive: true, rejectedBelowMatch: 0 }]));
+    this.progress = new Map(this.peers.map((p) => [p, { match: 0, next: this.log.lastIndex + 1, recentActive: true, rejectedBelowMatch: 0, lastAppendAt: this.ticks }]));
     // Entries of earlier terms commit only once an entry of our own term does (§5.4.2).
     this.log.append({ term: this.term, index: this.log.lastIndex + 1, type: 'noop' });
     this.maybeCommit();
@@ -441,6 +441,7 @@ export class RaftNode {
       entries,
       commit: this.commit,
     });
+    pr.lastAppendAt = this.ticks;
     // Optimistically pipeline: the next message carries what follows.
     if (entries.length > 0) pr.next = entries[entries.length - 1].index + 1;
   }

@@ -155,6 +155,32 @@ describe('§5.3 log replication', () => {
     expect(nodes.c.status()).toMatchObject({ lastIndex: 2, commit: 2 });
   });
 
+  it('sends no heartbeat while appends flow; an idle follower hears from the leader every heartbeatTicks', () => {
+    const nodes = { a: makeNode('a', 1), b: makeNode('b', 2), c: makeNode('c', 3) };
+    tickUntilLeader(nodes, 'a');
+    settle(nodes);
+    // Busy: a proposal every tick, so every tick already sends each follower an Append with entries.
+    const busy: Message[] = [];
+    for (let i = 0; i < 6; i++) {
+      nodes.a.propose([`o${i}`]);
+      nodes.a.tick();
+      busy.push(...settle(nodes).filter((m) => m.from === 'a' && m.type === 'Append'));
+    }
+    // Per follower and proposal: the Append carrying it, and the one carrying the commit index it reached. No heartbeats.
+    for (const to of ['b', 'c']) {
+      expect(busy.filter((m) => m.to === to && (m.entries ?? []).length === 1).length).toBe(6);
+      expect(busy.filter((m) => m.to === to && (m.entries ?? []).length === 0).length).toBe(6);
+    }
+    // Idle: one Append per follower every heartbeatTicks (2) ticks.
+    const idle: Message[] = [];
+    for (let i = 0; i < 6; i++) {
+      nodes.a.tick();
+      idle.push(...settle(nodes).filter((m) => m.from === 'a' && m.type === 'Append'));
+    }
+    expect(idle.filter((m) => m.to === 'b').length).toBe(3);
+    expect(idle.filter((m) => m.to === 'c').length).toBe(3);
+  });
+
   it('does not let a proposal on a follower through', () => {
     expect(makeNode('b').propose(['o1'])).toBeUndefined();
   });

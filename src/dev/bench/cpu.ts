@@ -16,7 +16,8 @@ function cpuMs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
 }
 
-function snapshot(pids: Record<string, number>): Record<string, number> {
+/** CPU ms used so far by each process. */
+export function snapshot(pids: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuMs(pid)]));
 }
 

@@ -5,7 +5,7 @@ import { OrderExecutorDefinition } from '../../gen/causeway/v1/order_executor';
 import { OrderQueueDefinition } from '../../gen/causeway/v1/order_queue';
 import { clusterExecutors, waitFor, type RunningSystem } from '../harness/system';
 import { EnqueueBatcher } from '../../order-queue-client/enqueue-batcher';
-import { runConcurrently } from './measures';
+import { benchOrder, runConcurrently } from './measures';
 
 /** What history costs: the same measures on a fresh cluster and after many orders. */
 export interface GrowthSample {
@@ -86,23 +86,17 @@ export async function measureGrowth(
   const executed = async () => Math.min(...(await Promise.all(executors.map(async (e) => (await e.status({})).executedCount))));
   const run = Date.now();
   let sent = 0;
+  let enqueued = 0;
   const pour = async (count: number) => {
     const from = sent;
     await runConcurrently(count, 64, async (i) => {
-      await queue.enqueue({
-        orderId: `growth-${run}-${from + i}`,
-        shippingMethod: 'Standard',
-        items: [{ name: 'Dune', quantity: 1 }],
-        customerName: 'Bench',
-        maskedCard: '**** 1111',
-        traceparent: '',
-        enqueuedAtMs: 0,
-      });
+      await queue.enqueue(benchOrder(`growth-${run}-${from + i}`));
+      enqueued++;
     });
     sent += count;
     await waitFor(`all ${sent} orders executed on every replica`, async () => ((await executed()) >= sent ? true : undefined), 600_000);
   };
-  const progress = setInterval(() => log(`    ${sent} orders in`), 10_000);
+  const progress = setInterval(() => log(`    ${enqueued} orders enqueued`), 10_000);
   try {
     await pour(warmUp);
     const warm = await sample(system, warmUp);

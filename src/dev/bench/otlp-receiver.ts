@@ -67,6 +67,8 @@ class Inbox<T> {
   private readonly raw: Uint8Array[] = [];
   private readonly decoded: T[] = [];
   keep = true;
+  /** Sees every request's bytes as it arrives, kept or not (the bench counts spans this way). */
+  observe: ((bytes: Uint8Array) => void) | undefined;
   /** Answer every export UNAVAILABLE (after filing it), as a collector that is up but failing would. */
   refuse = false;
 
@@ -81,6 +83,7 @@ class Inbox<T> {
   /** The Export handler: files the bytes (the request, as `undecoded` delivers it) unless told to discard. */
   readonly handler = {
     export: async (request: unknown) => {
+      this.observe?.(request as Uint8Array);
       if (this.keep) this.raw.push(request as Uint8Array);
       if (this.refuse) throw new ServerError(Status.UNAVAILABLE, 'this test collector refuses every export');
       return {};
@@ -117,6 +120,11 @@ export class OtlpReceiver {
   discard(): void {
     this.traces.keep = false;
     this.logInbox.keep = false;
+  }
+
+  /** Hands every trace export request's raw bytes to `observer` as it arrives, whether kept or discarded. */
+  observeTraces(observer: (bytes: Uint8Array) => void): void {
+    this.traces.observe = observer;
   }
 
   async stop(): Promise<void> {

@@ -77,7 +77,7 @@ function start(spec: ProcessSpec): void {
   const { name } = spec;
   // CAUSEWAY_NODE_FLAGS, e.g. "--cpu-prof --cpu-prof-dir=prof", reaches every service (NODE_OPTIONS refuses --cpu-prof).
   const flags = (process.env.CAUSEWAY_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  const node = [process.execPath, ...flags, '-r', preload, path.join(dist, spec.service, 'main.js')];
+  const node = [process.execPath, ...spec.nodeFlags, ...flags, '-r', preload, path.join(dist, spec.service, 'main.js')];
   const namespace = process.env[netnsVariable(name)] || undefined;
   // `ip netns exec` enters the namespace and then execs node, so the child's pid is node's: kill and restart work as usual.
   const [command, ...args] = namespace ? ['ip', 'netns', 'exec', namespace, ...node] : node;

@@ -22,7 +22,17 @@ export interface ProcessSpec {
   metricsPort?: number;
   /** Partition tests may run it as a host of its own (a network namespace, see src/dev/harness/netns.ts). */
   separateHost: boolean;
+  /** Node/V8 flags of its own, before the script (compose and Kubernetes pass the same). */
+  nodeFlags: string[];
 }
+
+/**
+ * For the processes that live long and hold the history's working set (the queue, the executors): a 1 MiB young
+ * generation instead of 16 MiB and V8's size-over-speed heap growth. Their RSS after 200,000 orders went from
+ * 240 MiB to 127 MiB at the most (bench:growth), while the queue's commit rate stayed within the run-to-run noise.
+ * The checkout services allocate per request and keep V8's defaults.
+ */
+export const LEAN_HEAP_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size'];
 
 /**
  * In start order: the queue and the executor cluster, the end of the checkout chain first, the HTTP front last.
@@ -46,6 +56,7 @@ export function processSpecs(env: NodeJS.ProcessEnv = process.env): ProcessSpec[
       ...grpc('order-queue'),
       metricsPort: metricsBase,
       separateHost: true,
+      nodeFlags: LEAN_HEAP_FLAGS,
     },
     ...executors.map((id, i) => ({
       name: id,
@@ -54,6 +65,7 @@ export function processSpecs(env: NodeJS.ProcessEnv = process.env): ProcessSpec[
       port: { peer: id },
       metricsPort: metricsBase + 1 + i,
       separateHost: true,
+      nodeFlags: LEAN_HEAP_FLAGS,
     })),
     ...(['suggestions', 'fraud-detection', 'transaction-verification'] as const).map((s) => ({
       name: s,
@@ -61,10 +73,11 @@ export function processSpecs(env: NodeJS.ProcessEnv = process.env): ProcessSpec[
       env: {},
       ...grpc(s),
       separateHost: false,
+      nodeFlags: [],
     })),
-    { name: 'orchestrator', service: 'orchestrator', env: {}, port: ownPort('orchestrator'), separateHost: false },
+    { name: 'orchestrator', service: 'orchestrator', env: {}, port: ownPort('orchestrator'), separateHost: false, nodeFlags: [] },
     // Static files: a trace per page load would only be noise.
-    { name: 'web', service: 'web-server', env: { OTEL_SDK_DISABLED: 'true' }, port: ownPort('web'), separateHost: false },
+    { name: 'web', service: 'web-server', env: { OTEL_SDK_DISABLED: 'true' }, port: ownPort('web'), separateHost: false, nodeFlags: [] },
   ];
 }
 

@@ -1,0 +1,227 @@
+/**
+ * The checkout measures of `npm run bench`, taken so that drift on a shared 2-core box hits every figure alike:
+ * a traced and an untraced system run side by side (only one is loaded at a time), their saturation runs alternate
+ * (on, off, on, off, …) with short runs of the RPC floor R before, between and after them, and each figure is a
+ * median. Every traced run counts the spans it should have produced against those that arrived: a run that
+ * dropped any is invalid. Then latency under an open-loop load at half the traced saturation, CPU per checkout,
+ * and the queue's commit rate.
+ */
+import os from 'node:os';
+import { createChannel, createClient } from 'nice-grpc';
+import { OrderExecutorDefinition } from '../../gen/causeway/v1/order_executor';
+import { coursePageOrder, postCheckout, startSystem, waitFor, type RunningSystem } from '../harness/system';
+import { cpuPerCheckout, snapshot } from './cpu';
+import { queueCommitRate, saturationRun, warmUp } from './measures';
+import { openLoopLatency, type OpenLoopLatency } from './open-loop-latency';
+import { OtlpReceiver } from './otlp-receiver';
+import { RpcFloor, type RpcFloorRun } from './rpc-floor';
+import { droppedEventSpans, EVENTS, EventSpanCounter, type EventSpanCounts } from './span-count';
+import { percentile } from './stats';
+
+export interface SessionSettings {
+  /** Environment of both systems (the untraced one adds OTEL_SDK_DISABLED). */
+  env: Record<string, string>;
+  /** Saturation runs per system (≥ 3 for the README's figures). */
+  runs: number;
+  runSeconds: number;
+  warmUpSeconds: number;
+  latencySeconds: number;
+}
+
+export interface TracingRun {
+  tracing: 'on' | 'off';
+  /** ms since the session's first measured run. */
+  atMs: number;
+  ordersPerSecond: number;
+  /** Checkouts answered within the run (autocannon's count). */
+  answered: number;
+  /** CPU the other, idle system used meanwhile (ms per second of the run): background both kinds of run share. */
+  idleSystemCpuMsPerS: number;
+  /** Traced runs only: checkouts executed (each passed events A–F) and the event spans that arrived for them. */
+  spans?: SpanCheck;
+  /** False when the run dropped spans: it does not measure what ships. */
+  valid: boolean;
+}
+
+export interface SpanCheck {
+  checkouts: number;
+  expected: number;
+  received: EventSpanCounts;
+  dropped: number;
+}
+
+export interface CheckoutSession {
+  rpcFloor: number;
+  /** Each with the CPU both idle systems used meanwhile (ms per second of the run). */
+  rpcFloorRuns: (RpcFloorRun & { idleSystemsCpuMsPerS: number })[];
+  rpcFloorLatency: { p50Ms: number; p99Ms: number };
+  k: number;
+  tracingRuns: TracingRun[];
+  traced: number;
+  untraced: number;
+  spansDropped: number;
+  latency: OpenLoopLatency & { spans: SpanCheck };
+  cpu: { traced: Record<string, number>; untraced: Record<string, number> };
+  queueRate: number;
+}
+
+const median = (values: number[]) => Math.round(percentile(values, 50) * 10) / 10;
+
+/** k: the gRPC calls one checkout makes, counted from its own trace (server spans). */
+async function callsPerCheckout(system: RunningSystem, receiver: OtlpReceiver): Promise<number> {
+  const { body } = await postCheckout(system.baseUrl, coursePageOrder());
+  // Its enqueue travels in an EnqueueBatch call traced on its own (a batch serves many checkouts); the order's
+  // 'order durable' span in this trace stands for it.
+  return waitFor(
+    'the checkout trace',
+    async () => {
+      const spans = receiver.spans().filter((s) => s.traceId === body.traceId);
+      const servers = spans.filter((s) => s.kind === 2 && s.name.startsWith('causeway.v1.'));
+      const cleared = servers.filter((s) => s.name.endsWith('/ClearOrder')).length === 3;
+      return cleared && spans.some((s) => s.name === 'order durable') ? servers.length + 1 : undefined;
+    },
+    30_000,
+  );
+}
+
+/** Orders executed so far (the leader's count, the highest). */
+function executedCount(system: RunningSystem): () => Promise<number> {
+  const clients = Object.values(system.executors).map((a) => createClient(OrderExecutorDefinition, createChannel(a)));
+  return async () => {
+    // One executor may be briefly unreachable (restarting); the leader's count is among those that answer.
+    const answers = await Promise.allSettled(clients.map(async (c) => (await c.status({})).executedCount));
+    const counts = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
+    if (counts.length === 0) throw new Error(`no executor answered Status: ${(answers[0] as PromiseRejectedResult).reason}`);
+    return Math.max(...counts);
+  };
+}
+
+function cpuOf(system: RunningSystem): () => number {
+  if (os.platform() !== 'linux') return () => 0;
+  return () => Object.values(snapshot({ launcher: system.launcherPid, ...system.pids() })).reduce((a, b) => a + b, 0);
+}
+
+/** Runs `measure` on one system while reading the CPU the other system spends idle meanwhile. */
+async function besideIdle<T>(idle: () => number, measure: () => Promise<T>): Promise<{ result: T; idleCpuMsPerS: number }> {
+  const cpu0 = idle();
+  const t0 = performance.now();
+  const result = await measure();
+  return { result, idleCpuMsPerS: Math.round(((idle() - cpu0) / (performance.now() - t0)) * 1000) };
+}
+
+export async function checkoutSession(settings: SessionSettings, log: (s: string) => void): Promise<CheckoutSession> {
+  const exportDelayMs = Number(settings.env.OTEL_BSP_SCHEDULE_DELAY ?? 5000);
+  const floor = await RpcFloor.start();
+  const receiver = new OtlpReceiver();
+  const systems: RunningSystem[] = [];
+  try {
+    const rpcFloorLatency = await floor.single();
+    const endpoint = await receiver.start();
+    const traced = await startSystem({ ...settings.env, OTEL_EXPORTER_OTLP_ENDPOINT: endpoint });
+    systems.push(traced);
+    const untraced = await startSystem({ ...settings.env, OTEL_SDK_DISABLED: 'true' });
+    systems.push(untraced);
+    const k = await callsPerCheckout(traced, receiver);
+    // From here on the spans are answered and counted, not kept: a long load would otherwise fill the memory.
+    receiver.discard();
+    const counter = new EventSpanCounter();
+    receiver.observeTraces(counter.add);
+    const executed = executedCount(traced);
+    const tracedCpu = cpuOf(traced);
+    const untracedCpu = cpuOf(untraced);
+
+    /** Waits until the traced system's exporters have flushed: no new spans or executions for longer than their delay. */
+    const settle = async () => {
+      let last = '';
+      let quietSince = performance.now();
+      for (const deadline = performance.now() + 60_000; performance.now() < deadline; ) {
+        const now = `${counter.total()} ${await executed()}`;
+        if (now !== last) [last, quietSince] = [now, performance.now()];
+        else if (performance.now() - quietSince > exportDelayMs + 1000) return;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      throw new Error('the traced system kept exporting spans for 60 s after its load stopped');
+    };
+    /** Runs `load` on the traced system and checks every checkout it executed sent its six event spans. */
+    const withSpanCheck = async <T>(load: () => Promise<T>): Promise<{ result: T; spans: SpanCheck }> => {
+      await settle();
+      const mark = counter.mark();
+      const before = await executed();
+      const result = await load();
+      await settle();
+      const checkouts = (await executed()) - before;
+      const received = counter.since(mark);
+      return { result, spans: { checkouts, expected: checkouts * EVENTS.length, received, dropped: droppedEventSpans(received, checkouts) } };
+    };
+
+    log(`    warming up both systems (${settings.warmUpSeconds} s each)`);
+    await warmUp(traced, settings.warmUpSeconds);
+    await warmUp(untraced, settings.warmUpSeconds);
+    await settle();
+
+    const t0 = performance.now();
+    const at = () => Math.round(performance.now() - t0);
+    const rpcFloorRuns: CheckoutSession['rpcFloorRuns'] = [];
+    const tracingRuns: TracingRun[] = [];
+    const bothSystemsCpu = () => tracedCpu() + untracedCpu();
+    const floorRun = async () => {
+      const { result, idleCpuMsPerS } = await besideIdle(bothSystemsCpu, () => floor.run(at()));
+      const run = { ...result, idleSystemsCpuMsPerS: idleCpuMsPerS };
+      rpcFloorRuns.push(run);
+      log(`    R: ${run.peak} calls/s`);
+    };
+    await floorRun();
+    for (let i = 0; i < settings.runs; i++) {
+      {
+        const atMs = at();
+        const { result, spans } = await withSpanCheck(() => besideIdle(untracedCpu, () => saturationRun(traced, settings.runSeconds)));
+        const run: TracingRun = { tracing: 'on', atMs, ...result.result, idleSystemCpuMsPerS: result.idleCpuMsPerS, spans, valid: spans.dropped === 0 };
+        tracingRuns.push(run);
+        log(`    tracing on:  ${run.ordersPerSecond} orders/s; spans ${spans.expected - spans.dropped}/${spans.expected}${run.valid ? '' : ` — INVALID: ${spans.dropped} spans dropped`}`);
+      }
+      await floorRun();
+      {
+        const atMs = at();
+        const { result, idleCpuMsPerS } = await besideIdle(tracedCpu, () => saturationRun(untraced, settings.runSeconds));
+        tracingRuns.push({ tracing: 'off', atMs, ...result, idleSystemCpuMsPerS: idleCpuMsPerS, valid: true });
+        log(`    tracing off: ${result.ordersPerSecond} orders/s`);
+      }
+      await floorRun();
+    }
+    const on = tracingRuns.filter((r) => r.tracing === 'on');
+    const valid = on.filter((r) => r.valid);
+    if (valid.length === 0) log(`    INVALID: every traced run dropped spans; the traced throughput below is their median all the same`);
+    else if (valid.length < on.length) log(`    ${on.length - valid.length} of ${on.length} traced runs dropped spans: their throughput is left out`);
+    const tracedThroughput = median((valid.length > 0 ? valid : on).map((r) => r.ordersPerSecond));
+    const untracedThroughput = median(tracingRuns.filter((r) => r.tracing === 'off').map((r) => r.ordersPerSecond));
+
+    const rate = Math.max(1, Math.round(tracedThroughput * 5) / 10); // half, to 0.1/s
+    log(`    open-loop latency: ${rate} checkouts/s (half of ${tracedThroughput}) for ${settings.latencySeconds} s`);
+    const latencyRun = await withSpanCheck(() => openLoopLatency(traced, rate, settings.latencySeconds));
+    const latency = { ...latencyRun.result, spans: latencyRun.spans };
+    // A failed checkout's latency is the time it took to fail: the run does not measure the shop working.
+    if (latency.failed > 0) log(`    INVALID: ${latency.failed} of ${latency.requests} checkouts of the latency run failed`);
+    if (latency.spans.dropped > 0) log(`    INVALID: the latency run dropped ${latency.spans.dropped} spans`);
+
+    const cpu = { traced: await cpuPerCheckout(traced), untraced: await cpuPerCheckout(untraced) };
+    const queueRate = await queueCommitRate(traced);
+    const spansDropped = on.reduce((sum, r) => sum + (r.spans?.dropped ?? 0), 0) + latency.spans.dropped;
+    return {
+      rpcFloor: Math.round(percentile(rpcFloorRuns.map((r) => r.peak), 50)),
+      rpcFloorRuns,
+      rpcFloorLatency,
+      k,
+      tracingRuns,
+      traced: tracedThroughput,
+      untraced: untracedThroughput,
+      spansDropped,
+      latency,
+      cpu,
+      queueRate,
+    };
+  } finally {
+    for (const system of systems) await system.stop();
+    await receiver.stop();
+    floor.stop();
+  }
+}
