@@ -69,6 +69,8 @@ export interface HealSample {
    * whom, and when, in ms after the heal by the executor's own clock.
    */
   elections: { by: string; afterHealMs: number }[];
+  /** Pre-votes for a term above termAtHeal started after the heal by the other executors: each had lost its leader. */
+  othersPreVotes: { by: string; afterHealMs: number }[];
 }
 
 export interface HealSummary {
@@ -117,21 +119,23 @@ export function disturbedBy(s: HealSample): HealSample['elections'][number] | un
 
 /**
  * Elections the heal caused: started by the healed node after the heal, before it rejoined, while the cluster still
- * had its leader, i.e. before any other executor had started one. The healed node cannot make another executor
- * start an election (its term is not above theirs and a pre-vote changes no one's term, so nothing it sends
- * changes their state or stops the leader's heartbeats); once another has, the leader was already gone, and the
- * healed node's own election is its part in replacing it, as any member's would be. Without any fault, a busy
- * machine (load average 20 on two cores) sees the executors miss an election timeout (80-160 ms) of heartbeats
- * and hold an election every few seconds.
+ * had its leader, i.e. before any other executor had started a pre-vote or an election for a term above the one
+ * at the heal (which it does only when it has heard nothing from the leader for an election timeout). The healed
+ * node cannot make another executor lose its leader (its term is not above theirs and a pre-vote changes no one's
+ * term, so nothing it sends changes their state or stops the leader's heartbeats); once another has, the leader
+ * had gone quiet, and the healed node's own election is its part in replacing it, as any member's would be.
+ * Without any fault, a busy machine (load average 20 on two cores) sees the executors miss an election timeout
+ * (80-160 ms) of heartbeats and hold an election every few seconds.
  */
 export function electionsByHealedNode(s: HealSample): HealSample['elections'] {
-  const othersFrom = Math.min(...s.elections.filter((e) => e.by !== s.node).map((e) => e.afterHealMs));
+  const othersFrom = Math.min(...[...s.elections.filter((e) => e.by !== s.node), ...s.othersPreVotes].map((e) => e.afterHealMs));
   return s.elections.filter((e) => e.by === s.node && e.afterHealMs <= s.rejoinMs && e.afterHealMs < othersFrom);
 }
 
 export function formatHealSample(s: HealSample): string {
   const elections = s.elections.length ? `; elections started by ${s.elections.map((e) => `${e.by} at +${e.afterHealMs} ms`).join(', ')}` : '';
-  return `${s.case} ${s.node}: cut ${s.cutMs} ms, rejoined ${s.rejoinMs} ms after the heal (removing the drop rules took ${s.healMs} ms), term ${s.termAtHeal} → ${s.termAfter}${elections}`;
+  const preVotes = s.othersPreVotes.length ? `; pre-votes by the others at ${s.othersPreVotes.map((e) => `+${e.afterHealMs} ms (${e.by})`).join(', ')}` : '';
+  return `${s.case} ${s.node}: cut ${s.cutMs} ms, rejoined ${s.rejoinMs} ms after the heal (removing the drop rules took ${s.healMs} ms), term ${s.termAtHeal} → ${s.termAfter}${elections}${preVotes}`;
 }
 
 /** One isolate-and-heal cycle (see the top of the file). */
@@ -187,6 +191,9 @@ export async function isolateAndHeal(system: RunningSystem, partitions: Partitio
       termAtHeal: atHeal.term,
       termAfter,
       elections: elections.map((e) => ({ by: e.by, afterHealMs: e.at - healedAt })),
+      othersPreVotes: electionsSince(system, from, atHeal.term, 'pre-vote')
+        .filter((e) => e.by !== node)
+        .map((e) => ({ by: e.by, afterHealMs: e.at - healedAt })),
     };
   } finally {
     if (!healStarted) await partitions.heal();
@@ -204,15 +211,21 @@ async function everyStatus(partitions: Partitioner, timeoutMs = 10_000): Promise
   }
 }
 
-/** Who logged `starting election for term N` with N above `term`, and when (epoch ms), from output line `from` on. */
-function electionsSince(system: RunningSystem, from: number, term: number): { by: string; at: number }[] {
+/**
+ * Who logged `starting election for term N` (or, with `kind` 'pre-vote', `starting pre-vote for term N`) with N above
+ * `term`, and when (epoch ms), from output line `from` on.
+ */
+function electionsSince(system: RunningSystem, from: number, term: number, kind: 'election' | 'pre-vote' = 'election'): { by: string; at: number }[] {
   const started: { by: string; at: number }[] = [];
+  const prefix = `starting ${kind} for term `;
   for (const line of system.lines.slice(from)) {
-    if (!line.includes('starting election for term')) continue;
+    if (!line.includes(prefix)) continue;
     try {
       const record = JSON.parse(line) as { message?: string; executor?: string; timestamp?: string };
-      const m = /^starting election for term (\d+)/.exec(record.message ?? '');
-      if (m && Number(m[1]) > term) started.push({ by: String(record.executor), at: Date.parse(String(record.timestamp)) });
+      const message = record.message ?? '';
+      if (message.startsWith(prefix) && Number(message.slice(prefix.length).split(' ')[0]) > term) {
+        started.push({ by: String(record.executor), at: Date.parse(String(record.timestamp)) });
+      }
     } catch {
       // not a JSON line
     }
