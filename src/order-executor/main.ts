@@ -96,7 +96,7 @@ runMain('order-executor', async () => {
   container.register<RaftDriverHooks>(RAFT_HOOKS, {
     useValue: {
       send: (messages) => transport.send(messages),
-      heardFrom: (peer) => transport.heardFrom(peer),
+      heardFrom: (peer, type) => transport.heardFrom(peer, type),
       apply: (entries, replay) => {
         for (const entry of entries) {
           const applied = ledger.apply(entry);

@@ -1,7 +1,7 @@
 import { trace, type Span } from '@opentelemetry/api';
 import { inject, injectable } from 'tsyringe';
 import { RaftNode, type RaftEvent, type RaftStatus } from '../raft/node';
-import type { Entry, HardState, Message, NodeId, Ready, Snapshot } from '../raft/types';
+import type { Entry, HardState, Message, MessageType, NodeId, Ready, Snapshot } from '../raft/types';
 
 /** What the driver needs of stable storage (RaftFileStorage on disk; see its docs for the guarantees). */
 export interface RaftStorage {
@@ -20,8 +20,8 @@ export const RAFT_DRIVER_OPTIONS = Symbol('RaftDriverOptions');
 
 export interface RaftDriverHooks {
   send(messages: readonly Message[]): void;
-  /** A message arrived from a peer. */
-  heardFrom?(peer: NodeId): void;
+  /** A message of this type arrived from a peer. */
+  heardFrom?(peer: NodeId, type: MessageType): void;
   /** Committed entries, in log order, after they are durable. `replay` is true while re-applying the log at start-up. */
   apply(entries: readonly Entry[], replay: boolean): void;
   /** The state machine starts over from a snapshot installed from the leader. */
@@ -103,7 +103,7 @@ export class RaftDriver {
     if (this.stopped) return;
     for (const m of messages) {
       if (m.type === 'Append' || m.type === 'AppendResponse' || m.type === 'Snapshot') this.lastHeartbeatMs = Date.now();
-      this.hooks.heardFrom?.(m.from);
+      this.hooks.heardFrom?.(m.from, m.type);
       try {
         this.node.step(m);
       } catch (err) {

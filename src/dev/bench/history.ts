@@ -32,6 +32,16 @@ export interface HistoryCheck {
   appliedIndex: number;
 }
 
+/** What must be 0 in every checked history. */
+export type HistoryFaults = Pick<HistoryCheck, 'lost' | 'duplicated' | 'unexpected' | 'divergent'>;
+
+export const NO_HISTORY_FAULTS: HistoryFaults = { lost: 0, duplicated: 0, unexpected: 0, divergent: 0 };
+
+/** The counts that must be 0, for comparing with NO_HISTORY_FAULTS (a failure shows them all at once). */
+export function historyFaults({ lost, duplicated, unexpected, divergent }: HistoryCheck): HistoryFaults {
+  return { lost, duplicated, unexpected, divergent };
+}
+
 export function emptyHistory(): History {
   return { attempted: 0, attemptedIds: new Set(), acknowledged: new Set(), rejected: 0, indeterminate: 0 };
 }

@@ -5,7 +5,9 @@
  * the ratios hold even on a noisy 2-core box.
  *
  * BENCH_KILLS (default 50) sets how many leader kills the failover measure uses; BENCH_GROWTH_ORDERS
- * (default 200,000) how many orders go through the queue before restart time and memory are measured again.
+ * (default 200,000) how many orders go through the queue before restart time and memory are measured again;
+ * BENCH_HEALS (default 20) how many times the leader, and a follower, are cut off and healed (the heal measure
+ * runs executors in network namespaces: it needs root, `ip` and `nft`, checked before anything runs).
  * For a quick try of the checkout measures (not for the README's figures): BENCH_TRACING_RUNS (saturation runs
  * per system, default 3), BENCH_RUN_SECONDS (each, default 8), BENCH_WARMUP_SECONDS (default 15) and
  * BENCH_LATENCY_SECONDS (the open-loop run, default 60).
@@ -15,7 +17,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { ROOT, startSystem } from '../harness/system';
 import { measureFailover } from './failover';
+import { missingForNetworks } from '../harness/netns';
 import { measureGrowth } from './growth';
+import { measureHealsOnFreshSystem } from './heals';
 import { checkoutSession } from './checkout-session';
 import { writeCharts } from './results-chart';
 import { table } from './stats';
@@ -34,10 +38,13 @@ const LOAD_ENV = {
 
 async function main(): Promise<void> {
   const kills = Number(process.env.BENCH_KILLS ?? 50);
+  const heals = Number(process.env.BENCH_HEALS ?? 20);
+  const missing = missingForNetworks();
+  if (missing) throw new Error(`${missing} (step 7, heal → follower)`);
   const log = (s: string) => process.stdout.write(`${s}\n`);
   log(`machine: ${machine()}`);
 
-  log('1-4/6 RPC floor R, checkout with tracing on (100 % sampled, exported over OTLP to a local receiver) and off, interleaved; open-loop latency; CPU; queue commit rate');
+  log('1-4/7 RPC floor R, checkout with tracing on (100 % sampled, exported over OTLP to a local receiver) and off, interleaved; open-loop latency; CPU; queue commit rate');
   const settings = {
     runs: Number(process.env.BENCH_TRACING_RUNS ?? 3),
     runSeconds: Number(process.env.BENCH_RUN_SECONDS ?? 8),
@@ -46,7 +53,7 @@ async function main(): Promise<void> {
   };
   const session = await checkoutSession({ env: LOAD_ENV, ...settings }, log);
 
-  log(`5/6 failover: ${kills} leader kills under load`);
+  log(`5/7 failover: ${kills} leader kills under load`);
   let failover;
   {
     const system = await startSystem({
@@ -62,7 +69,7 @@ async function main(): Promise<void> {
   }
 
   const growthOrders = Number(process.env.BENCH_GROWTH_ORDERS ?? 200_000);
-  log(`6/6 what history costs: executor restart time, memory and disk, fresh and after ${growthOrders} orders`);
+  log(`6/7 what history costs: executor restart time, memory and disk, fresh and after ${growthOrders} orders`);
   let growth;
   {
     const system = await startSystem({ CAUSEWAY_RESTART_DELAY_MS: '100', LOG_LEVEL: 'warn' });
@@ -73,6 +80,9 @@ async function main(): Promise<void> {
     }
   }
 
+  log(`7/7 heal → follower: ${heals} isolate-and-heal cycles of the leader and ${heals} of a follower, under a light load`);
+  const healed = await measureHealsOnFreshSystem(heals, log);
+
   const floorRatio = session.traced / (session.rpcFloor / session.k);
   const tracingOverhead = 1 - session.traced / session.untraced;
   const { spans: latencySpans, ...latency } = session.latency;
@@ -80,7 +90,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     machine: machine(),
     // How this run was taken: a shortened run (the BENCH_* knobs) is a try, not a figure to quote.
-    settings: { ...settings, kills, growthOrders },
+    settings: { ...settings, kills, growthOrders, heals },
     // R: the median of the short runs interleaved with the checkout runs (rpcFloorRuns).
     rpcFloor: session.rpcFloor,
     rpcFloorRuns: session.rpcFloorRuns,
@@ -104,6 +114,9 @@ async function main(): Promise<void> {
     // Follower restart (kill → serving, caught up; includes the launcher's 100 ms restart delay), RSS and disk,
     // on a fresh cluster, a warm one (growth.warm.orders in) and after growth.after.orders orders.
     growth,
+    // Cut off from the other executors (both directions dropped), then healed: heal → a follower of the current
+    // leader in its term, caught up to its commit at the heal (src/dev/bench/heals.ts).
+    heals: { leader: healed.leader, follower: healed.follower, seed: healed.seed, history: healed.history },
   };
   const on = session.tracingRuns.filter((r) => r.tracing === 'on');
   const off = session.tracingRuns.filter((r) => r.tracing === 'off');
@@ -130,6 +143,16 @@ async function main(): Promise<void> {
       ['kills', String(failover.kills), '≥ 50'],
       ['executor restart, fresh / warm → after history', `${growth.fresh.restartMs} / ${growth.warm.restartMs} → ${growth.after.restartMs} ms (${growth.after.orders} orders)`, '≤ 2× fresh'],
       ['largest RSS (queue, executors), fresh / warm → after', `${maxRss(growth.fresh)} / ${maxRss(growth.warm)} → ${maxRss(growth.after)} MiB`, '≤ 2× warm'],
+      ...(['leader', 'follower'] as const).map((which): [string, string, string] => {
+        const h = healed[which];
+        return [
+          `heal → follower, ${which} cut off (${h.heals} heals): p50 / p99 / max`,
+          `${h.p50Ms} / ${h.p99Ms} / ${h.maxMs} ms (${h.disturbed} disturbed, re-run; all ${h.all.heals}: p99 ${h.all.p99Ms} ms)`,
+          'p99 ≤ 1000 ms',
+        ];
+      }),
+      ['elections caused by a healed node (started on its way back, leader still there)', String(healed.leader.electionsByHealedNode + healed.follower.electionsByHealedNode), '0'],
+      ['heals followed by any term change (who started it: the log)', String(healed.leader.termChanges + healed.follower.termChanges), ''],
     ]),
   );
   log('');

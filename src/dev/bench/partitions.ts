@@ -6,7 +6,7 @@
  */
 import { createChannel, createClient, type Channel, type Client } from 'nice-grpc';
 import { OrderExecutorDefinition, type ExecutorStatus } from '../../gen/causeway/v1/order_executor';
-import type { RunningSystem } from '../harness/system';
+import { startSystem, type RunningSystem } from '../harness/system';
 import type { HostNetwork } from '../harness/netns';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -22,6 +22,39 @@ export const PARTITION_KINDS = [
   'isolate queue',
 ] as const;
 export type PartitionKind = (typeof PARTITION_KINDS)[number];
+
+/**
+ * What every partition scenario runs with: the fraud velocity rules out of the way (the load sends thousands of
+ * orders), and leases short enough that an order leased by a leader that was then cut off comes back soon.
+ */
+export const PARTITION_ENV: Readonly<Record<string, string>> = {
+  FRAUD_CONTACT_VELOCITY_LIMIT: '100000000',
+  FRAUD_CARD_VELOCITY_LIMIT: '100000000',
+  ORDER_QUEUE_LEASE_MS: '2000',
+  LOG_LEVEL: 'warn',
+};
+
+/** A system whose queue and executors are hosts on a bridge, with a Partitioner over it. */
+export interface PartitionedSystem {
+  system: RunningSystem;
+  partitions: Partitioner;
+  /** Heals every link, closes the Partitioner's channels and stops the system. */
+  stop(): Promise<void>;
+}
+
+/** Starts a system with `{ hosts: true }` and PARTITION_ENV (overridden by `env`): the partition tests' fixture. */
+export async function startPartitionedSystem(env: Record<string, string> = {}): Promise<PartitionedSystem> {
+  const system = await startSystem({ ...PARTITION_ENV, ...env }, { hosts: true });
+  const partitions = new Partitioner(system);
+  return {
+    system,
+    partitions,
+    async stop() {
+      await partitions.close().catch(() => undefined);
+      await system.stop();
+    },
+  };
+}
 
 export class Partitioner {
   readonly network: HostNetwork;
@@ -141,18 +174,20 @@ export class Partitioner {
   }
 
   /**
-   * Milliseconds from now until `node` is a follower of the current leader, in that leader's term (polled every
-   * 10 ms); call it right after `heal()`.
+   * Milliseconds until `node` is a follower of the current leader, in that leader's term, and (with `caughtUpTo`)
+   * has committed at least that index: polled every 10 ms, counted from `since` (a `performance.now()`; by
+   * default now, so call it right after `heal()`).
    */
-  async rejoinMs(node: string, timeoutMs = 15_000): Promise<number> {
-    const start = performance.now();
-    while (performance.now() - start < timeoutMs) {
+  async rejoinMs(node: string, timeoutMs = 15_000, { since = performance.now(), caughtUpTo = 0 } = {}): Promise<number> {
+    while (performance.now() - since < timeoutMs) {
       const s = await this.statuses();
       const me = s[node];
       const leader = Object.values(s).find((x) => x?.role === 'leader' && x.id !== node);
-      if (me && leader && me.role === 'follower' && me.leaderId === leader.id && me.term === leader.term) return Math.round(performance.now() - start);
+      if (me && leader && me.role === 'follower' && me.leaderId === leader.id && me.term === leader.term && me.commitIndex >= caughtUpTo) {
+        return Math.round(performance.now() - since);
+      }
       await sleep(10);
     }
-    throw new Error(`${node} did not become a follower of the current leader within ${timeoutMs} ms of the heal`);
+    throw new Error(`${node} did not become a caught-up follower of the current leader within ${timeoutMs} ms of the heal`);
   }
 }

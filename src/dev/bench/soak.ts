@@ -15,7 +15,7 @@
 import { clusterExecutors, startSystem, type RunningSystem } from '../harness/system';
 import { seededRandom } from '../../raft/random';
 import { checkHistory, OrderLoad } from './history';
-import { PARTITION_KINDS, Partitioner } from './partitions';
+import { PARTITION_ENV, PARTITION_KINDS, Partitioner } from './partitions';
 import { percentile } from './stats';
 
 export const NEMESES = ['process', 'partition', 'all'] as const;
@@ -50,16 +50,7 @@ const PROCESS_FAULTS = ['kill leader', 'kill executor', 'pause executor', 'kill 
 export async function soak(seconds: number, log: (s: string) => void, seed = Date.now(), nemesis: Nemesis = 'process'): Promise<SoakReport> {
   const random = seededRandom(seed);
   log(`soak: ${seconds} s, nemesis ${nemesis}, seed ${seed}`);
-  const system = await startSystem(
-    {
-      FRAUD_CONTACT_VELOCITY_LIMIT: '100000000',
-      FRAUD_CARD_VELOCITY_LIMIT: '100000000',
-      CAUSEWAY_RESTART_DELAY_MS: '300',
-      ORDER_QUEUE_LEASE_MS: '2000',
-      LOG_LEVEL: 'warn',
-    },
-    { hosts: nemesis !== 'process' },
-  );
+  const system = await startSystem({ ...PARTITION_ENV, CAUSEWAY_RESTART_DELAY_MS: '300' }, { hosts: nemesis !== 'process' });
   try {
     return await run(system, seconds, random, log, nemesis);
   } finally {
