@@ -58,7 +58,13 @@ export const before = fc.constantFrom('', 'card ', 'pan=', '(', '"', 'number: ',
 export const after = fc.constantFrom('', ' seen', ')', ',', '.', '"', ' 123');
 /** Field names that do not say "card" (those are replaced whole, whatever the value). */
 export const fieldName = fc.string({ maxLength: 12 }).filter((k) => !CARD_FIELDS.test(k));
-/** Text that may stand right before or after an identifier: anything at all. */
+/**
+ * Whether an identifier stands as a token of its own in `head + j1 + id + j2 + tail`: glued to letters or digits
+ * (no joiner) it is part of a longer token, e.g. a span id followed by "3" is a 17-digit number, which no
+ * redaction can tell from a card number.
+ */
+export const standsAlone = (head: string, j1: string, j2: string, tail: string) => !(j1 === '' && /\w$/.test(head)) && !(j2 === '' && /^\w/.test(tail));
+/** Text that may stand right before or after an identifier: anything at all (see standsAlone). */
 export const text = fc.string({ maxLength: 24 });
 export const joiner = fc.constantFrom('', ' ', '=', ':', '"', '/', '-', ', ');
 
