@@ -33,17 +33,22 @@ const batch = of('Append');
 const settle = () => new Promise((r) => setImmediate(r));
 const logger = createLogger('test', 'error');
 
+/** A PeerStream to `peer` over fakeDial's connections, on a clock the test moves by hand (`clock.now`). */
+function openStream(peer: string, options?: { comesUp?: boolean }) {
+  const clock = { now: 1_000 };
+  const { dial, connections } = fakeDial(options);
+  return { stream: new PeerStream(peer, dial, logger, () => clock.now), connections, clock };
+}
+
 describe('PeerStream liveness (a partition black-holes a connection; only a new one gets through after the heal)', () => {
   it('gives up a connection whose requests go unanswered for DEAD_PEER_MS and dials a fresh one', async () => {
-    let now = 1_000;
-    const { dial, connections } = fakeDial();
-    const stream = new PeerStream('executor-2', dial, logger, () => now);
+    const { stream, connections, clock } = openStream('executor-2');
     await settle();
     stream.send(batch);
-    now += DEAD_PEER_MS - 1;
+    clock.now += DEAD_PEER_MS - 1;
     stream.checkLiveness();
     expect(connections).toHaveLength(1);
-    now += 1;
+    clock.now += 1;
     stream.checkLiveness();
     expect(connections).toHaveLength(2);
     expect(connections[0].closed).toBe(true);
@@ -52,13 +57,11 @@ describe('PeerStream liveness (a partition black-holes a connection; only a new 
   });
 
   it('keeps a connection the peer answers on', async () => {
-    let now = 1_000;
-    const { dial, connections } = fakeDial();
-    const stream = new PeerStream('executor-2', dial, logger, () => now);
+    const { stream, connections, clock } = openStream('executor-2');
     await settle();
     for (let i = 0; i < 20; i++) {
       stream.send(batch);
-      now += DEAD_PEER_MS / 2;
+      clock.now += DEAD_PEER_MS / 2;
       stream.heardFrom('AppendResponse');
       stream.checkLiveness();
     }
@@ -67,13 +70,11 @@ describe('PeerStream liveness (a partition black-holes a connection; only a new 
   });
 
   it('does not redial a peer it has stopped talking to', async () => {
-    let now = 1_000;
-    const { dial, connections } = fakeDial();
-    const stream = new PeerStream('executor-3', dial, logger, () => now);
+    const { stream, connections, clock } = openStream('executor-3');
     await settle();
     stream.send(of('PreVote')); // a pre-vote the peer ignores (it hears a live leader)
     for (let i = 0; i < 10; i++) {
-      now += DEAD_PEER_MS;
+      clock.now += DEAD_PEER_MS;
       stream.checkLiveness();
     }
     expect(connections).toHaveLength(2);
@@ -81,12 +82,10 @@ describe('PeerStream liveness (a partition black-holes a connection; only a new 
   });
 
   it('sends on the new connection after a redial', async () => {
-    let now = 1_000;
-    const { dial, connections } = fakeDial();
-    const stream = new PeerStream('executor-2', dial, logger, () => now);
+    const { stream, connections, clock } = openStream('executor-2');
     await settle();
     stream.send(batch);
-    now += DEAD_PEER_MS;
+    clock.now += DEAD_PEER_MS;
     stream.checkLiveness();
     stream.send(of('AppendResponse'));
     await new Promise((r) => setImmediate(r));
@@ -99,13 +98,11 @@ describe('PeerStream liveness (a partition black-holes a connection; only a new 
   // follower's own fresh connection, and counting them as answers kept the leader on its dead attempt until
   // TCP sent the SYN again a second later.
   it("does not take the peer's own requests for answers: they came over the peer's connection, not ours", async () => {
-    let now = 1_000;
-    const { dial, connections } = fakeDial();
-    const stream = new PeerStream('executor-2', dial, logger, () => now);
+    const { stream, connections, clock } = openStream('executor-2');
     await settle();
     stream.send(batch);
     for (let i = 0; i < 5; i++) {
-      now += DEAD_PEER_MS / 5;
+      clock.now += DEAD_PEER_MS / 5;
       stream.heardFrom('PreVote');
       stream.heardFrom('Append');
       stream.checkLiveness();
@@ -115,16 +112,14 @@ describe('PeerStream liveness (a partition black-holes a connection; only a new 
   });
 
   it('gives up a connection that has not come up within DEAD_PEER_MS of dialling, whatever arrives from the peer', () => {
-    let now = 1_000;
-    const { dial, connections } = fakeDial({ comesUp: false });
-    const stream = new PeerStream('executor-2', dial, logger, () => now);
+    const { stream, connections, clock } = openStream('executor-2', { comesUp: false });
     // A follower only answers, so nothing it sends arms the unanswered-request timer: the dead attempt is caught
     // by its age alone.
     stream.send(of('AppendResponse'));
-    now += DEAD_PEER_MS - 1;
+    clock.now += DEAD_PEER_MS - 1;
     stream.checkLiveness();
     expect(connections).toHaveLength(1);
-    now += 1;
+    clock.now += 1;
     stream.checkLiveness();
     expect(connections).toHaveLength(2);
     expect(connections[0].closed).toBe(true);
@@ -132,14 +127,12 @@ describe('PeerStream liveness (a partition black-holes a connection; only a new 
   });
 
   it('keeps a connection that came up while it carries only answers', async () => {
-    let now = 1_000;
-    const { dial, connections } = fakeDial();
-    const stream = new PeerStream('executor-1', dial, logger, () => now);
+    const { stream, connections, clock } = openStream('executor-1');
     await settle();
     for (let i = 0; i < 20; i++) {
       stream.heardFrom('Append');
       stream.send(of('AppendResponse'));
-      now += DEAD_PEER_MS / 2;
+      clock.now += DEAD_PEER_MS / 2;
       stream.checkLiveness();
     }
     expect(connections).toHaveLength(1);
@@ -147,11 +140,9 @@ describe('PeerStream liveness (a partition black-holes a connection; only a new 
   });
 
   it('gives up an attempt that is not up at once when the peer is heard from again: the network works again', () => {
-    let now = 1_000;
-    const { dial, connections } = fakeDial({ comesUp: false });
-    const stream = new PeerStream('executor-2', dial, logger, () => now);
+    const { stream, connections, clock } = openStream('executor-2', { comesUp: false });
     stream.send(batch);
-    now += 10;
+    clock.now += 10;
     stream.heardFrom('PreVote');
     expect(connections).toHaveLength(2);
     expect(connections[0].closed).toBe(true);
@@ -162,21 +153,19 @@ describe('PeerStream liveness (a partition black-holes a connection; only a new 
   // load average 17 an attempt took longer than that to come up, every one was killed, and a healed follower never
   // came back (heal test, 15 s timeout).
   it('lets an attempt dialled while the peer is heard from take its time to come up', () => {
-    let now = 1_000;
-    const { dial, connections } = fakeDial({ comesUp: false });
-    const stream = new PeerStream('executor-2', dial, logger, () => now);
+    const { stream, connections, clock } = openStream('executor-2', { comesUp: false });
     stream.send(batch);
-    now += 10;
+    clock.now += 10;
     stream.heardFrom('PreVote'); // the peer is back: the attempt made before is given up
     expect(connections).toHaveLength(2);
     stream.send(batch);
     for (let i = 0; i < 12; i++) {
-      now += 20; // the peer's heartbeats keep coming while the new attempt is slow to come up
+      clock.now += 20; // the peer's heartbeats keep coming while the new attempt is slow to come up
       stream.heardFrom('Append');
     }
     expect(connections).toHaveLength(2);
     // Still, an attempt that never comes up is given up after DEAD_PEER_MS.
-    now += DEAD_PEER_MS;
+    clock.now += DEAD_PEER_MS;
     stream.checkLiveness();
     expect(connections).toHaveLength(3);
     stream.close();
@@ -185,15 +174,13 @@ describe('PeerStream liveness (a partition black-holes a connection; only a new 
   // At load average 19 the heal runs showed links inside the majority redialled every few hundred ms: the
   // liveness check ran 300 ms late and found the answers to the last heartbeats not yet read.
   it('does not hold against the peer the time this process itself did not run', async () => {
-    let now = 1_000;
-    const { dial, connections } = fakeDial();
-    const stream = new PeerStream('executor-2', dial, logger, () => now);
+    const { stream, connections, clock } = openStream('executor-2');
     await settle();
     stream.send(batch);
-    now += DEAD_PEER_MS - 1 + 300; // the event loop was blocked for 300 ms past the check that was due
+    clock.now += DEAD_PEER_MS - 1 + 300; // the event loop was blocked for 300 ms past the check that was due
     stream.checkLiveness(300);
     expect(connections).toHaveLength(1);
-    now += 50;
+    clock.now += 50;
     stream.checkLiveness(); // still no answer after DEAD_PEER_MS of our own running time
     expect(connections).toHaveLength(2);
     stream.close();
