@@ -16,6 +16,13 @@ import { ROOT, startSystem, waitFor, type RunningSystem } from './support/system
 
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
 const yaml = (file: string) => parse(read(file));
+/** Every document of the Kubernetes manifests (kustomization.yaml aside). */
+const k8sDocs = () =>
+  fs
+    .readdirSync(path.join(ROOT, 'deploy', 'k8s'))
+    .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+    .flatMap((f) => read(`deploy/k8s/${f}`).split(/^---$/m).map((d) => parse(d)))
+    .filter(Boolean);
 const DOCKER_COMPOSE = process.env.DOCKER_COMPOSE ?? '/usr/bin/docker-compose';
 
 /** Metrics the collector derives from spans (spanmetrics connector); everything else must come from the services. */
@@ -187,12 +194,6 @@ describe('Grafana provisioning', () => {
 });
 
 describe('Kubernetes manifests', () => {
-  const k8sDocs = () =>
-    fs
-      .readdirSync(path.join(ROOT, 'deploy', 'k8s'))
-      .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
-      .flatMap((f) => read(`deploy/k8s/${f}`).split(/^---$/m).map((d) => parse(d)))
-      .filter(Boolean);
   const validate = (dir?: string) =>
     spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'validate-k8s.mjs'), ...(dir ? [dir] : [])], { cwd: ROOT, encoding: 'utf8' });
 
@@ -265,11 +266,8 @@ describe('Node flags', () => {
     const composeCommands = Object.values(compose.services as Record<string, { image?: string; command?: string[] }>)
       .filter((s) => s.image?.startsWith('causeway:'))
       .map((s) => s.command!);
-    const k8s = fs
-      .readdirSync(path.join(ROOT, 'deploy', 'k8s'))
-      .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
-      .flatMap((f) => read(`deploy/k8s/${f}`).split(/^---$/m).map((d) => parse(d)))
-      .filter((d) => d && (d.kind === 'Deployment' || d.kind === 'StatefulSet'))
+    const k8s = k8sDocs()
+      .filter((d) => d.kind === 'Deployment' || d.kind === 'StatefulSet')
       .flatMap((d) => d.spec.template.spec.containers as { image: string; args: string[] }[])
       .filter((c) => c.image.startsWith('causeway:'))
       .map((c) => c.args);
