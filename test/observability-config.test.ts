@@ -169,8 +169,9 @@ describe('Grafana provisioning', () => {
 
   it('gives each metric name one meaning: no name is exported by two services', () => {
     // Shared by design, with one meaning everywhere: target_info (OpenTelemetry's per-process resource description)
-    // and the gRPC middleware's calls in flight (src/platform/grpc.ts), one per server, told apart by job.
-    const platformWide = ['target_info', 'rpc_server_calls_in_flight'];
+    // the gRPC middleware's calls in flight (src/platform/grpc.ts), one per server, told apart by job, and each
+    // process's event-loop delay (src/platform/event-loop.ts).
+    const platformWide = ['target_info', 'rpc_server_calls_in_flight', 'nodejs_eventloop_delay_max', 'nodejs_eventloop_delay_p99'];
     const shared = [...exportedBy].filter(([name, services]) => !platformWide.includes(name) && services.size > 1).map(([name, services]) => `${name}: ${[...services].join(', ')}`);
     expect(shared).toEqual([]);
     expect(exportedBy.get('order_queue_depth')).toEqual(new Set(['order-queue']));
