@@ -43,8 +43,23 @@ export function luhnValid(digits: string): boolean {
   return sum % 10 === 0;
 }
 
+/** The fewest digits a card number has: a text with fewer holds none, and skips the regular expression. */
+const MIN_CARD_DIGITS = 13;
+
+function hasEnoughDigits(text: string): boolean {
+  let digits = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57 && ++digits >= MIN_CARD_DIGITS) return true;
+  }
+  return false;
+}
+
 /** Masks every card number written in `text` (see the rules above); everything else is left exactly as it was. */
 export function maskCardNumbers(text: string): string {
+  // Most log values (messages, event names, clocks) hold a few digits at most: counting them is far cheaper than
+  // the regular expression's lookarounds at every position.
+  if (!hasEnoughDigits(text)) return text;
   return text.replace(CARD_LIKE, (match) => {
     const digits = match.replace(/\D/g, '');
     if (luhnValid(digits)) return REDACTED;
