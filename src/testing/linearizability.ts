@@ -201,8 +201,10 @@ function search<S, I, O>(
   const placed = new Uint16Array(Math.ceil(n / 16));
   const flip = (op: number) => (placed[op >> 4] ^= 1 << (op & 15));
   const seen = new Set<string>();
-  const stack: { op: number; before: S }[] = [];
+  const stack: { op: number; before: S; beforeKey: string }[] = [];
   let state = model.init;
+  let stateKey = model.key(state);
+  let completedLeft = ops.filter((o) => o.respondedAt !== undefined).length;
   let best: Extract<SearchOutcome<S>, { kind: 'illegal' }> | undefined;
 
   let entry = next[HEAD];
@@ -213,13 +215,21 @@ function search<S, I, O>(
     const op = opOf(entry);
     if (isCall(entry)) {
       const { ok, next: after } = model.step(state, ops[op].input, ops[op].output);
-      if (ok) {
+      const afterKey = ok ? model.key(after) : '';
+      const indeterminate = ops[op].respondedAt === undefined;
+      // An indeterminate operation that would change nothing here can as well take effect last
+      // (it constrains nobody, and its step always succeeds), so it is not placed here. This keeps
+      // indeterminate reads and no-op writes from multiplying the search.
+      const pointless = indeterminate && afterKey === stateKey && completedLeft > 0;
+      if (ok && !pointless) {
         flip(op);
-        const memo = String.fromCharCode(...placed) + '\u0000' + model.key(after);
+        const memo = String.fromCharCode(...placed) + '\u0000' + afterKey;
         if (!seen.has(memo)) {
           seen.add(memo);
-          stack.push({ op, before: state });
+          stack.push({ op, before: state, beforeKey: stateKey });
           state = after;
+          stateKey = afterKey;
+          if (!indeterminate) completedLeft--;
           unlink(2 * op + 1);
           unlink(2 * op + 2);
           entry = next[HEAD];
@@ -238,6 +248,8 @@ function search<S, I, O>(
       const last = stack.pop();
       if (!last) return best;
       state = last.before;
+      stateKey = last.beforeKey;
+      if (ops[last.op].respondedAt !== undefined) completedLeft++;
       flip(last.op);
       relink(2 * last.op + 2);
       relink(2 * last.op + 1);
