@@ -475,6 +475,14 @@ describe('checkLinearizable: cost and budget', () => {
     expect(time.verdict === 'unknown' && time.reason).toMatch(/time budget/);
     expect(time.steps).toBe(256); // the clock is read every 256 steps and has then moved 1000 "ms"
   });
+
+  it('tells, when undecided, how far the search had got', () => {
+    const result = check(stale.init, stale.history, { partition: false, maxSteps: 10_000 });
+    expect(result.verdict).toBe('unknown');
+    if (result.verdict !== 'unknown') return;
+    expect(result.furthest?.message).toMatch(/^undecided \(step budget of 10000 exhausted\); so far \d+ of 200 operations can be ordered/);
+    expect(result.furthest!.longestPrefix.length).toBeGreaterThan(100);
+  });
 });
 
 describe('HistoryRecorder', () => {

@@ -111,7 +111,15 @@ interface Stats {
 export type CheckResult<S> =
   | (Stats & { verdict: 'linearizable'; linearizable: true; /** One valid order per part (history indices). */ witnesses: number[][] })
   | (Stats & { verdict: 'not-linearizable'; linearizable: false; explanation: Explanation<S> })
-  | (Stats & { verdict: 'unknown'; linearizable: false; /** Which budget ran out. */ reason: string });
+  | (Stats & {
+      verdict: 'unknown';
+      linearizable: false;
+      /** Which budget ran out. */
+      reason: string;
+      /** How far the search had got when it stopped, if it had met a dead end: a hint where to
+       * look, not a proof that the history is not linearizable. */
+      furthest?: Explanation<S>;
+    });
 
 /** Checks `history` against `model`. Throws only for a malformed history (a programming error). */
 export function checkLinearizable<S, I, O>(model: Model<S, I, O>, history: readonly Operation<I, O>[], options: CheckOptions = {}): CheckResult<S> {
@@ -124,8 +132,11 @@ export function checkLinearizable<S, I, O>(model: Model<S, I, O>, history: reado
   for (const part of parts) {
     const outcome = search(model, part.map((i) => history[i]), budget);
     const stats = { steps: budget.steps, parts: parts.length, elapsedMs: now() - started };
-    if (outcome.kind === 'unknown') return { ...stats, verdict: 'unknown', linearizable: false, reason: outcome.reason };
-    if (outcome.kind === 'illegal') return { ...stats, verdict: 'not-linearizable', linearizable: false, explanation: explain(model, history, part, outcome) };
+    if (outcome.kind === 'unknown') {
+      const furthest = outcome.furthest && explain(model, history, part, outcome.furthest, `undecided (${outcome.reason}); so far`);
+      return { ...stats, verdict: 'unknown', linearizable: false, reason: outcome.reason, ...(furthest && { furthest }) };
+    }
+    if (outcome.kind === 'illegal') return { ...stats, verdict: 'not-linearizable', linearizable: false, explanation: explain(model, history, part, outcome, 'not linearizable: at best') };
     witnesses.push(outcome.order.map((local) => part[local]));
   }
   return { steps: budget.steps, parts: parts.length, elapsedMs: now() - started, verdict: 'linearizable', linearizable: true, witnesses };
@@ -163,7 +174,7 @@ function partition<I, O>(history: readonly Operation<I, O>[], keysOf: (input: I)
 type SearchOutcome<S> =
   | { kind: 'ok'; order: number[] }
   | { kind: 'illegal'; prefix: number[]; state: S; stuckAt: number; pending: number[] }
-  | { kind: 'unknown'; reason: string };
+  | { kind: 'unknown'; reason: string; furthest?: Extract<SearchOutcome<S>, { kind: 'illegal' }> };
 
 /**
  * The Wing & Gong / Lowe search over one part. Entries live in a doubly linked list over arrays
@@ -214,8 +225,8 @@ function search<S, I, O>(
   let entry = next[HEAD];
   while (next[HEAD] !== TAIL) {
     budget.steps++;
-    if (budget.steps > budget.maxSteps) return { kind: 'unknown', reason: `step budget of ${budget.maxSteps} exhausted` };
-    if ((budget.steps & 255) === 0 && budget.now() > budget.deadline) return { kind: 'unknown', reason: 'time budget exhausted' };
+    if (budget.steps > budget.maxSteps) return { kind: 'unknown', reason: `step budget of ${budget.maxSteps} exhausted`, furthest: best };
+    if ((budget.steps & 255) === 0 && budget.now() > budget.deadline) return { kind: 'unknown', reason: 'time budget exhausted', furthest: best };
     const op = opOf(entry);
     if (isCall(entry)) {
       const { ok, next: after } = model.step(state, ops[op].input, ops[op].output);
@@ -268,6 +279,7 @@ function explain<S, I, O>(
   history: readonly Operation<I, O>[],
   part: number[],
   found: Extract<SearchOutcome<S>, { kind: 'illegal' }>,
+  lead: string,
 ): Explanation<S> {
   const global = (local: number) => part[local];
   const show = (i: number) => {
@@ -280,7 +292,7 @@ function explain<S, I, O>(
   const pending = found.pending.map(global);
   const state = (model.describe ?? model.key).call(model, found.state);
   const message =
-    `not linearizable: at best ${longestPrefix.length} of ${part.length} operations` +
+    `${lead} ${longestPrefix.length} of ${part.length} operations` +
     (part.length < history.length ? ` (of one independent part of ${history.length})` : '') +
     ` can be ordered [${longestPrefix.join(', ')}], reaching state ${state}; no continuation of that order places ` +
     `${show(stuckAt)} before its response (the other candidates were [${pending.join(', ')}]).`;
