@@ -440,7 +440,7 @@ describe('checkLinearizable: cost and budget', () => {
   });
 
   // One read at the end of a 200-operation history (a fifth of them unanswered), answered from a
-  // early snapshot (for this seed, the initial stock): the search has to exhaust every order to reject it.
+  // early snapshot (a few ms into the run): the search has to exhaust every order to reject it.
   const stale = (() => {
     const monotone = fc.sample(scenario({ retries: false, setStock: false, unknownBooks: false, opsPerClient: [40, 40] }), { seed: 13, numRuns: 1 })[0];
     const candidates = staleReadCandidates(monotone);
