@@ -439,7 +439,7 @@ describe('checkLinearizable: cost and budget', () => {
     expect(elapsed).toBeLessThan(1000);
   });
 
-  // One read at the end of a 200-operation history (a fifth of them unanswered), answered from a
+  // One read at the end of a 200-operation history (over 20 of them unanswered), answered from an
   // early snapshot (a few ms into the run): the search has to exhaust every order to reject it.
   const stale = (() => {
     const monotone = fc.sample(scenario({ retries: false, setStock: false, unknownBooks: false, opsPerClient: [40, 40] }), { seed: 13, numRuns: 1 })[0];
