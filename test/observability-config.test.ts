@@ -96,7 +96,8 @@ describe('collector config', () => {
       for (const e of pipeline.exporters) expect([...defined('exporters'), ...defined('connectors')]).toContain(e);
       expect(pipeline.processors?.[0]).toBe('memory_limiter');
     }
-    expect(pipelines.traces.processors).toContain('redaction');
+    // Card numbers masked in every signal, before batching (deploy/otelcol/cardredaction).
+    for (const pipeline of Object.values(pipelines)) expect(pipeline.processors?.slice(-2)).toEqual(['card_redaction', 'batch']);
     expect(pipelines.traces.exporters).toContain('span_metrics');
     expect(pipelines.logs.exporters).toEqual(['otlp_http/loki']);
   });
