@@ -294,4 +294,38 @@ describe('the collector’s redaction, as properties (issue 16)', () => {
     // About 1 identifier in 12 is a decimal-only span id: the case the regex masked must really be tried.
     expect(decimalSpanIds).toBeGreaterThan(0);
   }, 120_000);
+
+  /**
+   * Text made of what the rules turn on (digits, spaces, hyphens, hex and other letters, underscores, punctuation),
+   * with cards and identifiers dropped in: the collector must write every one exactly as maskCardNumbers does, so
+   * the Go port of the rules cannot drift from the logger's.
+   */
+  const piece = fc.oneof(
+    { weight: 6, arbitrary: fc.string({ unit: fc.constantFrom(...'0123456789', ' ', '-', 'a', 'f', 'x', '_', '.', '('), maxLength: 24 }) },
+    { weight: 2, arbitrary: fc.tuple(before, cardNumber, after).map(([b, c, a]) => `${b}${c.text}${a}`) },
+    { weight: 1, arbitrary: identifier },
+  );
+  const mixedText = fc.array(piece, { maxLength: 6 }).map((pieces) => pieces.join(''));
+
+  it('writes any text exactly as the services’ logger does (maskCardNumbers), in log bodies', async () => {
+    let masks = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(mixedText, { minLength: 100, maxLength: 100 }), async (bodies) => {
+        const run = newTraceId();
+        await sendLogs(bodies.map((body, i) => ({ body, attributes: { run, case: i } })));
+        const logs = await waitFor('the batch in the logs file', async () => {
+          const mine = writtenLogs().filter((l) => l.attributes.run === run);
+          return mine.length === bodies.length ? mine : undefined;
+        });
+        for (const log of logs) {
+          const body = bodies[Number(log.attributes.case)];
+          expect({ body, out: log.body }).toEqual({ body, out: maskCardNumbers(body) });
+          if (log.body !== body) masks++;
+        }
+      }),
+      { numRuns: 5 },
+    );
+    // Not only text the rules leave alone: many bodies held a card and were masked.
+    expect(masks).toBeGreaterThan(20);
+  }, 120_000);
 });
