@@ -3,7 +3,9 @@ package cardredaction
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -200,9 +202,16 @@ func standsAlone(head, j1, j2, tail string) bool {
 	return !(j1 == "" && head != "" && word.MatchString(head[len(head)-1:])) && !(j2 == "" && tail != "" && word.MatchString(tail[:1]))
 }
 
+// seeded: a new seed each run (printed when a test fails); CARDREDACTION_SEED=<seed> repeats a run.
 func seeded(t *testing.T) gen {
 	seed := rand.Uint64()
-	t.Logf("seed %d", seed)
+	if s := os.Getenv("CARDREDACTION_SEED"); s != "" {
+		var err error
+		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
+			t.Fatalf("CARDREDACTION_SEED=%q: %v", s, err)
+		}
+	}
+	t.Logf("seed %d (CARDREDACTION_SEED=%d repeats this run)", seed, seed)
 	return gen{rand.New(rand.NewPCG(seed, 16))}
 }
 
