@@ -6,8 +6,9 @@
 #
 # A tool is rebuilt only when its inputs change (its go.mod, go.sum and Go sources at any depth, and the Go
 # version): a stamp beside each binary records them. Before a module of ours is built, its Go tests run (the
-# collector's card_redaction processor): a failing test fails this script, and so CI, and nothing is built. Builds run one at a time (two Go builds at once on two cores only thrash) and
-# take minutes on a fresh machine; the timings are printed. Set CAUSEWAY_TOOLS_DIR to build elsewhere.
+# collector's card_redaction processor): a failing test fails this script, and so CI, and nothing is built.
+# Builds run one at a time (two Go builds at once on two cores only thrash) and take minutes on a fresh machine;
+# the timings are printed. Set CAUSEWAY_TOOLS_DIR to build elsewhere.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 TOOLS="${CAUSEWAY_TOOLS_DIR:-$ROOT/.tools}"
