@@ -15,8 +15,9 @@
  *   `ord_c29b6c95-36ac-4870-8513-256339762056`, whose last groups can be all
  *   digits).
  *
- * The collector applies the same shapes and boundaries (without Luhn, which a
- * regular expression cannot compute) in otel/collector.yaml.
+ * The collector applies the same rules, Luhn check included, in its
+ * card_redaction processor (deploy/otelcol/cardredaction, used by
+ * otel/collector.yaml): a change here belongs there too.
  */
 
 /** Field names that carry card data: their values are replaced whole. `number` is the card's in this codebase. */
