@@ -16,7 +16,7 @@ let address: string;
 
 beforeAll(async () => {
   sdk.start();
-  server = createServer().use(serverTracing(new Set(['/grpc.health.v1.Health/Watch'])));
+  server = createServer().use(serverTracing(new Set(['/grpc.health.v1.Health/Unused'])));
   server.add(HealthDefinition, {
     async check({ service }) {
       await new Promise((r) => setTimeout(r, service === 'slow' ? 300 : 1));
@@ -25,7 +25,6 @@ beforeAll(async () => {
       if (service === 'missing') throw new ServerError(Status.NOT_FOUND, 'no such service');
       return { status: HealthCheckResponse_ServingStatus.SERVING };
     },
-    async *watch() {},
   });
   address = `127.0.0.1:${await server.listen('127.0.0.1:0')}`;
 });
@@ -112,7 +111,7 @@ describe('gRPC tracing and deadlines', () => {
 describe('serverTracing', () => {
   it('skips the paths it is told to', async () => {
     const skipping = createServer().use(serverTracing(new Set([CHECK])));
-    skipping.add(HealthDefinition, { async check() { return { status: HealthCheckResponse_ServingStatus.SERVING }; }, async *watch() {} });
+    skipping.add(HealthDefinition, { async check() { return { status: HealthCheckResponse_ServingStatus.SERVING }; } });
     const port = await skipping.listen('127.0.0.1:0');
     try {
       await createClientFactory().use(clientCalls(1000, true)).create(HealthDefinition, createChannel(`127.0.0.1:${port}`)).check({});
