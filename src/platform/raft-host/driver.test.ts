@@ -1,6 +1,6 @@
-import { RaftNode } from '../raft/node';
-import type { Entry, HardState, Message, NodeId, Ready, Snapshot } from '../raft/types';
-import { RaftDriver, type RaftDriverHooks, type RaftStorage } from './raft-driver';
+import { RaftNode } from '../../raft/node';
+import type { Entry, HardState, Message, NodeId, Ready, Snapshot } from '../../raft/types';
+import { RaftDriver, type RaftDriverHooks, type RaftStorage } from './driver';
 
 /** Stable storage in memory, a little slow like a disk, that remembers the order of what happened. */
 class MemoryStorage implements RaftStorage {

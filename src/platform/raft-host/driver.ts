@@ -1,7 +1,7 @@
 import { trace, type Span } from '@opentelemetry/api';
 import { inject, injectable } from 'tsyringe';
-import { RaftNode, type RaftEvent, type RaftStatus } from '../raft/node';
-import type { Entry, HardState, Message, MessageType, NodeId, Ready, Snapshot } from '../raft/types';
+import { RaftNode, type RaftEvent, type RaftStatus } from '../../raft/node';
+import type { Entry, HardState, Message, MessageType, NodeId, Ready, Snapshot } from '../../raft/types';
 
 /** What the driver needs of stable storage (RaftFileStorage on disk; see its docs for the guarantees). */
 export interface RaftStorage {
@@ -11,7 +11,7 @@ export interface RaftStorage {
   compact(snapshot: Snapshot, hardState: HardState, tail: Entry[]): Promise<void>;
 }
 
-const tracer = trace.getTracer('causeway.executor');
+const tracer = trace.getTracer('causeway.raft');
 
 /** Injection tokens of the driver's storage, hooks and options. */
 export const RAFT_STORAGE = Symbol('RaftStorage');
