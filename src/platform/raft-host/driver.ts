@@ -13,6 +13,14 @@ export interface RaftStorage {
 
 const tracer = trace.getTracer('causeway.raft');
 
+/** A linearizable read was not confirmed in time (no majority answered): it may be retried. */
+export class ReadTimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`read not confirmed by a majority within ${timeoutMs} ms`);
+    this.name = 'ReadTimeoutError';
+  }
+}
+
 /** A linearizable read could not be served here: this node does not lead (any more). `leader` is its best guess. */
 export class NotLeaderError extends Error {
   constructor(readonly leader: NodeId | null) {
@@ -203,7 +211,7 @@ export class RaftDriver {
       const timer = setTimeout(() => {
         this.askedReads.delete(id);
         this.confirmedReads = this.confirmedReads.filter((r) => r.resolve !== done);
-        reject(new Error(`read not confirmed by a majority within ${timeoutMs} ms`));
+        reject(new ReadTimeoutError(timeoutMs));
       }, Math.max(0, deadline - Date.now()));
       const done = () => {
         clearTimeout(timer);
