@@ -23,6 +23,8 @@ export interface BooksDatabaseClientOptions {
   traced?: boolean;
 }
 
+type Optional<T, K extends keyof T> = Omit<T, K> & Partial<Pick<T, K>>;
+
 /** `Book A`, ` book a ` and `BOOK A` are the same title. */
 export const normalizeTitle = (title: string): string => title.trim().replace(/\s+/g, ' ').toLowerCase();
 
@@ -66,12 +68,13 @@ export class BooksDatabaseClient {
     return this.call((c) => c.read({ bookIds: [...bookIds] }));
   }
 
-  decrement(request: DecrementRequest): Promise<DecrementResponse> {
-    return this.call((c) => c.decrement(request));
+  /** `term`: the caller's fence (its own term, e.g. the executor leader's); leave it out for none. */
+  decrement(request: Optional<DecrementRequest, 'term'>): Promise<DecrementResponse> {
+    return this.call((c) => c.decrement({ term: 0, ...request }));
   }
 
-  setStock(request: SetStockRequest): Promise<SetStockResponse> {
-    return this.call((c) => c.setStock(request));
+  setStock(request: Optional<SetStockRequest, 'term'>): Promise<SetStockResponse> {
+    return this.call((c) => c.setStock({ term: 0, ...request }));
   }
 
   /** Books by title, matched case-insensitively, from a linearizable read of every book. */

@@ -1,0 +1,291 @@
+/**
+ * The books database for real: its three replicas as separate processes (src/dev/harness/books-database.ts, on
+ * this jest worker's own ports and a fresh data directory), talked to over gRPC. The last copies are sold exactly
+ * once, multi-book decrements are all-or-nothing, retries get their first outcome, a leader SIGKILLed during
+ * concurrent traffic loses and oversells nothing, and a wiped replica catches up by snapshot.
+ *
+ * Every call the concurrent tests make is recorded as {client, op, input, output, call, ret} (times in ms from
+ * performance.now()), the shape the linearizability checker (src/testing/linearizability.ts, on its way) reads.
+ */
+import { performance } from 'node:perf_hooks';
+import fs from 'node:fs';
+import { ClientError, Status } from 'nice-grpc';
+import { BooksDatabaseClient } from '../src/books-database-client/client';
+import type { BookStock, BooksDatabaseStatus, DumpResponse } from '../src/gen/causeway/v1/books_database';
+import { startBooksDatabase, type BooksDatabaseCluster } from '../src/dev/harness/books-database';
+import { waitFor } from './support/system';
+
+/** Compaction every 50 applied entries, so the wiped replica's catch-up must come by snapshot. */
+const SNAPSHOT_ENTRIES = 50;
+
+interface HistoryEvent {
+  client: number;
+  op: 'read' | 'decrement' | 'set';
+  input: unknown;
+  /** The response, or {error} when the call failed for good (its effect is then unknown). */
+  output: unknown;
+  call: number;
+  ret: number;
+}
+
+let cluster: BooksDatabaseCluster;
+const clients: BooksDatabaseClient[] = [];
+
+beforeAll(async () => {
+  cluster = await startBooksDatabase({ BOOKS_DATABASE_SNAPSHOT_ENTRIES: String(SNAPSHOT_ENTRIES), LOG_LEVEL: 'info' });
+}, 30_000);
+afterAll(async () => {
+  for (const c of clients) c.close();
+  await cluster?.stop();
+});
+
+/** A leader-following client of its own (each concurrent "customer" has one). */
+function newClient(): BooksDatabaseClient {
+  const client = new BooksDatabaseClient(cluster.peers, { callDeadlineMs: 1000, totalMs: 20_000, traced: false });
+  clients.push(client);
+  return client;
+}
+
+const running = () => Object.keys(cluster.peers).filter((id) => cluster.isRunning(id));
+const statuses = async (): Promise<BooksDatabaseStatus[]> => Promise.all(running().map((id) => cluster.client(id).status({})));
+const dumps = async (): Promise<DumpResponse[]> => Promise.all(running().map((id) => cluster.client(id).dump({})));
+
+/** One leader, every running replica following it in its term, and (unless told otherwise) the seed applied. */
+async function settledLeader(): Promise<BooksDatabaseStatus> {
+  return waitFor(
+    'one leader that every running replica follows, with the catalog seeded',
+    async () => {
+      const all = await statuses();
+      const leaders = all.filter((s) => s.role === 'leader');
+      if (leaders.length !== 1 || !leaders[0].seeded) return undefined;
+      const [leader] = leaders;
+      return all.every((s) => s.term === leader.term && s.leaderId === leader.id) ? leader : undefined;
+    },
+    20_000,
+  );
+}
+
+/** Every running replica has applied the same index and holds the same state there (digest of the whole state). */
+async function converged(): Promise<DumpResponse> {
+  return waitFor(
+    'every replica to apply the same log to the same state',
+    async () => {
+      const all = await dumps();
+      const [first] = all;
+      return all.length === running().length && all.every((d) => d.appliedIndex === first.appliedIndex && d.digest === first.digest) ? first : undefined;
+    },
+    20_000,
+  );
+}
+
+const stockOf = (books: BookStock[], bookId: string) => books.find((b) => b.bookId === bookId)?.stock;
+
+describe('books database (three replicas, real processes)', () => {
+  let db: BooksDatabaseClient;
+
+  it('elects one leader, which seeds the catalog once: prices, stock, and the course titles by any case', async () => {
+    await settledLeader();
+    db = newClient();
+    const { books, unknownBookIds } = await db.read();
+    expect(unknownBookIds).toEqual([]);
+    expect(books).toHaveLength(74);
+    expect(books.find((b) => b.bookId === 'bk-001')).toEqual({ bookId: 'bk-001', title: 'The Hobbit', priceCents: 1599, stock: 11 });
+    const resolved = await db.resolveTitles(['book a', 'BOOK B', ' the hobbit ', 'Not A Book']);
+    expect([...resolved.books.entries()].map(([title, b]) => [title, b.title])).toEqual([
+      ['book a', 'Book A'],
+      ['BOOK B', 'Book B'],
+      [' the hobbit ', 'The Hobbit'],
+    ]);
+    expect(resolved.unknown).toEqual(['Not A Book']);
+    const state = await converged();
+    expect(state.books).toHaveLength(74);
+  });
+
+  it('answers on a follower with NOT_LEADER naming the leader, and refuses bad input with INVALID_ARGUMENT', async () => {
+    const leader = await settledLeader();
+    const follower = Object.keys(cluster.peers).find((id) => id !== leader.id)!;
+    const refusal = (call: Promise<unknown>) =>
+      call.then(
+        () => 'answered',
+        (err: ClientError) => `${Status[err.code]}: ${err.details}`,
+      );
+    expect(await refusal(cluster.client(follower).read({ bookIds: ['bk-001'] }))).toBe(`FAILED_PRECONDITION: NOT_LEADER leader=${leader.id}`);
+    expect(await refusal(cluster.client(follower).decrement({ orderId: 'o-f', items: [{ bookId: 'bk-001', quantity: 1 }] }))).toBe(
+      `FAILED_PRECONDITION: NOT_LEADER leader=${leader.id}`,
+    );
+    const onLeader = cluster.client(leader.id);
+    expect(await refusal(onLeader.decrement({ orderId: '', items: [{ bookId: 'bk-001', quantity: 1 }] }))).toMatch(/^INVALID_ARGUMENT: orderId/);
+    expect(await refusal(onLeader.decrement({ orderId: 'o-bad', items: [] }))).toBe('INVALID_ARGUMENT: a decrement needs at least one item');
+    expect(await refusal(onLeader.decrement({ orderId: 'o-bad', items: [{ bookId: 'bk-001', quantity: 0 }] }))).toMatch(/^INVALID_ARGUMENT: quantity/);
+    expect((await onLeader.read({ bookIds: ['bk-001', 'nope'] })).unknownBookIds).toEqual(['nope']);
+  });
+
+  it('sells the last three copies to exactly three of eight concurrent orders; the others fail OUT_OF_STOCK; replicas agree on 0', async () => {
+    expect(await db.setStock({ bookId: 'bk-002', stock: 3 })).toMatchObject({ outcome: 'OK', book: { stock: 3 } });
+    const customers = Array.from({ length: 8 }, () => newClient());
+    const outcomes = await Promise.all(
+      customers.map((c, i) => c.decrement({ orderId: `race-${i}`, items: [{ bookId: 'bk-002', quantity: 1 }] })),
+    );
+    expect(outcomes.filter((o) => o.outcome === 'OK')).toHaveLength(3);
+    const refused = outcomes.filter((o) => o.outcome !== 'OK');
+    expect(refused).toHaveLength(5);
+    for (const o of refused) expect(o).toMatchObject({ outcome: 'OUT_OF_STOCK', bookId: 'bk-002', replayed: false });
+    // Each decided at its own log position.
+    expect(new Set(outcomes.map((o) => o.index)).size).toBe(8);
+    expect(stockOf((await db.read(['bk-002'])).books, 'bk-002')).toBe(0);
+    const state = await converged();
+    expect(stockOf(state.books, 'bk-002')).toBe(0);
+  });
+
+  it('applies a multi-book decrement all or nothing', async () => {
+    await db.setStock({ bookId: 'bk-003', stock: 2 });
+    await db.setStock({ bookId: 'bk-004', stock: 1 });
+    expect(await db.decrement({ orderId: 'multi-1', items: [{ bookId: 'bk-003', quantity: 1 }, { bookId: 'bk-004', quantity: 2 }] })).toMatchObject({
+      outcome: 'OUT_OF_STOCK',
+      bookId: 'bk-004',
+    });
+    expect(await db.decrement({ orderId: 'multi-2', items: [{ bookId: 'bk-003', quantity: 1 }, { bookId: 'bk-999', quantity: 1 }] })).toMatchObject({
+      outcome: 'UNKNOWN_BOOK',
+      bookId: 'bk-999',
+    });
+    let { books } = await db.read(['bk-003', 'bk-004']);
+    expect(books.map((b) => b.stock)).toEqual([2, 1]);
+    expect(await db.decrement({ orderId: 'multi-3', items: [{ bookId: 'bk-003', quantity: 2 }, { bookId: 'bk-004', quantity: 1 }] })).toMatchObject({
+      outcome: 'OK',
+    });
+    ({ books } = await db.read(['bk-003', 'bk-004']));
+    expect(books.map((b) => b.stock)).toEqual([0, 0]);
+  });
+
+  it('answers a retried order id with its first outcome, and decrements nothing again', async () => {
+    await db.setStock({ bookId: 'bk-005', stock: 5 });
+    const first = await db.decrement({ orderId: 'retry-1', items: [{ bookId: 'bk-005', quantity: 2 }] });
+    expect(first).toMatchObject({ outcome: 'OK', replayed: false });
+    const again = await db.decrement({ orderId: 'retry-1', items: [{ bookId: 'bk-005', quantity: 2 }] });
+    expect(again).toEqual({ ...first, replayed: true });
+    expect(stockOf((await db.read(['bk-005'])).books, 'bk-005')).toBe(3);
+    // A refusal is an outcome too: restocking does not turn the same order id into a sale.
+    const refused = await db.decrement({ orderId: 'retry-2', items: [{ bookId: 'bk-005', quantity: 4 }] });
+    expect(refused).toMatchObject({ outcome: 'OUT_OF_STOCK' });
+    await db.setStock({ bookId: 'bk-005', stock: 10 });
+    expect(await db.decrement({ orderId: 'retry-2', items: [{ bookId: 'bk-005', quantity: 4 }] })).toEqual({ ...refused, replayed: true });
+    expect(stockOf((await db.read(['bk-005'])).books, 'bk-005')).toBe(10);
+  });
+
+  it('refuses a write fenced by a term lower than one it has seen (STALE_TERM), changing nothing', async () => {
+    await db.setStock({ bookId: 'bk-006', stock: 4 });
+    expect(await db.decrement({ orderId: 'fence-1', items: [{ bookId: 'bk-006', quantity: 1 }], term: 7 })).toMatchObject({ outcome: 'OK' });
+    expect(await db.decrement({ orderId: 'fence-2', items: [{ bookId: 'bk-006', quantity: 1 }], term: 6 })).toMatchObject({ outcome: 'STALE_TERM' });
+    expect(await db.setStock({ bookId: 'bk-006', stock: 100, term: 6 })).toMatchObject({ outcome: 'STALE_TERM' });
+    expect(stockOf((await db.read(['bk-006'])).books, 'bk-006')).toBe(3);
+  });
+
+  it('oversells nothing and loses no decided order when the leader is SIGKILLed during concurrent traffic; replicas converge', async () => {
+    const BOOKS = ['bk-010', 'bk-011', 'bk-012'];
+    const INITIAL = 60;
+    for (const bookId of BOOKS) await db.setStock({ bookId, stock: INITIAL });
+    const history: HistoryEvent[] = [];
+    const started = performance.now();
+    const CLIENTS = 6;
+    const OPS = 40;
+    let killed: string | undefined;
+    const record = async <T>(client: number, op: HistoryEvent['op'], input: unknown, run: () => Promise<T>) => {
+      const call = performance.now() - started;
+      let output: unknown;
+      try {
+        output = await run();
+      } catch (err) {
+        output = { error: (err as Error).message };
+      }
+      history.push({ client, op, input, output, call, ret: performance.now() - started });
+    };
+    const worker = async (n: number) => {
+      const c = newClient();
+      for (let i = 0; i < OPS; i++) {
+        // Deterministic per client and step: one or two books, one to three copies each.
+        const items = [{ bookId: BOOKS[(n + i) % 3], quantity: 1 + ((n * 7 + i) % 3) }];
+        if ((n + i) % 4 === 0) items.push({ bookId: BOOKS[(n + i + 1) % 3], quantity: 1 });
+        const orderId = `chaos-${n}-${i}`;
+        await record(n, 'decrement', { orderId, items }, () => c.decrement({ orderId, items }));
+        if (i % 3 === 0) await record(n, 'read', { bookIds: BOOKS }, () => c.read(BOOKS));
+      }
+    };
+    const killer = async () => {
+      // Once traffic is flowing, kill the leader; bring it back a second later, on its data.
+      await waitFor('traffic', async () => (history.length >= 30 ? true : undefined));
+      const leader = await settledLeader();
+      killed = leader.id;
+      await cluster.kill(leader.id, 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 1000));
+      cluster.start(leader.id);
+    };
+    await Promise.all([...Array.from({ length: CLIENTS }, (_, n) => worker(n)), killer()]);
+    expect(killed).toBeDefined();
+    const newLeader = await settledLeader();
+    expect(newLeader.term).toBeGreaterThan(1);
+
+    // Every call got an answer (the client follows the new leader and retries; a retry is safe by order id).
+    const failed = history.filter((e) => (e.output as { error?: string }).error !== undefined);
+    expect(failed).toEqual([]);
+
+    // Exactly-once accounting: per book, the copies of the OK decrements are what left the stock.
+    const decrements = history.filter((e) => e.op === 'decrement');
+    expect(decrements).toHaveLength(CLIENTS * OPS);
+    const sold = Object.fromEntries(BOOKS.map((b) => [b, 0]));
+    for (const e of decrements) {
+      const { items } = e.input as { items: { bookId: string; quantity: number }[] };
+      const { outcome } = e.output as { outcome: string };
+      expect(['OK', 'OUT_OF_STOCK']).toContain(outcome);
+      if (outcome === 'OK') for (const item of items) sold[item.bookId] += item.quantity;
+    }
+    const state = await converged();
+    for (const bookId of BOOKS) {
+      const stock = stockOf(state.books, bookId)!;
+      expect(stock).toBeGreaterThanOrEqual(0);
+      expect(`${bookId}: ${INITIAL - stock} left the stock`).toBe(`${bookId}: ${sold[bookId]} left the stock`);
+    }
+    // The demand exceeded the stock, so some orders were refused: the race for the last copies happened.
+    expect(decrements.some((e) => (e.output as { outcome: string }).outcome === 'OUT_OF_STOCK')).toBe(true);
+
+    // Asked again, every order gets the outcome it got the first time, decided once (replayed, same index).
+    const again = newClient();
+    for (const e of decrements) {
+      const { orderId, items } = e.input as { orderId: string; items: { bookId: string; quantity: number }[] };
+      const first = e.output as { outcome: string; index: number };
+      const replay = await again.decrement({ orderId, items });
+      expect(`${orderId}: ${replay.outcome} at ${replay.index} replayed=${replay.replayed}`).toBe(`${orderId}: ${first.outcome} at ${first.index} replayed=true`);
+    }
+
+    // Reads never go back in time: with stock only going down, a read that began after another ended shows no more.
+    const reads = history.filter((e) => e.op === 'read');
+    for (const a of reads) {
+      for (const b of reads) {
+        if (a.ret >= b.call) continue;
+        for (const bookId of BOOKS) {
+          const before = stockOf((a.output as { books: BookStock[] }).books, bookId)!;
+          const after = stockOf((b.output as { books: BookStock[] }).books, bookId)!;
+          expect(after).toBeLessThanOrEqual(before);
+        }
+      }
+    }
+  }, 120_000);
+
+  it('brings a wiped replica back by snapshot, to the same state as the others', async () => {
+    const leader = await settledLeader();
+    const victim = Object.keys(cluster.peers).find((id) => id !== leader.id)!;
+    await cluster.kill(victim, 'SIGKILL');
+    fs.rmSync(cluster.replicaDir(victim), { recursive: true, force: true });
+    // More than a snapshot interval of writes while it is gone: the leader compacts past everything it had.
+    await db.setStock({ bookId: 'bk-020', stock: 1000 });
+    for (let i = 0; i < SNAPSHOT_ENTRIES + 10; i++) await db.decrement({ orderId: `after-wipe-${i}`, items: [{ bookId: 'bk-020', quantity: 1 }] });
+    const leaderStatus = await cluster.client(leader.id).status({});
+    expect(leaderStatus.snapshotIndex).toBeGreaterThan(0);
+    cluster.start(victim);
+    const state = await converged();
+    expect(stockOf(state.books, 'bk-020')).toBe(1000 - (SNAPSHOT_ENTRIES + 10));
+    const restored = await cluster.client(victim).status({});
+    expect(restored.snapshotIndex).toBeGreaterThan(0);
+    const installed = cluster.lines.some((line) => line.includes(`"replica":"${victim}"`) && line.includes("installed the leader's snapshot"));
+    expect(installed).toBe(true);
+  }, 60_000);
+});
