@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createChannel, createClient, ClientError, Status } from 'nice-grpc';
+import { BooksDatabaseDefinition } from '../src/gen/causeway/v1/books_database';
 import { SuggestionsDefinition } from '../src/gen/causeway/v1/suggestions';
 import { FraudDetectionDefinition } from '../src/gen/causeway/v1/fraud_detection';
 import { TransactionVerificationDefinition } from '../src/gen/causeway/v1/transaction_verification';
@@ -183,9 +184,20 @@ describe('operations', () => {
 
   it('keeps working when its collector fails and says so once per process', async () => {
     await postCheckout(system.baseUrl, coursePageOrder());
+    // No checkout calls the books database yet: one traced call to each replica gives it a span to export
+    // (a follower's refusal is traced too).
+    await Promise.all(
+      Object.values(system.booksDatabase).map((address) => {
+        const channel = createChannel(address);
+        return createClient(BooksDatabaseDefinition, channel)
+          .read({ bookIds: ['bk-001'] })
+          .catch(() => undefined)
+          .finally(() => channel.close());
+      }),
+    );
     const warnings = () => system.records().filter((r) => /trace export to .* failed/.test(r.message));
-    // orchestrator, the three checkout services, the queue and three executors
-    await waitFor('an export warning from every process', async () => (warnings().length >= 8 ? true : undefined));
+    // orchestrator, the three checkout services, the queue, three executors and three books database replicas
+    await waitFor('an export warning from every process', async () => (warnings().length >= 11 ? true : undefined));
     // The collector files every export before failing it, so later failed exports are seen, not assumed.
     const exportsBy = () => {
       const counts: Record<string, number> = {};
@@ -200,9 +212,9 @@ describe('operations', () => {
       const now = exportsBy();
       return services.every((s) => (now[s] ?? 0) > (before[s] ?? 0)) ? true : undefined;
     });
-    expect(warnings().length).toBe(8);
+    expect(warnings().length).toBe(11);
     expect(new Set(warnings().map((r) => r.service))).toEqual(
-      new Set([TV, FD, SG, 'orchestrator', 'order-queue', 'order-executor']),
+      new Set([TV, FD, SG, 'orchestrator', 'order-queue', 'order-executor', 'books-database']),
     );
   });
 
