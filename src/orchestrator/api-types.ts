@@ -45,20 +45,8 @@ export interface ExecutorView {
   executedCount: number;
 }
 
-/** One books database replica as GET /cluster shows it. */
-export interface BooksReplicaView {
-  id: string;
-  address: string;
-  role: 'leader' | 'follower' | 'candidate' | 'unreachable';
-  term: number;
-  leaderId: string | null;
-  commitIndex: number;
-  appliedIndex: number;
-}
-
 export interface ClusterSnapshot {
   executors: ExecutorView[];
-  booksDatabase: BooksReplicaView[];
   queue: { depth: number | null };
   at: number;
 }

@@ -1,8 +1,7 @@
 import { inject, injectable } from 'tsyringe';
-import type { BooksDatabaseClient } from '../gen/causeway/v1/books_database';
 import type { OrderExecutorClient } from '../gen/causeway/v1/order_executor';
 import type { OrderQueueClient } from '../gen/causeway/v1/order_queue';
-import type { BooksReplicaView, CheckoutResult, ClusterEvent, ClusterSnapshot, ExecutorView } from './api-types';
+import type { CheckoutResult, ClusterEvent, ClusterSnapshot, ExecutorView } from './api-types';
 
 type Execution = NonNullable<CheckoutResult['execution']>;
 
@@ -15,8 +14,6 @@ const POLL_MS = 200;
 /** Injection tokens: each executor's address and (untraced) client, and an untraced client to the queue. */
 export const EXECUTOR_CLIENTS = Symbol('ExecutorClients');
 export const QUEUE_STATS_CLIENT = Symbol('QueueStatsClient');
-/** Each books database replica's address and (untraced) client. */
-export const BOOKS_DATABASE_CLIENTS = Symbol('BooksDatabaseClients');
 
 /**
  * The orchestrator's view of the executor cluster and the queue, for GET /cluster,
@@ -31,7 +28,6 @@ export class ClusterView {
   constructor(
     @inject(EXECUTOR_CLIENTS) private readonly executors: ReadonlyMap<string, { address: string; client: OrderExecutorClient }>,
     @inject(QUEUE_STATS_CLIENT) private readonly queue: OrderQueueClient,
-    @inject(BOOKS_DATABASE_CLIENTS) private readonly books: ReadonlyMap<string, { address: string; client: BooksDatabaseClient }>,
   ) {}
 
   async snapshot(): Promise<ClusterSnapshot> {
@@ -59,22 +55,11 @@ export class ClusterView {
         }
       }),
     );
-    const booksDatabase = await Promise.all(
-      [...this.books].map(async ([id, { address, client }]): Promise<BooksReplicaView> => {
-        try {
-          const s = await client.status({}, { signal: signal() });
-          const role = s.role === 'leader' || s.role === 'follower' ? s.role : 'candidate';
-          return { id, address, role, term: s.term, leaderId: s.leaderId || null, commitIndex: s.commitIndex, appliedIndex: s.appliedIndex };
-        } catch {
-          return { id, address, role: 'unreachable', term: 0, leaderId: null, commitIndex: 0, appliedIndex: 0 };
-        }
-      }),
-    );
     const depth = await this.queue.stats({}, { signal: signal() }).then(
       (s) => s.depth,
       () => null,
     );
-    return { executors, booksDatabase, queue: { depth }, at: Date.now() };
+    return { executors, queue: { depth }, at: Date.now() };
   }
 
   /** Where an order was executed, from the replicated ledger, or undefined if no replica has it yet. */

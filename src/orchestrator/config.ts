@@ -2,7 +2,6 @@ import {
   CHECKOUT_SERVICES,
   readBool,
   readDataDir,
-  readBooksDatabasePeers,
   readExecutorPeers,
   readInt,
   readList,
@@ -24,8 +23,6 @@ export interface OrchestratorConfig extends ProcessConfig {
   addresses: Record<CheckoutServiceName | 'order-queue', string>;
   /** The executor cluster, id → host:port, for the cluster view and order state. */
   executors: Record<string, string>;
-  /** The books database's replicas (BOOKS_DATABASE_PEERS), for GET /cluster. */
-  booksDatabase: Record<string, string>;
   /** Browser origins allowed; control endpoints accept only these. */
   corsOrigins: string[];
   /** Set by `npm start`: processes run on this machine, so the UI may kill the leader. */
@@ -50,7 +47,6 @@ export function loadOrchestratorConfig(env: Env = process.env): OrchestratorConf
       [...CHECKOUT_SERVICES, 'order-queue' as const].map((s) => [s, readServiceAddress(env, s)]),
     ) as OrchestratorConfig['addresses'],
     executors: readExecutorPeers(env),
-    booksDatabase: readBooksDatabasePeers(env),
     corsOrigins: readList(env, 'CAUSEWAY_CORS_ORIGINS', [`http://localhost:${webPort}`, `http://127.0.0.1:${webPort}`]),
     localMode: readBool(env, 'CAUSEWAY_LOCAL_MODE', false),
     processTable: env.CAUSEWAY_PID_FILE || undefined,

@@ -6,7 +6,7 @@ const executor = (id: string, role: ExecutorView['role'], term: number) => ({ id
 
 describe('LocalLeaderKiller', () => {
   const logger = createLogger('test', 'error');
-  const cluster = (...executors: ExecutorView[]) => ({ snapshot: async () => ({ executors, booksDatabase: [], queue: { depth: 0 }, at: 0 }) });
+  const cluster = (...executors: ExecutorView[]) => ({ snapshot: async () => ({ executors, queue: { depth: 0 }, at: 0 }) });
 
   it("kills the leader's process, found by its executor id", async () => {
     const killed: number[] = [];

@@ -3,7 +3,6 @@ import 'reflect-metadata';
 import { container } from 'tsyringe';
 import { FRAUD_DETECTION_CLIENT, SUGGESTIONS_CLIENT, TRANSACTION_VERIFICATION_CLIENT } from '../checkout/tokens';
 import { OrderExecutorDefinition } from '../gen/causeway/v1/order_executor';
-import { BooksDatabaseDefinition } from '../gen/causeway/v1/books_database';
 import { OrderQueueDefinition } from '../gen/causeway/v1/order_queue';
 import { FraudDetectionDefinition } from '../gen/causeway/v1/fraud_detection';
 import { SuggestionsDefinition } from '../gen/causeway/v1/suggestions';
@@ -14,7 +13,7 @@ import { GrpcClients } from '../platform/grpc';
 import { Lifecycle } from '../platform/lifecycle';
 import { createLogger, LOGGER } from '../platform/logger';
 import { CheckoutFlow } from './checkout';
-import { BOOKS_DATABASE_CLIENTS, ClusterView, EXECUTOR_CLIENTS, QUEUE_STATS_CLIENT } from './cluster';
+import { ClusterView, EXECUTOR_CLIENTS, QUEUE_STATS_CLIENT } from './cluster';
 import { loadOrchestratorConfig } from './config';
 import { DownstreamHealth, HEALTH_CLIENTS } from './health';
 import { buildHttpApp } from './http';
@@ -53,11 +52,6 @@ runMain('orchestrator', async () => {
     ),
   });
   container.register(QUEUE_STATS_CLIENT, { useValue: connect(OrderQueueDefinition, 'order-queue', false) });
-  container.register(BOOKS_DATABASE_CLIENTS, {
-    useValue: new Map(
-      Object.entries(config.booksDatabase).map(([id, address]) => [id, { address, client: connect(BooksDatabaseDefinition, { address }, false) }]),
-    ),
-  });
   container.register(HEALTH_CLIENTS, {
     useValue: Object.fromEntries([...CHECKOUT_SERVICES, 'order-queue' as const].map((s) => [s, connect(HealthDefinition, s, false)])),
   });
