@@ -138,7 +138,10 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
       // The reconciler records executions in the background; a reader need not wait for its next pass.
       const execution = await deps.cluster.findExecution(result.orderId);
       if (execution) {
-        deps.store.markExecuted([[result.orderId, execution]]);
+        // Recorded in the background: the answer needs the lookup, not the write.
+        deps.store.markExecuted([[result.orderId, execution]]).catch((err: Error) =>
+          deps.logger.warn(`order ${result.orderId} could not be marked executed: ${err.message}`, { order_id: result.orderId }),
+        );
         return { ...result, state: 'executed' as const, execution };
       }
     }
