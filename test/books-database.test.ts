@@ -7,7 +7,8 @@
  * its leader off during concurrent traffic.
  *
  * Every call the concurrent tests make is recorded as {client, op, input, output, call, ret} (times in ms from
- * performance.now()), the shape the linearizability checker (src/testing/linearizability.ts, on its way) reads.
+ * performance.now()), and the linearizability checker (src/testing/linearizability.ts, its books model) must
+ * accept each recorded history.
  */
 import { performance } from 'node:perf_hooks';
 import fs from 'node:fs';
@@ -15,6 +16,7 @@ import { ClientError, Status } from 'nice-grpc';
 import { BooksDatabaseClient } from '../src/books-database-client/client';
 import type { BookStock, BooksDatabaseStatus, DumpResponse } from '../src/gen/causeway/v1/books_database';
 import { startBooksDatabase, type BooksDatabaseCluster } from '../src/dev/harness/books-database';
+import { booksModel, checkLinearizable, type BooksInput, type BooksOutput, type Operation } from '../src/testing/linearizability';
 import { waitFor } from './support/system';
 
 /** Compaction every 50 applied entries, so the wiped replica's catch-up must come by snapshot. */
@@ -22,12 +24,43 @@ const SNAPSHOT_ENTRIES = 50;
 
 interface HistoryEvent {
   client: number;
-  op: 'read' | 'decrement' | 'set';
+  op: 'read' | 'decrement' | 'setStock';
   input: unknown;
   /** The response, or {error} when the call failed for good (its effect is then unknown). */
   output: unknown;
   call: number;
   ret: number;
+}
+
+/**
+ * A recorded history in the checker's terms: a failed call is indeterminate (it may or may not have taken effect);
+ * a read's answer is the stock of the books it found, a decrement's its outcome.
+ */
+function checkerHistory(history: HistoryEvent[]): Operation<BooksInput, BooksOutput>[] {
+  return history.map((e) => {
+    const input: BooksInput =
+      e.op === 'read'
+        ? { op: 'read', bookIds: (e.input as { bookIds: string[] }).bookIds }
+        : e.op === 'decrement'
+          ? { op: 'decrement', ...(e.input as { orderId: string; items: { bookId: string; quantity: number }[] }) }
+          : { op: 'setStock', ...(e.input as { bookId: string; stock: number }) };
+    const out = e.output as { error?: string; books?: BookStock[]; outcome?: string };
+    if (out.error !== undefined) return { client: e.client, input, invokedAt: e.call };
+    let output: BooksOutput;
+    if (e.op === 'read') output = { stock: Object.fromEntries(out.books!.map((b) => [b.bookId, b.stock])) };
+    else if (e.op === 'setStock' || out.outcome === 'OK') output = { ok: true };
+    else output = { ok: false, reason: out.outcome as 'OUT_OF_STOCK' | 'UNKNOWN_BOOK' };
+    return { client: e.client, input, invokedAt: e.call, respondedAt: e.ret, output };
+  });
+}
+
+/** The checker's verdict on a history that started from `initialStock`, with its explanation when it rejects. */
+function verdict(initialStock: Record<string, number>, history: HistoryEvent[]): string {
+  const ops = checkerHistory(history);
+  const result = checkLinearizable(booksModel(initialStock, ops), ops, { budgetMs: 30_000 });
+  if (result.verdict === 'not-linearizable') return `not linearizable: ${result.explanation.message}`;
+  if (result.verdict === 'unknown') return `unknown: ${result.reason}`;
+  return result.verdict;
 }
 
 let cluster: BooksDatabaseCluster;
@@ -156,6 +189,9 @@ async function trafficSurvives(c: BooksDatabaseCluster, books: string[], disturb
     expect(`${orderId}: ${replay.outcome} at ${replay.index} replayed=${replay.replayed}`).toBe(`${orderId}: ${first.outcome} at ${first.index} replayed=true`);
   }
 
+  // The checker finds an order of all the calls, consistent with real time, that a single copy of the stock explains.
+  expect(verdict(Object.fromEntries(books.map((b) => [b, INITIAL])), history)).toBe('linearizable');
+
   // Reads never go back in time: with stock only going down, a read that began after another ended shows no more.
   const reads = history.filter((e) => e.op === 'read');
   for (const a of reads) {
@@ -214,8 +250,16 @@ describe('books database (three replicas, real processes)', () => {
   it('sells the last three copies to exactly three of eight concurrent orders; the others fail OUT_OF_STOCK; replicas agree on 0', async () => {
     expect(await db.setStock({ bookId: 'bk-002', stock: 3 })).toMatchObject({ outcome: 'OK', book: { stock: 3 } });
     const customers = Array.from({ length: 8 }, () => newClient());
+    const history: HistoryEvent[] = [];
+    const started = performance.now();
     const outcomes = await Promise.all(
-      customers.map((c, i) => c.decrement({ orderId: `race-${i}`, items: [{ bookId: 'bk-002', quantity: 1 }] })),
+      customers.map(async (c, i) => {
+        const input = { orderId: `race-${i}`, items: [{ bookId: 'bk-002', quantity: 1 }] };
+        const call = performance.now() - started;
+        const output = await c.decrement(input);
+        history.push({ client: i, op: 'decrement', input, output, call, ret: performance.now() - started });
+        return output;
+      }),
     );
     expect(outcomes.filter((o) => o.outcome === 'OK')).toHaveLength(3);
     const refused = outcomes.filter((o) => o.outcome !== 'OK');
@@ -223,7 +267,15 @@ describe('books database (three replicas, real processes)', () => {
     for (const o of refused) expect(o).toMatchObject({ outcome: 'OUT_OF_STOCK', bookId: 'bk-002', replayed: false });
     // Each decided at its own log position.
     expect(new Set(outcomes.map((o) => o.index)).size).toBe(8);
-    expect(stockOf((await db.read(['bk-002'])).books, 'bk-002')).toBe(0);
+    const call = performance.now() - started;
+    const read = await db.read(['bk-002']);
+    history.push({ client: 8, op: 'read', input: { bookIds: ['bk-002'] }, output: read, call, ret: performance.now() - started });
+    expect(stockOf(read.books, 'bk-002')).toBe(0);
+    expect(verdict({ 'bk-002': 3 }, history)).toBe('linearizable');
+    // And it can fail: the same history with a fourth sale of the three copies is rejected.
+    const refusedAt = history.findIndex((e) => (e.output as { outcome?: string }).outcome === 'OUT_OF_STOCK');
+    const forged = history.map((e, i) => (i === refusedAt ? { ...e, output: { ...(e.output as object), outcome: 'OK' } } : e));
+    expect(verdict({ 'bk-002': 3 }, forged)).toMatch(/^not linearizable/);
     const state = await converged();
     expect(stockOf(state.books, 'bk-002')).toBe(0);
   });
