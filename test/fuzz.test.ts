@@ -13,7 +13,7 @@ import { credentials, makeGenericClientConstructor, Metadata, status as GrpcStat
 import fc from 'fast-check';
 import fs from 'node:fs';
 import http from 'node:http';
-import { StepRequest, type RaftMessage } from '../src/gen/causeway/v1/order_executor';
+import { StepRequest, type RaftMessage } from '../src/gen/causeway/v1/raft';
 import { coursePageOrder, startSystem, type RunningSystem } from './support/system';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 10_000);
@@ -186,7 +186,7 @@ describe('Raft transport fuzzing', () => {
   const Raw = makeGenericClientConstructor({}, 'Raw');
   /** A well-formed message from executor-2 to executor-1, with one thing wrong. */
   const message = (overrides: Partial<RaftMessage>): RaftMessage => ({
-    type: 'AppendResponse', from: 'executor-2', to: 'executor-1', term: 0, logTerm: 0, index: 0, entries: [], commit: 0, reject: true, rejectHint: 0, snapshot: undefined,
+    type: 'AppendResponse', from: 'executor-2', to: 'executor-1', term: 0, logTerm: 0, index: 0, entries: [], commit: 0, reject: true, rejectHint: 0, snapshot: undefined, context: 0,
     ...overrides,
   });
   const entry = (index: number, term = 0, type = 'noop') => ({ index, term, type, data: '' });

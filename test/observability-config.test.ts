@@ -135,7 +135,7 @@ describe("compose's Prometheus", () => {
 describe('Grafana provisioning', () => {
   let system: RunningSystem;
   let exported: Set<string>;
-  /** Which services export each metric name (the three executors count as one service). */
+  /** Which services export each metric name (the three executors count as one service, as do the three books replicas). */
   const exportedBy = new Map<string, Set<string>>();
 
   beforeAll(async () => {
@@ -148,7 +148,7 @@ describe('Grafana provisioning', () => {
     });
     exported = new Set(COLLECTOR_METRICS);
     for (const [processName, port] of Object.entries(system.metricsPorts)) {
-      const service = processName.replace(/^executor-\d+$/, 'order-executor');
+      const service = processName.replace(/^executor-\d+$/, 'order-executor').replace(/^books-\d+$/, 'books-database');
       const text = await scrape(port);
       for (const line of text.split('\n')) {
         const name = /^([a-zA-Z_:][a-zA-Z0-9_:]*)/.exec(line)?.[1];

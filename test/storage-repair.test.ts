@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createChannel, createClient } from 'nice-grpc';
 import { OrderExecutorDefinition, type Execution } from '../src/gen/causeway/v1/order_executor';
-import { RAFT_LOG_FILE } from '../src/order-executor/raft-storage';
+import { RAFT_LOG_FILE } from '../src/platform/raft-host/storage';
 import { JOURNAL_FILE } from '../src/order-queue/journal';
 import { encodeFrame } from '../src/storage/frames';
 import { coursePageOrder, postCheckout, startSystem, waitFor, type RunningSystem } from './support/system';

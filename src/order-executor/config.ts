@@ -2,7 +2,6 @@ import {
   ConfigError,
   readDataDir,
   readExecutorPeers,
-  readFraction,
   readInt,
   readLeaseMs,
   readPort,
@@ -13,18 +12,9 @@ import {
   type Env,
   type ProcessConfig,
 } from '../platform/config';
+import { readRaftConfig, type RaftConfig } from '../platform/raft-host/config';
 
-/** Raft timing and log upkeep, for RaftNode and RaftDriver. */
-export interface RaftConfig {
-  /** One Raft tick. Election timeout is electionTicks–2·electionTicks ticks. */
-  tickMs: number;
-  electionTicks: number;
-  heartbeatTicks: number;
-  /** Fraction of Raft proposals traced from propose to commit. */
-  replicationSampleRate: number;
-  /** Snapshot the ledger and compact the Raft log every this many applied entries. */
-  snapshotEntries: number;
-}
+export type { RaftConfig };
 
 /** How the leader consumes the order queue (QueueConsumer). */
 export interface ConsumerConfig {
@@ -65,13 +55,7 @@ export function loadExecutorConfig(env: Env = process.env): ExecutorConfig {
     dataDir: readDataDir(env, 'EXECUTOR_DATA_DIR', `order-executor/${id}`),
     rpcDeadlineMs: readRpcDeadlineMs(env),
     queueAddress: readServiceAddress(env, 'order-queue'),
-    raft: {
-      tickMs: readInt(env, 'RAFT_TICK_MS', 10, 1),
-      electionTicks: readInt(env, 'RAFT_ELECTION_TICKS', 8, 2),
-      heartbeatTicks: readInt(env, 'RAFT_HEARTBEAT_TICKS', 2, 1),
-      replicationSampleRate: readFraction(env, 'RAFT_TRACE_SAMPLE_RATE', 0.05),
-      snapshotEntries: readInt(env, 'RAFT_SNAPSHOT_ENTRIES', 10_000, 1),
-    },
+    raft: readRaftConfig(env),
     consumer: {
       batch: readInt(env, 'EXECUTOR_BATCH', 64, 1, 1000),
       leaseMs: readLeaseMs(env),

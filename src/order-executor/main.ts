@@ -14,13 +14,14 @@ import { createLogger, LOGGER } from '../platform/logger';
 import { RaftNode } from '../raft/node';
 import { loadExecutorConfig } from './config';
 import { announceExecution } from './announce-execution';
-import { ElectionTelemetry } from './election-telemetry';
+import { ElectionTelemetry } from '../platform/raft-host/election-telemetry';
 import { ExecutionLedger } from './execution-ledger';
 import { ExecutorMetrics, QUEUE_DEPTH, RAFT_STATUS } from './metrics';
 import { CONSUMER_OPTIONS, QueueConsumer, type QueueConsumerOptions } from './queue-consumer';
-import { RAFT_DRIVER_OPTIONS, RAFT_HOOKS, RAFT_STORAGE, RaftDriver, type RaftDriverHooks } from './raft-driver';
-import { RaftFileStorage } from './raft-storage';
-import { RaftTransport } from './raft-transport';
+import { RAFT_DRIVER_OPTIONS, RAFT_HOOKS, RAFT_STORAGE, RaftDriver, type RaftDriverHooks } from '../platform/raft-host/driver';
+import { RaftFileStorage } from '../platform/raft-host/storage';
+import { RaftTransport } from '../platform/raft-host/transport';
+import { RAFT_ELECTION_METRICS, RAFT_SERVICE_DEFINITION } from '../platform/raft-host/tokens';
 import { MEMBERSHIP, OrderExecutorService } from './service';
 import { EXECUTOR_ID, ORDER_QUEUE_CLIENT, PEER_ADDRESSES } from './tokens';
 
@@ -73,6 +74,7 @@ runMain('order-executor', async () => {
   container.register(LOGGER, { useValue: logger });
   container.register(EXECUTOR_ID, { useValue: ex.id });
   container.register(PEER_ADDRESSES, { useValue: ex.peers });
+  container.register(RAFT_SERVICE_DEFINITION, { useValue: OrderExecutorDefinition });
   container.register(MEMBERSHIP, { useValue: { self: ex.id, peers: Object.keys(ex.peers) } });
   container.register(RaftNode, { useValue: node });
   container.register(RAFT_STORAGE, { useValue: storage });
@@ -90,6 +92,7 @@ runMain('order-executor', async () => {
   container.registerSingleton(QueueConsumer);
   const transport = container.resolve(RaftTransport);
   const metrics = container.resolve(ExecutorMetrics);
+  container.register(RAFT_ELECTION_METRICS, { useValue: metrics });
   const elections = container.resolve(ElectionTelemetry);
 
   // The state machine's side of the driver: apply to the ledger, snapshot it, and tell the consumer what was applied.

@@ -3,7 +3,7 @@ import { createLogger } from '../platform/logger';
 import type { RaftStatus } from '../raft/node';
 import { decodeCommand, ExecutionLedger } from './execution-ledger';
 import { QueueConsumer } from './queue-consumer';
-import type { RaftDriver } from './raft-driver';
+import type { RaftDriver } from '../platform/raft-host/driver';
 
 const lease = (orderId: string, delivery = 1): Lease => ({
   order: {

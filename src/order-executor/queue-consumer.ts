@@ -3,7 +3,7 @@ import type { Lease, OrderQueueClient } from '../gen/causeway/v1/order_queue';
 import { inject, injectable } from 'tsyringe';
 import { LOGGER, type Logger } from '../platform/logger';
 import { encodeCommand, ExecutionLedger } from './execution-ledger';
-import { RaftDriver } from './raft-driver';
+import { RaftDriver } from '../platform/raft-host/driver';
 import { ORDER_QUEUE_CLIENT } from './tokens';
 
 /** Injection token of the consumer's options. */

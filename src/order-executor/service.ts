@@ -1,8 +1,9 @@
-import type { ExecutionsRequest, ExecutionsResponse, ExecutorStatus, OrderExecutorServiceImplementation, StepRequest } from '../gen/causeway/v1/order_executor';
+import type { ExecutionsRequest, ExecutionsResponse, ExecutorStatus, OrderExecutorServiceImplementation } from '../gen/causeway/v1/order_executor';
+import type { StepRequest } from '../gen/causeway/v1/raft';
 import { inject, injectable } from 'tsyringe';
 import { ExecutionLedger } from './execution-ledger';
-import { RaftDriver } from './raft-driver';
-import { messageFromWire, type Membership } from './wire';
+import { RaftDriver } from '../platform/raft-host/driver';
+import { messageFromWire, type Membership } from '../platform/raft-host/wire';
 
 /** Injection token: this executor's id and its peers', for validating incoming Raft messages. */
 export const MEMBERSHIP = Symbol('Membership');

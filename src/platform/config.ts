@@ -144,14 +144,14 @@ export function readServiceAddress(env: Env, service: CheckoutServiceName | 'ord
 }
 
 /** `executor-1=127.0.0.1:50061,executor-2=…` → {executor-1: '127.0.0.1:50061', …} */
-export function parsePeers(raw: string): Record<string, string> {
+export function parsePeers(raw: string, variable = 'EXECUTOR_PEERS'): Record<string, string> {
   const peers: Record<string, string> = {};
   for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
     const match = /^([\w.-]+)=(\S+)$/.exec(part);
-    if (!match) throw new ConfigError(`EXECUTOR_PEERS entry ${JSON.stringify(part)} must look like id=host:port`);
-    peers[match[1]] = checkAddress(match[2], `EXECUTOR_PEERS entry ${match[1]}`);
+    if (!match) throw new ConfigError(`${variable} entry ${JSON.stringify(part)} must look like id=host:port`);
+    peers[match[1]] = checkAddress(match[2], `${variable} entry ${match[1]}`);
   }
-  if (Object.keys(peers).length === 0) throw new ConfigError('EXECUTOR_PEERS lists no executors');
+  if (Object.keys(peers).length === 0) throw new ConfigError(`${variable} lists no ${variable === 'EXECUTOR_PEERS' ? 'executors' : 'replicas'}`);
   return peers;
 }
 
@@ -159,6 +159,17 @@ export function parsePeers(raw: string): Record<string, string> {
 export function readExecutorPeers(env: Env): Record<string, string> {
   const raw = env.EXECUTOR_PEERS;
   return parsePeers(isUnset(raw) ? DEFAULT_EXECUTORS.map((id, i) => `${id}=127.0.0.1:${50061 + i}`).join(',') : raw);
+}
+
+export const DEFAULT_BOOKS_DATABASE = ['books-1', 'books-2', 'books-3'] as const;
+
+/**
+ * BOOKS_DATABASE_PEERS: the books database's replicas, id → host:port (books-1=127.0.0.1:50071,… by default), for
+ * the replicas themselves and those who call them.
+ */
+export function readBooksDatabasePeers(env: Env): Record<string, string> {
+  const raw = env.BOOKS_DATABASE_PEERS;
+  return parsePeers(isUnset(raw) ? DEFAULT_BOOKS_DATABASE.map((id, i) => `${id}=127.0.0.1:${50071 + i}`).join(',') : raw, 'BOOKS_DATABASE_PEERS');
 }
 
 /**

@@ -1,6 +1,6 @@
 import { RaftLog } from './log';
 import { majorityMatch, quorum, tally } from './quorum';
-import type { Entry, HardState, Message, NodeId, RaftConfig, Ready, Role, Snapshot, Storage } from './types';
+import type { Entry, HardState, Message, NodeId, RaftConfig, Ready, ReadState, Role, Snapshot, Storage } from './types';
 
 /** Rejections below a follower's acknowledged index, in a row, after which the leader believes it lost its data. */
 const LOST_DATA_REJECTIONS = 3;
@@ -18,6 +18,8 @@ interface Progress {
   snapshotSent?: { index: number; at: number };
   /** The tick the last Append went to it: a heartbeat is due only after heartbeatTicks without one. */
   lastAppendAt: number;
+  /** The highest read context it echoed: it took us for its leader after every read up to that context. */
+  readAck: number;
 }
 
 export interface RaftStatus {
@@ -77,6 +79,12 @@ export class RaftNode {
   private votes = new Map<NodeId, boolean>();
   private progress = new Map<NodeId, Progress>();
 
+  /** ReadIndex: the latest read context (every Append carries it), reads awaiting a majority, reads confirmed. */
+  private readContext = 0;
+  private pendingReads: { id: number; index: number; context: number }[] = [];
+  private readStates: ReadState[] = [];
+  private abortedReads: number[] = [];
+
   private messages: Message[] = [];
   private events: RaftEvent[] = [];
   private persistedHardState: HardState;
@@ -118,6 +126,26 @@ export class RaftNode {
     this.maybeCommit();
     this.broadcastAppend();
     return indexes;
+  }
+
+  /**
+   * ReadIndex (§6.4 of Ongaro's thesis): a linearizable read without a log entry. The leader records its commit
+   * index, then confirms it still leads with a round of Appends carrying a new read context; once a majority has
+   * echoed that context, the read comes out of ready() as a ReadState, to be served when the state machine has
+   * applied its index. Returns false, recording nothing, unless this node leads and has committed an entry of its
+   * own term (before that its commit index may lag what earlier leaders committed, §5.4.2): the caller waits and
+   * asks again, or asks the leader. Reads still pending when the node stops leading come out as abortedReads.
+   */
+  readIndex(id: number): boolean {
+    if (this.role !== 'leader' || this.log.termAt(this.commit) !== this.term) return false;
+    const read = { id, index: this.commit, context: ++this.readContext };
+    if (quorum(this.config.peers.length) === 1) {
+      this.readStates.push({ id, index: read.index });
+      return true;
+    }
+    this.pendingReads.push(read);
+    this.broadcastAppend();
+    return true;
   }
 
   step(m: Message): void {
@@ -177,6 +205,8 @@ export class RaftNode {
     return (
       this.pendingSnapshot !== undefined ||
       this.messages.length > 0 ||
+      this.readStates.length > 0 ||
+      this.abortedReads.length > 0 ||
       this.log.unstable().length > 0 ||
       this.commit > this.applied ||
       this.softStateChanged ||
@@ -197,6 +227,10 @@ export class RaftNode {
       softStateChanged: this.softStateChanged,
     };
     if (snapshot) rd.snapshot = snapshot;
+    if (this.readStates.length > 0) rd.readStates = this.readStates;
+    if (this.abortedReads.length > 0) rd.abortedReads = this.abortedReads;
+    this.readStates = [];
+    this.abortedReads = [];
     this.pendingSnapshot = undefined;
     this.messages = [];
     this.softStateChanged = false;
@@ -316,6 +350,8 @@ export class RaftNode {
     this.setLeader(leader);
     this.votes.clear();
     this.progress.clear();
+    for (const read of this.pendingReads) this.abortedReads.push(read.id);
+    this.pendingReads = [];
     this.resetElectionTimer();
     this.softStateChanged = true;
     if (wasLeader) this.events.push({ type: 'stepped-down', term: this.term, reason });
@@ -352,7 +388,7 @@ export class RaftNode {
     this.setLeader(this.id);
     this.electionElapsed = 0;
     this.softStateChanged = true;
-    this.progress = new Map(this.peers.map((p) => [p, { match: 0, next: this.log.lastIndex + 1, recentActive: true, rejectedBelowMatch: 0, lastAppendAt: this.ticks }]));
+    this.progress = new Map(this.peers.map((p) => [p, { match: 0, next: this.log.lastIndex + 1, recentActive: true, rejectedBelowMatch: 0, lastAppendAt: this.ticks, readAck: 0 }]));
     // Entries of earlier terms commit only once an entry of our own term does (§5.4.2).
     this.log.append({ term: this.term, index: this.log.lastIndex + 1, type: 'noop' });
     this.maybeCommit();
@@ -440,6 +476,7 @@ export class RaftNode {
       logTerm: this.log.termAt(prevIndex) ?? 0,
       entries,
       commit: this.commit,
+      ...(this.readContext > 0 ? { context: this.readContext } : {}),
     });
     pr.lastAppendAt = this.ticks;
     // Optimistically pipeline: the next message carries what follows.
@@ -484,9 +521,11 @@ export class RaftNode {
   private handleAppend(m: Message): void {
     const prevIndex = m.index ?? 0;
     const prevTerm = m.logTerm ?? 0;
+    // Every answer to an Append echoes its read context: whatever it says of the log, it says we follow this leader.
+    const context = m.context ? { context: m.context } : {};
     if (prevIndex < this.commit) {
       // Everything up to our commit index is settled; say how far we are.
-      this.send({ type: 'AppendResponse', to: m.from, term: this.term, index: this.commit });
+      this.send({ type: 'AppendResponse', to: m.from, term: this.term, index: this.commit, ...context });
       return;
     }
     if (this.log.termAt(prevIndex) !== prevTerm) {
@@ -497,6 +536,7 @@ export class RaftNode {
         index: prevIndex,
         reject: true,
         rejectHint: this.conflictHint(prevIndex),
+        ...context,
       });
       return;
     }
@@ -514,7 +554,7 @@ export class RaftNode {
     }
     const leaderCommit = m.commit ?? 0;
     if (leaderCommit > this.commit) this.commit = Math.min(leaderCommit, lastNew);
-    this.send({ type: 'AppendResponse', to: m.from, term: this.term, index: lastNew });
+    this.send({ type: 'AppendResponse', to: m.from, term: this.term, index: lastNew, ...context });
   }
 
   /** Where the leader should retry: past our end, or the first index of the conflicting term. */
@@ -530,6 +570,10 @@ export class RaftNode {
     const pr = this.progress.get(m.from);
     if (!pr) return;
     pr.recentActive = true;
+    if (m.context && m.context > pr.readAck) {
+      pr.readAck = m.context;
+      this.confirmReads();
+    }
     const index = m.index ?? 0;
     if (pr.snapshotSent && !m.reject && index >= pr.snapshotSent.index) pr.snapshotSent = undefined;
     if (m.reject) {
@@ -556,6 +600,19 @@ export class RaftNode {
     }
     if (pr.next <= pr.match) pr.next = pr.match + 1;
     if (pr.next <= this.log.lastIndex) this.sendAppend(m.from);
+  }
+
+  /** Pending reads whose context a majority (this node included) has echoed become ReadStates, in order. */
+  private confirmReads(): void {
+    const needed = quorum(this.config.peers.length);
+    let confirmed = 0;
+    for (const read of this.pendingReads) {
+      const acks = 1 + [...this.progress.values()].filter((p) => p.readAck >= read.context).length;
+      if (acks < needed) break;
+      this.readStates.push({ id: read.id, index: read.index });
+      confirmed++;
+    }
+    if (confirmed > 0) this.pendingReads = this.pendingReads.slice(confirmed);
   }
 
   /** Commit the highest index on a majority, if it is from our term (§5.4.2). */

@@ -218,6 +218,161 @@ describe('PreVote and CheckQuorum', () => {
   });
 });
 
+describe('ReadIndex (§6.4 of the thesis): linearizable reads without a log entry', () => {
+  type Nodes = Record<string, RaftNode>;
+  /** Like settle(), also collecting each node's confirmed and aborted reads. */
+  function settleReads(nodes: Nodes, drop: (m: Message) => boolean = () => false) {
+    const confirmed: Record<string, { id: number; index: number }[]> = {};
+    const aborted: Record<string, number[]> = {};
+    for (let round = 0; round < 100; round++) {
+      const batch: Message[] = [];
+      for (const [id, node] of Object.entries(nodes)) {
+        if (!node.hasReady()) continue;
+        const rd = node.ready();
+        (confirmed[id] ??= []).push(...(rd.readStates ?? []));
+        (aborted[id] ??= []).push(...(rd.abortedReads ?? []));
+        batch.push(...rd.messages);
+        node.advance(rd);
+      }
+      if (batch.length === 0) return { confirmed, aborted };
+      for (const m of batch) if (!drop(m)) nodes[m.to]?.step(m);
+    }
+    throw new Error('network did not settle');
+  }
+  const cluster = () => {
+    const nodes = { a: makeNode('a', 1), b: makeNode('b', 2), c: makeNode('c', 3) };
+    tickUntilLeader(nodes, 'a');
+    return nodes;
+  };
+
+  it('confirms a read at the commit index once a majority has answered an Append sent after it', () => {
+    const nodes = cluster();
+    nodes.a.propose(['w1']);
+    settle(nodes);
+    const commit = nodes.a.status().commit;
+    expect(nodes.a.readIndex(7)).toBe(true);
+    // Not before any follower answered: the leader alone is no majority.
+    const rd = nodes.a.ready();
+    expect(rd.readStates).toBeUndefined();
+    const appends = rd.messages.filter((m) => m.type === 'Append');
+    expect(appends.map((m) => m.to).sort()).toEqual(['b', 'c']);
+    expect(appends.every((m) => m.context === 1)).toBe(true);
+    nodes.a.advance(rd);
+    // b's answer alone makes a majority with the leader; c's is lost.
+    for (const m of appends) if (m.to === 'b') nodes.b.step(m);
+    const answer = nodes.b.ready();
+    expect(answer.messages).toEqual([expect.objectContaining({ type: 'AppendResponse', to: 'a', context: 1 })]);
+    nodes.b.advance(answer);
+    nodes.a.step(answer.messages[0]);
+    expect(nodes.a.ready().readStates).toEqual([{ id: 7, index: commit }]);
+  });
+
+  it('does not count an answer to an Append sent before the read', () => {
+    const nodes = cluster();
+    expect(nodes.a.readIndex(1)).toBe(true);
+    const first = nodes.a.ready();
+    nodes.a.advance(first);
+    expect(nodes.a.readIndex(2)).toBe(true);
+    const second = nodes.a.ready();
+    nodes.a.advance(second);
+    // b answers only the first round (context 1): read 1 is confirmed, read 2 is not.
+    for (const m of first.messages) if (m.to === 'b') nodes.b.step(m);
+    const answer = nodes.b.ready();
+    nodes.b.advance(answer);
+    for (const m of answer.messages) nodes.a.step(m);
+    expect(nodes.a.ready().readStates?.map((r) => r.id)).toEqual([1]);
+    for (const m of second.messages) if (m.to === 'c') nodes.c.step(m);
+    const late = nodes.c.ready();
+    nodes.c.advance(late);
+    for (const m of late.messages) nodes.a.step(m);
+    expect(nodes.a.ready().readStates?.map((r) => r.id)).toEqual([2]);
+  });
+
+  it('refuses on a follower, and on a new leader before an entry of its term commits', () => {
+    const nodes = cluster();
+    expect(nodes.b.readIndex(1)).toBe(false);
+    // c is elected in term 2 with a's messages lost, and has not yet committed its noop.
+    const dropA = (m: Message) => m.from === 'a' || m.to === 'a';
+    for (let i = 0; i < 100 && nodes.c.status().role !== 'leader'; i++) {
+      nodes.c.tick();
+      nodes.b.tick();
+      if (nodes.c.status().role === 'leader') break;
+      settle(nodes, (m) => dropA(m) || (m.type === 'AppendResponse' && m.to === 'c'));
+    }
+    const rd = nodes.c.ready();
+    nodes.c.advance(rd);
+    expect(nodes.c.status()).toMatchObject({ role: 'leader', term: 2 });
+    expect(nodes.c.readIndex(1)).toBe(false);
+    for (const m of rd.messages) if (!dropA(m)) nodes[m.to as 'b'].step(m);
+    // Its next heartbeat's answer commits the noop.
+    nodes.c.tick();
+    nodes.c.tick();
+    settle(nodes, dropA);
+    expect(nodes.c.status().commit).toBe(nodes.c.status().lastIndex);
+    expect(nodes.c.readIndex(1)).toBe(true);
+  });
+
+  it('a deposed leader cut off from the majority never confirms a read: it is aborted, and the new leader serves the new write', () => {
+    const nodes = cluster();
+    const cutA = (m: Message) => m.from === 'a' || m.to === 'a';
+    // b and c elect c in term 2 and commit w, while a still believes it leads term 1.
+    for (let i = 0; i < 100 && nodes.c.status().role !== 'leader'; i++) {
+      nodes.c.tick();
+      nodes.b.tick();
+      settle(nodes, cutA);
+    }
+    expect(nodes.c.status()).toMatchObject({ role: 'leader', term: 2 });
+    nodes.c.propose(['w']);
+    settle(nodes, cutA);
+    expect(nodes.a.status()).toMatchObject({ role: 'leader', term: 1 });
+    // The stale leader takes the read (its own commit index is of its term) but cannot confirm it.
+    expect(nodes.a.readIndex(1)).toBe(true);
+    let reads = settleReads(nodes, cutA);
+    expect(reads.confirmed.a ?? []).toEqual([]);
+    // The partition heals: the answers a gets now carry term 2, so it steps down and the read is aborted.
+    nodes.a.tick();
+    nodes.a.tick();
+    reads = settleReads(nodes);
+    expect(reads.confirmed.a ?? []).toEqual([]);
+    expect(reads.aborted.a).toEqual([1]);
+    expect(nodes.a.status().role).toBe('follower');
+    // The new leader's read covers w.
+    expect(nodes.c.readIndex(2)).toBe(true);
+    reads = settleReads(nodes);
+    const wIndex = [...Array(nodes.c.status().lastIndex).keys()].map((i) => i + 1).find((i) => nodes.c.entryAt(i)?.data === 'w')!;
+    expect(reads.confirmed.c).toEqual([{ id: 2, index: expect.any(Number) }]);
+    expect(reads.confirmed.c[0].index).toBeGreaterThanOrEqual(wIndex);
+  });
+
+  it('a leader cut off for good aborts its pending reads when CheckQuorum steps it down', () => {
+    const nodes = cluster();
+    expect(nodes.a.readIndex(1)).toBe(true);
+    const aborted: number[] = [];
+    for (let i = 0; i < 25; i++) {
+      nodes.a.tick();
+      const rd = nodes.a.ready();
+      expect(rd.readStates).toBeUndefined();
+      aborted.push(...(rd.abortedReads ?? []));
+      nodes.a.advance(rd);
+    }
+    expect(nodes.a.status().role).toBe('follower');
+    expect(aborted).toEqual([1]);
+  });
+
+  it('a single-node cluster confirms at once', () => {
+    const solo = new RaftNode(
+      { id: 'a', peers: ['a'], electionTicks: 10, heartbeatTicks: 2, random: seededRandom(1), preVote: true, checkQuorum: true },
+      { hardState: { term: 0, vote: null, commit: 0 }, entries: [] },
+    );
+    for (let i = 0; i < 30 && !solo.isServingLeader(); i++) {
+      solo.tick();
+      solo.advance(solo.ready());
+    }
+    expect(solo.readIndex(5)).toBe(true);
+    expect(solo.ready().readStates).toEqual([{ id: 5, index: solo.status().commit }]);
+  });
+});
+
 describe('restart', () => {
   it('keeps term, vote and log across a restart and re-applies the committed log', () => {
     const nodes = { a: makeNode('a', 1), b: makeNode('b', 2), c: makeNode('c', 3) };

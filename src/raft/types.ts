@@ -46,6 +46,20 @@ export interface Message {
   reject?: boolean;
   rejectHint?: number;
   snapshot?: Snapshot;
+  /**
+   * ReadIndex (§6.4 of Ongaro's thesis): on Append, the leader's latest read context; echoed on the follower's
+   * AppendResponse, it proves the follower still took this node for its leader after the read was asked for.
+   */
+  context?: number;
+}
+
+/**
+ * A linearizable read the leader confirmed (ReadIndex): once the state machine has applied `index`, it reflects
+ * every write committed before the read was asked for. `id` is the caller's, from RaftNode.readIndex().
+ */
+export interface ReadState {
+  id: number;
+  index: number;
 }
 
 /**
@@ -72,7 +86,8 @@ export interface HardState {
  *    `entries[0].index` onward, dropping anything at or after it), with fsync;
  * 2. send `messages`;
  * 3. restore the state machine from `snapshot` (if set), then apply `committed`;
- * 4. call `advance(ready)`.
+ * 4. call `advance(ready)`;
+ * 5. serve `readStates` once their index is applied, and fail `abortedReads`.
  */
 export interface Ready {
   /** A snapshot received from the leader (InstallSnapshot): the state machine starts over from it. */
@@ -83,6 +98,10 @@ export interface Ready {
   committed: Entry[];
   /** Role/term/leader changed since the previous Ready. */
   softStateChanged: boolean;
+  /** Reads confirmed by a majority: serve each once `index` is applied. */
+  readStates?: ReadState[];
+  /** Reads asked of this node that it can no longer confirm (it stopped leading): the caller retries elsewhere. */
+  abortedReads?: number[];
 }
 
 export interface RaftConfig {

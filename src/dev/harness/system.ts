@@ -84,6 +84,8 @@ export interface RunningSystem {
   records(): LogRecord[];
   /** The executors: id → host:port. */
   executors: Record<string, string>;
+  /** The books database's replicas: id → host:port. */
+  booksDatabase: Record<string, string>;
   metricsPorts: Record<string, number>;
   /** The address a process is reached at: 127.0.0.1, or its namespace's address with `{ hosts: true }`. */
   hostOf(name: string): string;
@@ -160,11 +162,12 @@ async function launch(extraEnv: Record<string, string>, options: SystemOptions, 
   const ports: Record<string, number> = {};
   const portEnv: Record<string, string> = {};
   const addresses: Record<string, string> = {};
-  const executors: Record<string, string> = {};
+  const clusters: Record<'EXECUTOR_PEERS' | 'BOOKS_DATABASE_PEERS', Record<string, string>> = { EXECUTOR_PEERS: {}, BOOKS_DATABASE_PEERS: {} };
+  const executors = clusters.EXECUTOR_PEERS;
   for (const p of processes) {
     const port = (ports[p.name] = await freePort());
     const address = `${hostOf(p.name)}:${port}`;
-    if ('peer' in p.port) executors[p.port.peer] = address;
+    if ('peer' in p.port) clusters[p.port.peersVariable][p.port.peer] = address;
     else portEnv[p.port.variable] = String(port);
     if (p.addressVariable) {
       addresses[p.name] = address;
@@ -182,6 +185,7 @@ async function launch(extraEnv: Record<string, string>, options: SystemOptions, 
     OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${await freePort()}`,
     OTEL_BSP_SCHEDULE_DELAY: '100',
     EXECUTOR_PEERS: Object.entries(executors).map(([id, a]) => `${id}=${a}`).join(','),
+    BOOKS_DATABASE_PEERS: Object.entries(clusters.BOOKS_DATABASE_PEERS).map(([id, a]) => `${id}=${a}`).join(','),
     CAUSEWAY_DATA_DIR: dataDir,
     CAUSEWAY_METRICS_BASE_PORT: String(metricsBase),
     ...portEnv,
@@ -201,6 +205,7 @@ async function launch(extraEnv: Record<string, string>, options: SystemOptions, 
     ports,
     addresses,
     executors,
+    booksDatabase: clusters.BOOKS_DATABASE_PEERS,
     metricsPorts,
     dataDir,
     launcherPid: child.pid!,

@@ -4,18 +4,21 @@
  * config it reads); the harness and the launcher follow.
  */
 import path from 'node:path';
-import { envPrefix, readExecutorPeers, readPort } from '../../platform/config';
+import { envPrefix, readBooksDatabasePeers, readExecutorPeers, readPort } from '../../platform/config';
 
 /** One process to run. */
 export interface ProcessSpec {
-  /** Its display name and its key in the process table, e.g. "executor-2" (an executor is named by its id). */
+  /** Its display name and its key in the process table, e.g. "executor-2" (a replica is named by its id). */
   name: string;
-  /** Its folder under dist/ (the executors share one). */
+  /** Its folder under dist/ (the replicas of a cluster share one). */
   service: string;
   /** Its own environment, on top of the launcher's. */
   env: Record<string, string>;
-  /** How its listening port is set: a variable of its own, or (an executor) its entry in EXECUTOR_PEERS. */
-  port: { variable: string } | { peer: string };
+  /**
+   * How its listening port is set: a variable of its own, or (a replica of a Raft cluster) its entry in the
+   * cluster's peers variable (EXECUTOR_PEERS, BOOKS_DATABASE_PEERS).
+   */
+  port: { variable: string } | { peer: string; peersVariable: 'EXECUTOR_PEERS' | 'BOOKS_DATABASE_PEERS' };
   /** The variable that tells the other processes where to reach it (the gRPC services the others call). */
   addressVariable?: string;
   /** Its Prometheus /metrics port, if it serves one. */
@@ -35,11 +38,13 @@ export interface ProcessSpec {
 export const LEAN_HEAP_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size'];
 
 /**
- * In start order: the queue and the executor cluster, the end of the checkout chain first, the HTTP front last.
- * Executors get their id, and a Prometheus port each (9461, 9462, ...); the queue gets 9460.
+ * In start order: the queue, the executor cluster and the books database, the end of the checkout chain first, the
+ * HTTP front last. Replicas get their id and a Prometheus port each: the queue 9460, executors 9461–9463, the books
+ * database 9464–9466 (by default).
  */
 export function processSpecs(env: NodeJS.ProcessEnv = process.env): ProcessSpec[] {
   const executors = Object.keys(readExecutorPeers(env));
+  const books = Object.keys(readBooksDatabasePeers(env));
   const metricsBase = readPort(env, 'CAUSEWAY_METRICS_BASE_PORT', 9460);
   const ownPort = (name: 'order-queue' | 'suggestions' | 'fraud-detection' | 'transaction-verification' | 'orchestrator' | 'web') => ({
     variable: `${envPrefix(name)}_PORT`,
@@ -62,9 +67,24 @@ export function processSpecs(env: NodeJS.ProcessEnv = process.env): ProcessSpec[
       name: id,
       service: 'order-executor',
       env: { EXECUTOR_ID: id, CAUSEWAY_METRICS_PORT: String(metricsBase + 1 + i), OTEL_RESOURCE_ATTRIBUTES: `service.instance.id=${id}` },
-      port: { peer: id },
+      port: { peer: id, peersVariable: 'EXECUTOR_PEERS' as const },
       metricsPort: metricsBase + 1 + i,
       separateHost: true,
+      nodeFlags: LEAN_HEAP_FLAGS,
+    })),
+    // Long-lived like the executors, and holding the stock and the remembered outcomes: the same lean heap.
+    // Not (yet) separate hosts: the partition tests' namespaces cover the queue and the executors.
+    ...books.map((id, i) => ({
+      name: id,
+      service: 'books-database',
+      env: {
+        BOOKS_DATABASE_ID: id,
+        CAUSEWAY_METRICS_PORT: String(metricsBase + 1 + executors.length + i),
+        OTEL_RESOURCE_ATTRIBUTES: `service.instance.id=${id}`,
+      },
+      port: { peer: id, peersVariable: 'BOOKS_DATABASE_PEERS' as const },
+      metricsPort: metricsBase + 1 + executors.length + i,
+      separateHost: false,
       nodeFlags: LEAN_HEAP_FLAGS,
     })),
     ...(['suggestions', 'fraud-detection', 'transaction-verification'] as const).map((s) => ({

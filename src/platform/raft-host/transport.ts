@@ -1,11 +1,36 @@
 import { waitForChannelReady, type Channel } from 'nice-grpc';
 import { inject, injectable } from 'tsyringe';
-import { OrderExecutorDefinition, type OrderExecutorClient, type StepRequest } from '../gen/causeway/v1/order_executor';
-import { createGrpcClient } from '../platform/grpc';
-import { LOGGER, type Logger } from '../platform/logger';
-import type { Message, MessageType, NodeId } from '../raft/types';
-import { EXECUTOR_ID, PEER_ADDRESSES } from './tokens';
+import type { StepRequest, StepResponse } from '../../gen/causeway/v1/raft';
+import { createGrpcClient } from '../grpc';
+import { LOGGER, type Logger } from '../logger';
+import type { Message, MessageType, NodeId } from '../../raft/types';
+import { RAFT_NODE_ID, RAFT_PEER_ADDRESSES, RAFT_SERVICE_DEFINITION } from './tokens';
 import { messageToWire } from './wire';
+
+/**
+ * What the transport needs of a service's gRPC definition: a `Stream` RPC, a client stream of StepRequests (each
+ * service's proto declares its own, on the messages of proto/causeway/v1/raft.proto). The generated definitions of
+ * OrderExecutor and BooksDatabase both fit.
+ */
+export interface RaftServiceDefinition {
+  readonly name: string;
+  readonly fullName: string;
+  readonly methods: {
+    readonly stream: {
+      readonly name: 'Stream';
+      readonly requestType: typeof StepRequest;
+      readonly requestStream: true;
+      readonly responseType: typeof StepResponse;
+      readonly responseStream: false;
+      readonly options: object;
+    };
+  };
+}
+
+/** The one call the transport makes on a peer. */
+export interface RaftStreamClient {
+  stream(requests: AsyncIterable<StepRequest>): Promise<unknown>;
+}
 
 /** After a failed stream, wait this long before dialling the peer again (messages meanwhile are dropped). */
 const RECONNECT_MS = 50;
@@ -30,7 +55,7 @@ const ANSWERS: ReadonlySet<MessageType> = new Set<MessageType>(['AppendResponse'
  * Where a peer stream gets its connection; a fresh one each time the old one is given up. `ready`, when given,
  * settles once the connection is up (TCP and HTTP/2), and is rejected if it never comes up.
  */
-export type Dial = () => { client: OrderExecutorClient; channel: Channel; ready?: Promise<void> };
+export type Dial = () => { client: RaftStreamClient; channel: Channel; ready?: Promise<void> };
 
 /**
  * One long-lived client stream to one peer. Raft tolerates loss, so while the
@@ -62,7 +87,7 @@ export class PeerStream {
   private retryAt = 0;
   private reachable = true;
   private closed = false;
-  private connection: { client: OrderExecutorClient; channel: Channel };
+  private connection: { client: RaftStreamClient; channel: Channel };
   /** Bumped with each new connection, so a stale stream's end does not touch its successor. */
   private generation = 0;
   /** Bumped with each dial, so a stale connection's `ready` does not mark its successor up. */
@@ -164,7 +189,7 @@ export class PeerStream {
     this.retryAt = 0;
   }
 
-  private dialNew(): { client: OrderExecutorClient; channel: Channel } {
+  private dialNew(): { client: RaftStreamClient; channel: Channel } {
     const dial = ++this.dials;
     const connection = this.dial();
     this.dialedAt = this.now();
@@ -229,8 +254,9 @@ export class RaftTransport {
   private readonly liveness: NodeJS.Timeout;
 
   constructor(
-    @inject(PEER_ADDRESSES) peers: Readonly<Record<NodeId, string>>,
-    @inject(EXECUTOR_ID) self: NodeId,
+    @inject(RAFT_PEER_ADDRESSES) peers: Readonly<Record<NodeId, string>>,
+    @inject(RAFT_NODE_ID) self: NodeId,
+    @inject(RAFT_SERVICE_DEFINITION) definition: RaftServiceDefinition,
     @inject(LOGGER) logger: Logger,
   ) {
     for (const [id, address] of Object.entries(peers)) {
@@ -239,7 +265,7 @@ export class RaftTransport {
       // A channel of its own each time (not grpc-js's shared subchannel, which would still be retrying the old
       // connection attempt), so a redial really opens a new connection.
       const dial = () => {
-        const { client, channel } = createGrpcClient(OrderExecutorDefinition, address, {
+        const { client, channel } = createGrpcClient(definition, address, {
           deadlineMs: 0,
           traced: false,
           maxReconnectBackoffMs: MAX_REDIAL_MS,

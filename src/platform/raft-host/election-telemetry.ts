@@ -1,11 +1,16 @@
 import { trace, type Span } from '@opentelemetry/api';
 import { inject, injectable } from 'tsyringe';
-import { LOGGER, type Logger } from '../platform/logger';
-import type { RaftEvent } from '../raft/node';
-import { ExecutorMetrics } from './metrics';
-import { EXECUTOR_ID } from './tokens';
+import { LOGGER, type Logger } from '../logger';
+import type { RaftEvent } from '../../raft/node';
+import { RAFT_ELECTION_METRICS, RAFT_NODE_ID } from './tokens';
 
-const tracer = trace.getTracer('causeway.executor');
+const tracer = trace.getTracer('causeway.raft');
+
+/** The counters a service keeps of its elections (the executor's and the books database's metrics both do). */
+export interface ElectionMetrics {
+  electionStarted(): void;
+  leaderChanged(): void;
+}
 
 /**
  * Turns the Raft core's decisions into telemetry: each election is a span
@@ -18,9 +23,9 @@ export class ElectionTelemetry {
   private lastLeader: string | null = null;
 
   constructor(
-    @inject(EXECUTOR_ID) private readonly self: string,
+    @inject(RAFT_NODE_ID) private readonly self: string,
     @inject(LOGGER) private readonly logger: Logger,
-    @inject(ExecutorMetrics) private readonly metrics: ExecutorMetrics,
+    @inject(RAFT_ELECTION_METRICS) private readonly metrics: ElectionMetrics,
   ) {}
 
   observe(events: readonly RaftEvent[]): void {

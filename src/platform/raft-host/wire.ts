@@ -1,6 +1,6 @@
 import { ServerError, Status } from 'nice-grpc';
-import type { RaftEntry, RaftMessage } from '../gen/causeway/v1/order_executor';
-import type { Entry, Message, MessageType, NodeId } from '../raft/types';
+import type { RaftEntry, RaftMessage } from '../../gen/causeway/v1/raft';
+import type { Entry, Message, MessageType, NodeId } from '../../raft/types';
 
 /**
  * Raft messages to and from their protobuf form. Decoding checks everything the
@@ -27,6 +27,7 @@ export function messageToWire(m: Message): RaftMessage {
     reject: m.reject ?? false,
     rejectHint: m.rejectHint ?? 0,
     snapshot: m.snapshot,
+    context: m.context ?? 0,
   };
 }
 
@@ -40,7 +41,7 @@ export function messageFromWire(m: RaftMessage, members: Membership): Message {
   if (!TYPES.includes(m.type as MessageType)) invalid(`unknown raft message type ${quote(m.type)}`);
   if (m.to !== members.self) invalid(`message for ${quote(m.to)} reached ${members.self}`);
   if (m.from === members.self || !members.peers.includes(m.from)) invalid(`message from ${quote(m.from)}, not a peer of ${members.self}`);
-  for (const [field, value] of [['term', m.term], ['logTerm', m.logTerm], ['index', m.index], ['commit', m.commit], ['rejectHint', m.rejectHint]] as const) {
+  for (const [field, value] of [['term', m.term], ['logTerm', m.logTerm], ['index', m.index], ['commit', m.commit], ['rejectHint', m.rejectHint], ['context', m.context]] as const) {
     if (!Number.isSafeInteger(value) || value < 0) invalid(`${field} ${value} is not a log position`);
   }
   const type = m.type as MessageType;
@@ -58,6 +59,7 @@ export function messageFromWire(m: RaftMessage, members: Membership): Message {
     reject: m.reject,
     rejectHint: m.rejectHint,
   };
+  if (m.context > 0) message.context = m.context;
   if (type === 'Snapshot') {
     const s = m.snapshot;
     if (!s || !Number.isSafeInteger(s.index) || s.index < 1 || !Number.isSafeInteger(s.term) || s.term < 1 || s.term > m.term || s.data === '') {

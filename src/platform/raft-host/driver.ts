@@ -1,7 +1,7 @@
 import { trace, type Span } from '@opentelemetry/api';
 import { inject, injectable } from 'tsyringe';
-import { RaftNode, type RaftEvent, type RaftStatus } from '../raft/node';
-import type { Entry, HardState, Message, MessageType, NodeId, Ready, Snapshot } from '../raft/types';
+import { RaftNode, type RaftEvent, type RaftStatus } from '../../raft/node';
+import type { Entry, HardState, Message, MessageType, NodeId, Ready, Snapshot } from '../../raft/types';
 
 /** What the driver needs of stable storage (RaftFileStorage on disk; see its docs for the guarantees). */
 export interface RaftStorage {
@@ -11,7 +11,23 @@ export interface RaftStorage {
   compact(snapshot: Snapshot, hardState: HardState, tail: Entry[]): Promise<void>;
 }
 
-const tracer = trace.getTracer('causeway.executor');
+const tracer = trace.getTracer('causeway.raft');
+
+/** A linearizable read was not confirmed in time (no majority answered): it may be retried. */
+export class ReadTimeoutError extends Error {
+  constructor(timeoutMs: number) {
+    super(`read not confirmed by a majority within ${timeoutMs} ms`);
+    this.name = 'ReadTimeoutError';
+  }
+}
+
+/** A linearizable read could not be served here: this node does not lead (any more). `leader` is its best guess. */
+export class NotLeaderError extends Error {
+  constructor(readonly leader: NodeId | null) {
+    super(leader ? `not the leader; the leader is ${leader}` : 'not the leader, and no leader is known');
+    this.name = 'NotLeaderError';
+  }
+}
 
 /** Injection tokens of the driver's storage, hooks and options. */
 export const RAFT_STORAGE = Symbol('RaftStorage');
@@ -65,6 +81,10 @@ export class RaftDriver {
   /** Last time a leader was heard from (follower) or a follower answered (leader). */
   lastHeartbeatMs = 0;
   private servingWaiters: (() => void)[] = [];
+  /** ReadIndex: reads asked of the core, by id; then confirmed reads waiting for their index to be applied. */
+  private readIds = 0;
+  private readonly askedReads = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+  private confirmedReads: { index: number; resolve: () => void }[] = [];
   /** Sampled replication spans, each waiting for the commit of its last entry. */
   private replicating: { span: Span; lastIndex: number }[] = [];
 
@@ -173,6 +193,61 @@ export class RaftDriver {
     });
   }
 
+  /**
+   * Resolves once this node's state machine reflects every write committed before the call (ReadIndex): serve the
+   * read from it then, and it is linearizable. Rejects with NotLeaderError when this node does not lead, or stops
+   * leading before a majority confirmed it still did, and with a timeout error after `timeoutMs`.
+   */
+  async linearizableRead(timeoutMs: number): Promise<void> {
+    const { role, leader } = this.node.status();
+    if (role !== 'leader') throw new NotLeaderError(leader);
+    const deadline = Date.now() + timeoutMs;
+    // A fresh leader confirms reads only once an entry of its term is committed (and applied, for its state).
+    await this.waitUntilServing(timeoutMs);
+    const id = ++this.readIds;
+    if (!this.node.readIndex(id)) throw new NotLeaderError(this.node.status().leader);
+    this.schedule();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.askedReads.delete(id);
+        this.confirmedReads = this.confirmedReads.filter((r) => r.resolve !== done);
+        reject(new ReadTimeoutError(timeoutMs));
+      }, Math.max(0, deadline - Date.now()));
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.askedReads.set(id, {
+        resolve: done,
+        reject: (err) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      });
+    });
+  }
+
+  /** Confirmed reads move on to wait for their index; aborted ones fail; those whose index is applied are served. */
+  private settleReads(rd: Ready): void {
+    for (const { id, index } of rd.readStates ?? []) {
+      const read = this.askedReads.get(id);
+      if (!read) continue; // timed out meanwhile
+      this.askedReads.delete(id);
+      this.confirmedReads.push({ index, resolve: read.resolve });
+    }
+    for (const id of rd.abortedReads ?? []) {
+      const read = this.askedReads.get(id);
+      this.askedReads.delete(id);
+      read?.reject(new NotLeaderError(this.node.status().leader));
+    }
+    if (this.confirmedReads.length === 0) return;
+    const { applied } = this.node.status();
+    const ready = this.confirmedReads.filter((r) => r.index <= applied);
+    if (ready.length === 0) return;
+    this.confirmedReads = this.confirmedReads.filter((r) => r.index > applied);
+    for (const r of ready) r.resolve();
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
@@ -211,6 +286,7 @@ export class RaftDriver {
           if (fresh.length > 0) this.hooks.apply(fresh, false);
         }
         this.node.advance(rd);
+        this.settleReads(rd);
         await this.maybeCompact();
         const events = this.node.drainEvents();
         if (events.length > 0 || rd.softStateChanged) this.hooks.observe(events, this.node.status());

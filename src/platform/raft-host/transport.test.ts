@@ -1,8 +1,8 @@
 import type { Channel } from 'nice-grpc';
-import type { OrderExecutorClient, StepRequest } from '../gen/causeway/v1/order_executor';
-import { createLogger } from '../platform/logger';
-import type { MessageType } from '../raft/types';
-import { DEAD_PEER_MS, PeerStream } from './raft-transport';
+import type { StepRequest } from '../../gen/causeway/v1/raft';
+import { createLogger } from '../logger';
+import type { MessageType } from '../../raft/types';
+import { DEAD_PEER_MS, PeerStream, type RaftStreamClient } from './transport';
 import { messageToWire } from './wire';
 
 /**
@@ -19,7 +19,7 @@ function fakeDial({ comesUp = true } = {}) {
         for await (const r of requests) connection.received.push(r);
         return {};
       },
-    } as unknown as OrderExecutorClient;
+    } as unknown as RaftStreamClient;
     const channel = { close: () => (connection.closed = true) } as unknown as Channel;
     return { client, channel, ready: comesUp ? Promise.resolve() : new Promise<void>(() => undefined) };
   };

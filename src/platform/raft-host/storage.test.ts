@@ -1,13 +1,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Entry, HardState, Ready, Snapshot, Storage } from '../raft/types';
-import { CorruptFileError, RecordLog } from '../storage';
-import { encodeFrame } from '../storage/frames';
-import { LOG_HEADER } from '../storage/record-log';
-import { writeSnapshotFile } from '../storage/snapshot-file';
-import { crashAtDiskStep } from '../testing/disk-crash';
-import { RAFT_LOG_FILE, RAFT_SNAPSHOT_FILE, RaftFileStorage } from './raft-storage';
+import type { Entry, HardState, Ready, Snapshot, Storage } from '../../raft/types';
+import { CorruptFileError, RecordLog } from '../../storage';
+import { encodeFrame } from '../../storage/frames';
+import { LOG_HEADER } from '../../storage/record-log';
+import { writeSnapshotFile } from '../../storage/snapshot-file';
+import { crashAtDiskStep } from '../../testing/disk-crash';
+import { RAFT_LOG_FILE, RAFT_SNAPSHOT_FILE, RaftFileStorage } from './storage';
 
 const ready = (over: Partial<Ready>): Ready => ({ entries: [], messages: [], committed: [], softStateChanged: false, ...over });
 const entries = (from: number, to: number, term = 1): Entry[] =>

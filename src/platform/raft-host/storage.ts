@@ -1,6 +1,6 @@
 import path from 'node:path';
-import type { Entry, HardState, Ready, Snapshot, Storage } from '../raft/types';
-import { CorruptFileError, readSnapshotFile, RecordLog, writeSnapshotFile, type StoredRecord } from '../storage';
+import type { Entry, HardState, Ready, Snapshot, Storage } from '../../raft/types';
+import { CorruptFileError, readSnapshotFile, RecordLog, writeSnapshotFile, type StoredRecord } from '../../storage';
 
 /**
  * Raft's stable storage, in one executor's directory:

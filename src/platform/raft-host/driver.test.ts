@@ -1,6 +1,6 @@
-import { RaftNode } from '../raft/node';
-import type { Entry, HardState, Message, NodeId, Ready, Snapshot } from '../raft/types';
-import { RaftDriver, type RaftDriverHooks, type RaftStorage } from './raft-driver';
+import { RaftNode } from '../../raft/node';
+import type { Entry, HardState, Message, NodeId, Ready, Snapshot } from '../../raft/types';
+import { NotLeaderError, RaftDriver, type RaftDriverHooks, type RaftStorage } from './driver';
 
 /** Stable storage in memory, a little slow like a disk, that remembers the order of what happened. */
 class MemoryStorage implements RaftStorage {
@@ -188,5 +188,54 @@ describe('RaftDriver', () => {
     expect(order.indexOf('apply 11')).toBeGreaterThan(order.indexOf('restore 10'));
     expect(c.storage.snapshot).toEqual({ index: 10, term: 1, data: 'ten orders' });
     expect(c.applied.map((e) => e.index)).toEqual([11]);
+  });
+
+  describe('linearizableRead (ReadIndex)', () => {
+    /** n1 elected leader of three (not ticking: the test drives every message), its noop acknowledged by n2. */
+    async function leader() {
+      const c = cluster(['n1', 'n2', 'n3']);
+      drivers.push(c.driver);
+      c.driver.start();
+      await until('vote requests', () => c.sent.some((s) => s.message.type === 'Vote'));
+      const { term } = c.node.status();
+      c.driver.receive([message({ type: 'VoteResponse', from: 'n2', term })]);
+      await until('leadership', () => c.node.status().role === 'leader' && c.storage.lastIndex === 1);
+      c.driver.receive([message({ type: 'AppendResponse', from: 'n2', term, index: 1 })]);
+      await until('the noop applied', () => c.driver.isServingLeader());
+      return { ...c, term };
+    }
+    const contextSent = (c: { sent: { message: Message }[] }) => Math.max(0, ...c.sent.map((s) => s.message.context ?? 0));
+
+    it('resolves only after a majority answered an Append carrying the read context, and the state machine caught up', async () => {
+      const c = await leader();
+      let served = false;
+      const read = c.driver.linearizableRead(2000).then(() => (served = true));
+      await until('an Append with a read context', () => contextSent(c) > 0);
+      // Sent, and nobody has answered it: the read waits (a driver serving at once would have by now).
+      expect(served).toBe(false);
+      c.driver.receive([message({ type: 'AppendResponse', from: 'n3', term: c.term, index: 1, context: contextSent(c) })]);
+      await read;
+      expect(served).toBe(true);
+    });
+
+    it('rejects with NotLeaderError on a follower, naming the leader it knows', async () => {
+      const c = cluster(['n1', 'n2', 'n3']);
+      drivers.push(c.driver);
+      c.driver.receive([message({ type: 'Append', from: 'n2', term: 4, index: 0, logTerm: 0, entries: [], commit: 0 })]);
+      await expect(c.driver.linearizableRead(500)).rejects.toEqual(new NotLeaderError('n2'));
+    });
+
+    it('rejects a pending read with NotLeaderError when the leader is deposed before confirming it', async () => {
+      const c = await leader();
+      const read = c.driver.linearizableRead(2000);
+      await until('an Append with a read context', () => contextSent(c) > 0);
+      c.driver.receive([message({ type: 'Append', from: 'n3', term: c.term + 1, index: 0, logTerm: 0, entries: [], commit: 0 })]);
+      await expect(read).rejects.toBeInstanceOf(NotLeaderError);
+    });
+
+    it('times out when no majority answers', async () => {
+      const c = await leader();
+      await expect(c.driver.linearizableRead(50)).rejects.toThrow('read not confirmed by a majority within 50 ms');
+    });
   });
 });

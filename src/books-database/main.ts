@@ -1,0 +1,153 @@
+/**
+ * Composition root of one books database replica: the pure Raft core on the shared Raft host (file storage, gRPC
+ * transport, timer), the pure stock state machine, and the service that writes through the log and reads by
+ * ReadIndex. The first leader of an empty database seeds the catalog.
+ */
+import 'reflect-metadata';
+import { container } from 'tsyringe';
+import { BooksDatabaseDefinition } from '../gen/causeway/v1/books_database';
+import { hostGrpcService } from '../platform/grpc-host';
+import { createLogger, LOGGER } from '../platform/logger';
+import { RAFT_DRIVER_OPTIONS, RAFT_HOOKS, RAFT_STORAGE, RaftDriver, type RaftDriverHooks } from '../platform/raft-host/driver';
+import { ElectionTelemetry } from '../platform/raft-host/election-telemetry';
+import { RaftFileStorage } from '../platform/raft-host/storage';
+import { RAFT_ELECTION_METRICS, RAFT_NODE_ID, RAFT_PEER_ADDRESSES, RAFT_SERVICE_DEFINITION } from '../platform/raft-host/tokens';
+import { RaftTransport } from '../platform/raft-host/transport';
+import { runMain } from '../platform/run-main';
+import { RaftNode } from '../raft/node';
+import { loadBooksDatabaseConfig } from './config';
+import { BOOKS_RAFT_STATUS, BooksDatabaseMetrics } from './metrics';
+import { Proposals, WRITE_TIMEOUT_MS } from './proposals';
+import { seedBooks } from './seed';
+import { BOOKS_MEMBERSHIP, BooksDatabaseService } from './service';
+import { StockState } from './stock-state';
+
+/** A snapshot travels in one Raft message: allow far more than the books and remembered outcomes need. */
+const MAX_RAFT_MESSAGE_BYTES = 64 * 1024 * 1024;
+/** How often a leader checks whether the database still needs its seed. */
+const SEED_CHECK_MS = 100;
+
+runMain('books-database', async () => {
+  const db = loadBooksDatabaseConfig();
+  const logger = createLogger('books-database', db.logLevel, { replica: db.id });
+
+  const { storage, state, repairedBytes } = await RaftFileStorage.open(db.dataDir);
+  if (repairedBytes > 0) logger.warn(`cut ${repairedBytes} bytes of a torn final record off the raft log`, { dir: db.dataDir });
+  const node = new RaftNode(
+    {
+      id: db.id,
+      peers: Object.keys(db.peers),
+      electionTicks: db.raft.electionTicks,
+      heartbeatTicks: db.raft.heartbeatTicks,
+      random: Math.random,
+      preVote: true,
+      checkQuorum: true,
+    },
+    state,
+  );
+  const stock = new StockState(db.outcomesRetain);
+  if (state.snapshot) stock.restore(state.snapshot.data);
+
+  container.register(LOGGER, { useValue: logger });
+  container.register(RAFT_NODE_ID, { useValue: db.id });
+  container.register(RAFT_PEER_ADDRESSES, { useValue: db.peers });
+  container.register(RAFT_SERVICE_DEFINITION, { useValue: BooksDatabaseDefinition });
+  container.register(BOOKS_MEMBERSHIP, { useValue: { self: db.id, peers: Object.keys(db.peers) } });
+  container.register(RaftNode, { useValue: node });
+  container.register(RAFT_STORAGE, { useValue: storage });
+  container.register(RAFT_DRIVER_OPTIONS, { useValue: db.raft });
+  container.register(StockState, { useValue: stock });
+  container.register(WRITE_TIMEOUT_MS, { useValue: db.writeTimeoutMs });
+  container.register(BOOKS_RAFT_STATUS, { useValue: () => node.status() });
+  container.registerSingleton(RaftTransport);
+  container.registerSingleton(BooksDatabaseMetrics);
+  container.registerSingleton(ElectionTelemetry);
+  container.registerSingleton(RaftDriver);
+  container.registerSingleton(Proposals);
+  const transport = container.resolve(RaftTransport);
+  const metrics = container.resolve(BooksDatabaseMetrics);
+  container.register(RAFT_ELECTION_METRICS, { useValue: metrics });
+  const elections = container.resolve(ElectionTelemetry);
+
+  // Resolved after the driver (which needs the hooks): the hooks reach it through this variable.
+  let proposals: Proposals | undefined;
+  container.register<RaftDriverHooks>(RAFT_HOOKS, {
+    useValue: {
+      send: (messages) => transport.send(messages),
+      heardFrom: (peer, type) => transport.heardFrom(peer, type),
+      apply: (entries, replay) => {
+        for (const entry of entries) {
+          const applied = stock.apply(entry);
+          proposals?.applied(entry, applied);
+          if (replay || applied.kind === 'noop') continue;
+          if (applied.kind === 'seed') {
+            if (applied.seeded) logger.info(`seeded ${stock.bookCount} books at index ${entry.index}`, { index: entry.index });
+            metrics.write('seed', applied.seeded ? 'OK' : 'ALREADY_SEEDED');
+          } else {
+            metrics.write(applied.kind, applied.kind === 'decrement' && applied.replayed ? 'REPLAYED' : applied.outcome.code);
+          }
+        }
+      },
+      restore: (snapshot) => {
+        stock.restore(snapshot.data);
+        proposals?.skipped(snapshot.index);
+        logger.info(`installed the leader's snapshot at index ${snapshot.index} (term ${snapshot.term}): ${stock.bookCount} books`, {
+          snapshot_index: snapshot.index,
+        });
+      },
+      capture: () => stock.snapshot(),
+      compacted: (snapshot, bytes, ms) =>
+        logger.info(`snapshot at index ${snapshot.index} (${Math.round(bytes / 1024)} KiB, ${ms.toFixed(0)} ms); log before it dropped`, {
+          snapshot_index: snapshot.index,
+        }),
+      observe: (events) => elections.observe(events),
+      fatal: (error) => {
+        // Fail-stop: a supervisor (the launcher, Kubernetes) restarts us from what is on disk.
+        logger.error(`stopping: ${error.message}`, { stack: error.stack });
+        process.exit(1);
+      },
+    },
+  });
+  const driver = container.resolve(RaftDriver);
+  proposals = container.resolve(Proposals);
+  const service = container.resolve(BooksDatabaseService);
+
+  // Seeding: the first serving leader of an empty database proposes the catalog; the state machine applies only the
+  // first seed, so a second leader's (or a retry's) changes nothing.
+  let seeding = false;
+  const seeder = setInterval(() => {
+    if (!db.seed || stock.isSeeded) {
+      clearInterval(seeder);
+      return;
+    }
+    if (seeding || !driver.isServingLeader()) return;
+    seeding = true;
+    proposals!
+      .submit({ type: 'seed', books: seedBooks() })
+      .catch((err: Error) => logger.warn(`seeding not done yet: ${err.message}`))
+      .finally(() => (seeding = false));
+  }, SEED_CHECK_MS);
+  seeder.unref();
+
+  await hostGrpcService({
+    name: 'books-database',
+    host: db.host,
+    port: db.port,
+    logger,
+    register: (server) => server.add(BooksDatabaseDefinition, service),
+    maxReceiveBytes: MAX_RAFT_MESSAGE_BYTES,
+    // Raft traffic and status polls would be hundreds of traces a second; reads and writes are traced.
+    untraced: ['/causeway.v1.BooksDatabase/Stream', '/causeway.v1.BooksDatabase/Status', '/causeway.v1.BooksDatabase/Dump'],
+    onShutdown: async () => {
+      clearInterval(seeder);
+      proposals?.close();
+      await driver.stop();
+      transport.close();
+      await storage.close();
+    },
+  });
+  logger.info(
+    `books database replica ${db.id} recovered term ${state.hardState.term}, snapshot at ${state.snapshot?.index ?? 0}, ${state.entries.length} log entries after it; peers ${Object.keys(db.peers).join(', ')}`,
+  );
+  driver.start();
+});

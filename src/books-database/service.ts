@@ -1,0 +1,114 @@
+import { ServerError, Status } from 'nice-grpc';
+import { inject, injectable } from 'tsyringe';
+import type {
+  BookStock,
+  BooksDatabaseServiceImplementation,
+  BooksDatabaseStatus,
+  DecrementRequest,
+  DecrementResponse,
+  DumpResponse,
+  ReadStockRequest,
+  ReadStockResponse,
+  SetStockRequest,
+  SetStockResponse,
+} from '../gen/causeway/v1/books_database';
+import type { StepRequest } from '../gen/causeway/v1/raft';
+import { notLeaderMessage } from '../books-database-client/not-leader';
+import { NotLeaderError, RaftDriver, ReadTimeoutError } from '../platform/raft-host/driver';
+import { messageFromWire, type Membership } from '../platform/raft-host/wire';
+import { OutcomeUnknownError, Proposals, WRITE_TIMEOUT_MS } from './proposals';
+import { StockState, validateCommand, type BookRecord, type StockCommand } from './stock-state';
+
+/** Injection token: this replica's id and its peers', for validating incoming Raft messages. */
+export const BOOKS_MEMBERSHIP = Symbol('BooksMembership');
+
+const toWire = (b: BookRecord): BookStock => ({ bookId: b.bookId, title: b.title, priceCents: b.priceCents, stock: b.stock });
+
+/**
+ * The books database's gRPC face. Writes go through the Raft log on the leader and are answered with their
+ * applied outcome; reads are served by the leader after a ReadIndex round, so both are linearizable. A replica
+ * that does not lead answers FAILED_PRECONDITION `NOT_LEADER leader=<id>`.
+ */
+@injectable()
+export class BooksDatabaseService implements BooksDatabaseServiceImplementation {
+  constructor(
+    @inject(RaftDriver) private readonly raft: RaftDriver,
+    @inject(StockState) private readonly state: StockState,
+    @inject(Proposals) private readonly proposals: Proposals,
+    @inject(BOOKS_MEMBERSHIP) private readonly members: Membership,
+    @inject(WRITE_TIMEOUT_MS) private readonly timeoutMs: number,
+  ) {}
+
+  /** A peer's stream of Raft messages; a malformed batch ends it with INVALID_ARGUMENT before any of it is stepped. */
+  async stream(requests: AsyncIterable<StepRequest>) {
+    for await (const request of requests) this.raft.receive(request.messages.map((m) => messageFromWire(m, this.members)));
+    return {};
+  }
+
+  async status(): Promise<BooksDatabaseStatus> {
+    const s = this.raft.status();
+    return {
+      id: s.id,
+      role: s.role,
+      term: s.term,
+      leaderId: s.leader ?? '',
+      commitIndex: s.commit,
+      appliedIndex: s.applied,
+      logLength: s.lastIndex,
+      snapshotIndex: s.snapshotIndex,
+      lastHeartbeatMs: this.raft.lastHeartbeatMs,
+      seeded: this.state.isSeeded,
+      bookCount: this.state.bookCount,
+      totalStock: this.state.totalStock,
+    };
+  }
+
+  async read(request: ReadStockRequest): Promise<ReadStockResponse> {
+    if (request.bookIds.length > 10_000) throw new ServerError(Status.INVALID_ARGUMENT, 'at most 10000 book ids per read');
+    await this.guard(() => this.raft.linearizableRead(this.timeoutMs));
+    const index = this.state.applied;
+    if (request.bookIds.length === 0) return { books: this.state.all().map(toWire), unknownBookIds: [], index };
+    const books: BookStock[] = [];
+    const unknownBookIds: string[] = [];
+    for (const id of request.bookIds) {
+      const book = this.state.book(id);
+      if (book) books.push(toWire(book));
+      else unknownBookIds.push(id);
+    }
+    return { books, unknownBookIds, index };
+  }
+
+  async decrement(request: DecrementRequest): Promise<DecrementResponse> {
+    const applied = await this.write({ type: 'decrement', orderId: request.orderId, items: request.items, term: request.term });
+    if (applied.kind !== 'decrement') throw new Error(`a decrement applied as ${applied.kind}`);
+    return { outcome: applied.outcome.code, bookId: applied.outcome.bookId ?? '', index: applied.outcome.index, replayed: applied.replayed };
+  }
+
+  async setStock(request: SetStockRequest): Promise<SetStockResponse> {
+    const applied = await this.write({ type: 'set', bookId: request.bookId, stock: request.stock, term: request.term });
+    if (applied.kind !== 'set') throw new Error(`a stock update applied as ${applied.kind}`);
+    return { outcome: applied.outcome.code, book: applied.book && toWire(applied.book), index: applied.outcome.index };
+  }
+
+  async dump(): Promise<DumpResponse> {
+    return { appliedIndex: this.state.applied, books: this.state.all().map(toWire), digest: this.state.digest() };
+  }
+
+  private async write(command: StockCommand) {
+    const problem = validateCommand(command);
+    if (problem) throw new ServerError(Status.INVALID_ARGUMENT, problem);
+    return this.guard(() => this.proposals.submit(command));
+  }
+
+  /** Protocol errors as gRPC statuses the client acts on: follow the leader, or retry. */
+  private async guard<T>(work: () => Promise<T>): Promise<T> {
+    if (this.raft.status().role !== 'leader') throw new ServerError(Status.FAILED_PRECONDITION, notLeaderMessage(this.raft.status().leader));
+    try {
+      return await work();
+    } catch (err) {
+      if (err instanceof NotLeaderError) throw new ServerError(Status.FAILED_PRECONDITION, notLeaderMessage(err.leader));
+      if (err instanceof OutcomeUnknownError || err instanceof ReadTimeoutError) throw new ServerError(Status.UNAVAILABLE, err.message);
+      throw err;
+    }
+  }
+}
