@@ -45,9 +45,13 @@ export class BooksInventory {
     private readonly database: StockSource,
   ) {}
 
-  /** Every book, stock read linearizably (on the database's leader, by ReadIndex). */
+  /**
+   * Every book, stock read linearizably (on the database's leader, by ReadIndex). Throws while the database holds
+   * no books: its first leader has not seeded it yet (or BOOKS_DATABASE_SEED=false left it empty).
+   */
   async list(): Promise<BookView[]> {
     const { books } = await this.database.read();
+    if (books.length === 0) throw new Error('the books database holds no books yet (not seeded)');
     return booksView(this.catalog, books);
   }
 
