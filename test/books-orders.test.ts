@@ -18,6 +18,9 @@ beforeAll(async () => {
     // Many orders from one customer and card in a few seconds: no velocity rule may reject them.
     FRAUD_CONTACT_VELOCITY_LIMIT: '1000000',
     FRAUD_CARD_VELOCITY_LIMIT: '1000000',
+    // A killed executor is back soon, and an order its lease held is delivered again within two seconds.
+    CAUSEWAY_RESTART_DELAY_MS: '300',
+    ORDER_QUEUE_LEASE_MS: '2000',
   });
 }, 90_000);
 afterAll(async () => {
@@ -132,6 +135,37 @@ describe('orders against the books database', () => {
     expect(o.state).toBe('failed');
     expect(o.failure).toEqual({ code: 'UNKNOWN_BOOK', message: expect.stringContaining('A Book Nobody Wrote') });
     expect(await stockOf('bk-001')).toBe(before.get('bk-001')!.stock);
+  });
+
+  it('takes stock exactly once per executed order while the executor leader is SIGKILLed mid-burst', async () => {
+    const bookId = 'bk-011';
+    const title = (await books()).get(bookId)!.title;
+    await putStock(bookId, '{"stock": 20}');
+    const leader = async () =>
+      waitFor('an executor leader', async () => {
+        const c = await getJson(`${system.baseUrl}/cluster`);
+        return c.executors.find((e: { role: string }) => e.role === 'leader') as { id: string; term: number } | undefined;
+      });
+    const ids: string[] = [];
+    const burst = (n: number) => Promise.all(Array.from({ length: n }, () => order([{ name: title, quantity: 1 }]))).then((placed) => ids.push(...placed));
+    await burst(10);
+    const killed = await leader();
+    process.kill(system.pids()[killed.id], 'SIGKILL');
+    await burst(10);
+    // Orders placed while the cluster elects: taken by the next leader, some of them after re-executing.
+    await waitFor('a new executor leader', async () => {
+      const now = await leader();
+      return now.term > killed.term ? now : undefined;
+    });
+    await burst(10);
+    const outcomes = await Promise.all(ids.map(decided));
+    const executed = outcomes.filter((o) => o.state === 'executed').length;
+    const failed = outcomes.filter((o) => o.state === 'failed');
+    // 20 copies, 30 orders of one: a copy taken twice for one order would leave fewer than 20 executed.
+    expect(executed).toBe(20);
+    expect(failed).toHaveLength(10);
+    for (const o of failed) expect(o.failure?.code).toBe('OUT_OF_STOCK');
+    expect(await stockOf(bookId)).toBe(0);
   });
 
   it("refuses the admin endpoint's bad requests with the error shape, changing nothing", async () => {
