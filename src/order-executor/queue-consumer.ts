@@ -135,7 +135,7 @@ export class QueueConsumer {
       leases.map(async (lease) => {
         const order = lease.order!;
         try {
-          return { lease, outcome: await this.execute({ orderId: order.orderId, items: order.items }, term) };
+          return { lease, outcome: await this.execute({ orderId: order.orderId, items: order.items, traceparent: order.traceparent }, term) };
         } catch (err) {
           this.inFlight.delete(order.orderId);
           if (err instanceof DeposedError) this.logger.warn(`order ${order.orderId} not executed: ${err.message}`, { order_id: order.orderId });
