@@ -104,6 +104,15 @@ describe('orders against the books database', () => {
       const agreed = new Set(dumps.map((d) => d.digest)).size === 1 && new Set(dumps.map((d) => d.appliedIndex)).size === 1;
       return agreed && dumps.every((d) => d.books.find((b) => b.bookId === bookId)?.stock === 0) ? true : undefined;
     });
+    // Every executor counts the five failures by code (its metrics), and the three executions apart from them.
+    await waitFor('each executor to count five OUT_OF_STOCK failures and three executions', async () => {
+      const texts = await Promise.all(Object.keys(system.executors).map(async (id) => (await fetch(`http://127.0.0.1:${system.metricsPorts[id]}/metrics`)).text()));
+      const counted = texts.map((t) => [
+        Number(/^orders_failed_total\{[^}]*failure_code="OUT_OF_STOCK"[^}]*\} (\d+)/m.exec(t)?.[1]),
+        Number(/^orders_executed_total(?:\{[^}]*\})? (\d+)/m.exec(t)?.[1]),
+      ]);
+      return counted.every(([failures, executions]) => failures === 5 && executions === 3) ? true : undefined;
+    });
     // Decided once: asking again gives the same answers.
     expect(await Promise.all(ids.map(async (id) => ((await getJson(`${system.baseUrl}/orders/${id}`)) as CheckoutResult).state))).toEqual(
       outcomes.map((o) => o.state),

@@ -117,7 +117,8 @@ runMain('order-executor', async () => {
             if (replay) logger.debug(`replayed order ${applied.execution.orderId}`, { order_id: applied.execution.orderId });
             else {
               announceExecution(applied.command, applied.execution, ex.id, node.status().role === 'leader', logger);
-              metrics.orderExecuted();
+              if (applied.execution.failure) metrics.orderFailed(applied.execution.failure.code);
+              else metrics.orderExecuted();
             }
           } else {
             logger.info(`order ${applied.command.orderId} was proposed again at ${entry.index}; already executed at ${applied.execution.index}`, {
