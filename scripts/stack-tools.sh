@@ -4,9 +4,11 @@
 # pinned in deploy/jaeger/go.mod and deploy/otelcol/go.mod, into .tools/bin (git-ignored); Prometheus and
 # Alertmanager from Debian's packages.
 #
-# A tool is rebuilt only when its inputs change (its go.mod, go.sum and sources, and the Go version): a stamp
-# beside each binary records them. Builds run one at a time (two Go builds at once on two cores only thrash) and
-# take minutes on a fresh machine; the timings are printed. Set CAUSEWAY_TOOLS_DIR to build elsewhere.
+# A tool is rebuilt only when its inputs change (its go.mod, go.sum and Go sources at any depth, and the Go
+# version): a stamp beside each binary records them. Before a module of ours is built, its Go tests run (the
+# collector's card_redaction processor): a failing test fails this script, and so CI, and nothing is built.
+# Builds run one at a time (two Go builds at once on two cores only thrash) and take minutes on a fresh machine;
+# the timings are printed. Set CAUSEWAY_TOOLS_DIR to build elsewhere.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 TOOLS="${CAUSEWAY_TOOLS_DIR:-$ROOT/.tools}"
@@ -25,17 +27,23 @@ exec 9>"$TOOLS/.lock"
 flock 9
 
 # build NAME MODULE_DIR PACKAGE: builds PACKAGE in the module MODULE_DIR into $BIN/NAME unless its stamp is current.
+# A module with tests of its own (deploy/otelcol's card_redaction processor) is tested first: `go test ./...`.
 build() {
   local name="$1" dir="$ROOT/$2" package="$3"
-  local files=("$dir/go.mod" "$dir/go.sum") f stamp
-  for f in "$dir"/*.go; do [ -e "$f" ] && files+=("$f"); done
-  stamp="$({ go version; cat "${files[@]}"; } | sha256sum | cut -d' ' -f1)"
+  local files=(go.mod go.sum) f stamp
+  # Every Go file of the module at any depth (the processor's package too), in a stable order.
+  while IFS= read -r f; do files+=("$f"); done < <(cd "$dir" && find . -name '*.go' -type f | LC_ALL=C sort)
+  stamp="$({ go version; cd "$dir" && cat "${files[@]}"; } | sha256sum | cut -d' ' -f1)"
   if [ -x "$BIN/$name" ] && [ "$(cat "$BIN/$name.stamp" 2>/dev/null)" = "$stamp" ]; then
     echo "stack-tools: $name is current ($BIN/$name)"
     return
   fi
-  echo "stack-tools: building $name from $2 (minutes on a fresh machine)..."
   local start=$SECONDS
+  if printf '%s\n' "${files[@]}" | grep -q '_test\.go$'; then
+    echo "stack-tools: testing $2 (go test ./...)..."
+    (cd "$dir" && go test ./...)
+  fi
+  echo "stack-tools: building $name from $2 (minutes on a fresh machine)..."
   (cd "$dir" && go build -trimpath -ldflags='-s -w' -o "$BIN/$name.new" "$package")
   mv "$BIN/$name.new" "$BIN/$name"
   echo "$stamp" > "$BIN/$name.stamp"

@@ -198,8 +198,8 @@ describe('operations', () => {
   it('keeps working when its collector fails and says so once per process', async () => {
     await postCheckout(system.baseUrl, coursePageOrder());
     const allWarnings = () => system.records().filter((r) => /trace export to .* failed/.test(r.message));
-    // The books database's replicas export only once they have served a traced call (the leader does, for every
-    // order's decrement; a follower only if a client asked it first): counted on their own below.
+    // The books database's replicas export only once they have a span to send (an election they ran, a traced
+    // call they served), which not every replica has: counted on their own below.
     const warnings = () => allWarnings().filter((r) => r.service !== 'books-database');
     // orchestrator, the three checkout services, the queue and three executors
     await waitFor('an export warning from every process', async () => (warnings().length >= 8 ? true : undefined));

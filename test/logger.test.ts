@@ -3,17 +3,16 @@
  * whole and in order, disabled levels never formatted, card data masked, and
  * nothing lost when the process exits right after logging. Then the redaction
  * rules as properties (fast-check): identifiers (order ids, trace ids, span
- * ids) are never altered, card numbers always are; the collector's patterns in
- * otel/collector.yaml are held to the same generators.
+ * ids) are never altered, card numbers always are. test/collector.test.ts holds
+ * the collector's card_redaction processor, which has the same rules, to the
+ * same generators.
  */
 import { spawnSync } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
-import { parse } from 'yaml';
 import { maskCardNumbers, redact } from '../src/platform/redaction';
 import { requireBuild, ROOT } from './support/system';
-import { uuid, orderId, traceId, spanId, identifier, cardNumber, before, after, fieldName, text, joiner, masked, standsAlone } from './support/redaction-arbitraries';
+import { orderId, traceId, spanId, identifier, cardNumber, before, after, fieldName, text, joiner, masked, standsAlone } from './support/redaction-arbitraries';
 
 const LOGGER = path.join(ROOT, 'dist', 'platform', 'logger.js');
 
@@ -144,62 +143,5 @@ describe('the logger’s redaction (properties)', () => {
     );
     expect(records.map((r) => [r.order_id, r.trace_id, r.span_id])).toEqual(samples.map(([o, t, s]) => [o, t === '0'.repeat(32) ? undefined : t, s === '0'.repeat(16) ? undefined : s]));
     expect(records.map((r) => r.message)).toEqual(samples.map(([o]) => `order ${o} executed`));
-  });
-});
-
-// ---- the collector ---------------------------------------------------------------------------------------------
-
-/**
- * The collector's patterns (otel/collector.yaml, RE2), run here as JS regexes: they use only syntax the two
- * engines share and read the same (no lookarounds, no backreferences, no \b or \d), and both pick the leftmost
- * match and the first alternative that succeeds. test/collector.test.ts holds the real collector to the same
- * generators.
- */
-describe('the collector’s redaction patterns (properties)', () => {
-  const config = parse(fs.readFileSync(path.join(ROOT, 'otel', 'collector.yaml'), 'utf8'));
-  const blocked: string[] = config.processors.redaction.blocked_values;
-  const statement: string = config.processors['transform/logs-redaction'].log_statements[0].statements[0];
-  const [, logsPattern, logsReplacement] = /^replace_pattern\(body, "(.*)", "(.*)"\)$/.exec(statement)!;
-  /** The redaction processor: every match of every blocked value becomes ****, one pattern after another. */
-  const processor = (value: string) => blocked.reduce((v, re) => v.replace(new RegExp(re, 'g'), '****'), value);
-  /** The logs transform: `$$` is a literal `$` in collector config, and Go's `${1}` is JS's `$1`. */
-  const replacement = logsReplacement.replace(/\$\$/g, '$').replace(/\$\{(\d+)\}/g, '$$$1');
-  const transform = (body: string) => body.replace(new RegExp(logsPattern, 'g'), replacement);
-  /** Without Luhn, any 16 decimal digits standing alone match: span ids made only of digits are left out here. */
-  const collectorIdentifier = fc.oneof(orderId, uuid, traceId, spanId.filter((id) => !/^\d{16}$/.test(id)));
-
-  it('use only syntax RE2 and JS read alike', () => {
-    for (const pattern of [...blocked, logsPattern]) {
-      expect(pattern).not.toMatch(/\(\?[=!<]|\\[1-9bBdDwWsS]/);
-      expect(() => new RegExp(pattern)).not.toThrow();
-    }
-    expect(transform('card 4111 1111 1111 1111 seen')).toBe('card [redacted] seen');
-  });
-
-  it('never alter an identifier, as a whole value or embedded in a message', () => {
-    fc.assert(
-      fc.property(text, joiner, collectorIdentifier, joiner, text, (head, j1, id, j2, tail) => {
-        expect(processor(id)).toBe(id);
-        expect(transform(id)).toBe(id);
-        // A neighbouring card-shaped number may be masked with its boundary characters, but never the id.
-        expect(processor(`${head}${j1}${id}${j2}${tail}`)).toContain(id);
-        expect(transform(`${head}${j1}${id}${j2}${tail}`)).toContain(`${j1}${id}${j2}`);
-      }),
-      { numRuns: 2000 },
-    );
-  });
-
-  it('mask every card number standing alone, with or without separators', () => {
-    fc.assert(
-      fc.property(cardNumber, before.filter((b) => !b.endsWith('-')), after, (card, head, tail) => {
-        expect(processor(card.text)).toBe('****');
-        expect(masked(processor(`${head}${card.text}${tail}`), card)).toBe(true);
-        // A short group after a card (its CVV, " 123") may be taken for a 19-digit card's last group: masked too.
-        const body = transform(`${head}${card.text}${tail}`);
-        expect(body.startsWith(`${head}[redacted]`)).toBe(true);
-        expect(masked(body, card)).toBe(true);
-      }),
-      { numRuns: 2000 },
-    );
   });
 });

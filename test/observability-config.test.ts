@@ -53,6 +53,28 @@ describe('docker-compose.yml', () => {
     );
   });
 
+  it('builds and runs our collector (deploy/otelcol), the one `npm run stack` and the tests run, with otel/collector.yaml mounted', () => {
+    const collector = yaml('docker-compose.yml').services['otel-collector'] as { build?: { context?: string; dockerfile?: string }; image: string; command: string[]; volumes: string[] };
+    expect(collector.build?.context).toBe('./deploy/otelcol');
+    const dockerfile = read(path.join('deploy', 'otelcol', collector.build?.dockerfile ?? 'Dockerfile'));
+    // Multi-stage: Go builds the module (after its tests) and only the binary reaches the runtime image.
+    expect(dockerfile.match(/^FROM /gm)).toHaveLength(2);
+    expect(dockerfile).toMatch(/^RUN go test \.\/\.\.\. && go build .* -o \/out\/otelcol \.$/m);
+    expect(dockerfile).toMatch(/^COPY --from=build \/out\/otelcol \/otelcol$/m);
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["\/otelcol"\]$/m);
+    expect(collector.image).toMatch(/^causeway-otelcol:/);
+    expect(collector.command).toEqual(['--config=/etc/otelcol/collector.yaml']);
+    expect(collector.volumes).toContain('./otel/collector.yaml:/etc/otelcol/collector.yaml:ro');
+    // Kubernetes runs the same image, built as its header says.
+    const k8s = k8sDocs().find((d) => d.kind === 'Deployment' && d.metadata.name === 'otel-collector');
+    const container = k8s.spec.template.spec.containers[0] as { image: string; args: string[] };
+    expect(container.image).toBe('causeway-otelcol:latest');
+    expect(container.args).toEqual(collector.command);
+    expect(read('deploy/k8s/otel-collector.yaml')).toContain('docker build -t causeway-otelcol:latest deploy/otelcol');
+    // The processor the collector config depends on is registered in that build.
+    expect(read('deploy/otelcol/main.go')).toContain('cardredaction.NewFactory()');
+  });
+
   it('makes every Causeway service listen on all interfaces (the code binds loopback unless told)', () => {
     const compose = parse(read('docker-compose.yml'), { merge: true });
     const services = Object.entries(compose.services as Record<string, { image?: string; environment?: Record<string, string> }>).filter(([, s]) =>
@@ -96,7 +118,8 @@ describe('collector config', () => {
       for (const e of pipeline.exporters) expect([...defined('exporters'), ...defined('connectors')]).toContain(e);
       expect(pipeline.processors?.[0]).toBe('memory_limiter');
     }
-    expect(pipelines.traces.processors).toContain('redaction');
+    // Card numbers masked in every signal, before batching (deploy/otelcol/cardredaction).
+    for (const pipeline of Object.values(pipelines)) expect(pipeline.processors?.slice(-2)).toEqual(['card_redaction', 'batch']);
     expect(pipelines.traces.exporters).toContain('span_metrics');
     expect(pipelines.logs.exporters).toEqual(['otlp_http/loki']);
   });
@@ -169,8 +192,9 @@ describe('Grafana provisioning', () => {
 
   it('gives each metric name one meaning: no name is exported by two services', () => {
     // Shared by design, with one meaning everywhere: target_info (OpenTelemetry's per-process resource description)
-    // and the gRPC middleware's calls in flight (src/platform/grpc.ts), one per server, told apart by job.
-    const platformWide = ['target_info', 'rpc_server_calls_in_flight'];
+    // the gRPC middleware's calls in flight (src/platform/grpc.ts), one per server, told apart by job, and each
+    // process's event-loop delay (src/platform/event-loop.ts).
+    const platformWide = ['target_info', 'rpc_server_calls_in_flight', 'nodejs_eventloop_delay_max', 'nodejs_eventloop_delay_p99'];
     const shared = [...exportedBy].filter(([name, services]) => !platformWide.includes(name) && services.size > 1).map(([name, services]) => `${name}: ${[...services].join(', ')}`);
     expect(shared).toEqual([]);
     expect(exportedBy.get('order_queue_depth')).toEqual(new Set(['order-queue']));

@@ -47,7 +47,7 @@ describe('OTLP trace export', () => {
     // The four checkout services, and the queue the approved order was enqueued into.
     expect(services).toEqual(new Set(['orchestrator', 'transaction-verification', 'fraud-detection', 'suggestions', 'order-queue']));
     expect(trace.some((s) => s.service === 'orchestrator' && s.name.startsWith('POST'))).toBe(true);
-    // gRPC client and server spans from nice-grpc-opentelemetry join the same trace.
+    // gRPC client and server spans (src/platform/grpc-tracing.ts) join the same trace.
     const checkUser = trace.filter((s) => s.name === 'causeway.v1.FraudDetection/CheckUser');
     expect(checkUser.map((s) => s.service).sort()).toEqual(['fraud-detection', 'transaction-verification']);
     const [client, server] = ['transaction-verification', 'fraud-detection'].map((svc) => checkUser.find((s) => s.service === svc)!);

@@ -1,8 +1,8 @@
 // Command causeway-otelcol is Causeway's OpenTelemetry Collector: exactly the components otel/collector.yaml
-// uses, all from one collector release (core v0.161.0 / v1.67.0, contrib v0.161.0: the newest release at which
-// every module below is served; transformprocessor is the one that holds it back). docker-compose.yml runs the
-// contrib image of the same release, so compose and `npm run stack` load the same config with the same
-// components. Built by scripts/stack-tools.sh into .tools/bin.
+// uses, all from one collector release (core v0.161.0 / v1.67.0, contrib v0.161.0), plus card_redaction, our own
+// processor (./cardredaction: card numbers masked with the services' logger's rules, Luhn check included). Built
+// by scripts/stack-tools.sh into .tools/bin for `npm run stack` and the tests, and by the Dockerfile beside this
+// file into the image docker-compose.yml and deploy/k8s run: the same components everywhere.
 package main
 
 import (
@@ -12,9 +12,7 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension"
-	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/redactionprocessor"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/resourceprocessor"
-	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/transformprocessor"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/provider/envprovider"
@@ -32,6 +30,8 @@ import (
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
+
+	"causeway/deploy/otelcol/cardredaction"
 )
 
 // Version is the collector release every component comes from.
@@ -47,8 +47,7 @@ func components() (otelcol.Factories, error) {
 		memorylimiterprocessor.NewFactory(),
 		batchprocessor.NewFactory(),
 		resourceprocessor.NewFactory(),
-		redactionprocessor.NewFactory(),
-		transformprocessor.NewFactory(),
+		cardredaction.NewFactory(),
 	); err != nil {
 		return f, err
 	}

@@ -50,6 +50,8 @@ describe('StockState', () => {
     r.apply(seed);
     expect(r.apply(decrement('o1', [['a', 1], ['b', 2]]))).toMatchObject({ outcome: { code: 'OUT_OF_STOCK', bookId: 'b' } });
     expect(r.apply(decrement('o2', [['a', 1], ['zz', 1]]))).toMatchObject({ outcome: { code: 'UNKNOWN_BOOK', bookId: 'zz' } });
+    // An unknown book wins over a book short of stock, wherever it stands in the order.
+    expect(r.apply(decrement('o2b', [['a', 9], ['zz', 1]]))).toMatchObject({ outcome: { code: 'UNKNOWN_BOOK', bookId: 'zz' } });
     expect(r.state.all().map((b) => b.stock)).toEqual([3, 1]);
     // The same book twice counts twice.
     expect(r.apply(decrement('o3', [['a', 2], ['a', 2]]))).toMatchObject({ outcome: { code: 'OUT_OF_STOCK', bookId: 'a' } });

@@ -140,18 +140,16 @@ export class StockState {
     if (!this.admit(command.term)) return { kind: 'decrement', outcome: { code: 'STALE_TERM', index }, replayed: false, command };
     const wanted = new Map<string, number>();
     for (const { bookId, quantity } of command.items) wanted.set(bookId, (wanted.get(bookId) ?? 0) + quantity);
-    let outcome: Outcome = { code: 'OK', index };
-    for (const [bookId, quantity] of wanted) {
-      const book = this.books.get(bookId);
-      if (!book) {
-        outcome = { code: 'UNKNOWN_BOOK', bookId, index };
-        break;
-      }
-      if (book.stock < quantity) {
-        outcome = { code: 'OUT_OF_STOCK', bookId, index };
-        break;
-      }
-    }
+    // An unknown book fails the order whatever the stock of the others (UNKNOWN_BOOK before OUT_OF_STOCK, as the
+    // linearizability checker's books model specifies); otherwise the first book short of stock fails it.
+    const unknown = [...wanted.keys()].find((bookId) => !this.books.has(bookId));
+    const short = unknown === undefined ? [...wanted].find(([bookId, quantity]) => this.books.get(bookId)!.stock < quantity)?.[0] : undefined;
+    const outcome: Outcome =
+      unknown !== undefined
+        ? { code: 'UNKNOWN_BOOK', bookId: unknown, index }
+        : short !== undefined
+          ? { code: 'OUT_OF_STOCK', bookId: short, index }
+          : { code: 'OK', index };
     if (outcome.code === 'OK') for (const [bookId, quantity] of wanted) this.books.get(bookId)!.stock -= quantity;
     this.outcomes.set(command.orderId, outcome);
     if (this.outcomes.size > this.retain) this.outcomes.delete(this.outcomes.keys().next().value!);

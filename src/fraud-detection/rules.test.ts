@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import type { Order } from '../gen/causeway/v1/checkout';
 import { loadFraudRulesConfig } from './config';
 import { FraudRules } from './rules';
@@ -66,5 +67,32 @@ describe('VelocityWindow', () => {
     window.record('c', 0);
     expect(window.keyCount).toBe(2);
     expect(window.record('a', 1)).toBe(1); // 'a' was evicted as least recent
+  });
+
+  it('counts exactly the events of the last window, for any sequence of keys and rising times', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c'), fc.integer({ min: 0, max: 300 })), { maxLength: 400 }), (steps) => {
+        const window = new VelocityWindow(1000);
+        const seen: [string, number][] = [];
+        let now = 0;
+        for (const [key, gap] of steps) {
+          now += gap;
+          seen.push([key, now]);
+          const expected = seen.filter(([k, t]) => k === key && t > now - 1000).length;
+          expect(window.record(key, now)).toBe(expected);
+        }
+      }),
+    );
+  });
+
+  it("keeps a busy key's memory within about twice its window, and counts a time that goes back as the latest", () => {
+    const window = new VelocityWindow(1000);
+    for (let t = 0; t < 100_000; t++) window.record('busy', t);
+    expect(window.record('busy', 100_000)).toBe(1000);
+    const times = (window as unknown as { hits: Map<string, { at: number[] }> }).hits.get('busy')!.at;
+    expect(times.length).toBeLessThanOrEqual(2 * 1000 + 66);
+    // A clock step back by a second: counted (1001 in the window), and not expired before the times before it.
+    expect(window.record('busy', 99_000)).toBe(1001);
+    expect(window.record('busy', 100_999)).toBe(3); // 100,000 twice (the second the step back), and this one
   });
 });

@@ -158,7 +158,7 @@ describe('GET /orders/:id', () => {
     const got = await app.call('GET', `/orders/${body.orderId}`);
     expect(got.body).toEqual(body);
     await app.close();
-    store.close();
+    await store.close();
   });
 
   it('asks the cluster about a queued order and records the execution it learns', async () => {
@@ -174,7 +174,7 @@ describe('GET /orders/:id', () => {
     await app.call('GET', '/orders/ord_q');
     expect(asked).toEqual(['ord_q']);
     await app.close();
-    store.close();
+    await store.close();
   });
 
   it.each([
@@ -194,12 +194,12 @@ describe('GET /orders/:id', () => {
     expect(res.body).toEqual({ error: { code: expect.any(String), message: expect.any(String) } });
     expect(res.body.error.message.length).toBeLessThan(200);
     await app.close();
-    store.close();
+    await store.close();
   });
 
   it('answers 503, not a false approval, when the order cannot be recorded', async () => {
     const store = OrderStore.open(':memory:', { retentionMs: 60_000 });
-    store.close();
+    await store.close();
     const app = await appWith(store, {});
     const res = await app.call('POST', '/checkout', checkoutBody);
     expect(res.statusCode).toBe(503);

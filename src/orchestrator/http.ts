@@ -143,7 +143,10 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
       // The reconciler records executions in the background; a reader need not wait for its next pass.
       const found = await deps.cluster.findExecution(result.orderId);
       if (found) {
-        deps.store.markExecuted([[result.orderId, found]]);
+        // Recorded in the background: the answer needs the lookup, not the write.
+        deps.store.markExecuted([[result.orderId, found]]).catch((err: Error) =>
+          deps.logger.warn(`order ${result.orderId} could not be marked ${found.failure ? 'failed' : 'executed'}: ${err.message}`, { order_id: result.orderId }),
+        );
         const { failure, ...execution } = found;
         return failure ? { ...result, state: 'failed' as const, execution, failure } : { ...result, state: 'executed' as const, execution };
       }

@@ -21,7 +21,7 @@ import { loadOrchestratorConfig } from './config';
 import { DownstreamHealth, HEALTH_CLIENTS } from './health';
 import { buildHttpApp } from './http';
 import { LocalLeaderKiller } from './leader-killer';
-import { ORDER_STORE, OrderStore } from './order-store';
+import { ORDER_STORE, OrderStore, WRITER_SCRIPT } from './order-store';
 import { EXECUTION_LOOKUP, ORDER_RECONCILER_OPTIONS, OrderReconciler, type OrderReconcilerOptions } from './order-reconciler';
 import { ORDER_RETENTION_OPTIONS, OrderRetention, type OrderRetentionOptions } from './order-retention';
 import { ENQUEUE_BATCHER } from './tokens';
@@ -71,6 +71,13 @@ runMain('orchestrator', async () => {
   const store = OrderStore.open(config.dataDir, {
     retentionMs: config.orderRetentionDays * 24 * 60 * 60 * 1000,
     time: systemTime,
+    // Commits (and their fsyncs) on a thread of their own: the event loop keeps serving checkouts meanwhile.
+    writer: { worker: WRITER_SCRIPT },
+    onFatal: (err) => {
+      // Answered orders could no longer be recorded: stop, and let the supervisor restart us on what is on disk.
+      logger.error(`stopping: ${err.message}`);
+      process.exit(1);
+    },
   });
   logger.info(`orders are kept in ${config.dataDir}/orders.db for ${config.orderRetentionDays} days`);
   container.register(ORDER_STORE, { useValue: store });
@@ -109,7 +116,7 @@ runMain('orchestrator', async () => {
     await app.close();
     reconciler.stop();
     retention.stop();
-    store.close();
+    await store.close();
     clients.close();
     booksDatabase.close();
   });

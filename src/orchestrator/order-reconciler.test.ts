@@ -57,7 +57,7 @@ describe('OrderReconciler', () => {
     executed.set('ord_01', executedAt(8));
     expect(await reconciler.reconcile()).toBe(1);
     expect(calls).toEqual([['ord_01', 'ord_02'], ['ord_04']]);
-    store.close();
+    await store.close();
   });
 
   it('asks nothing when nothing is queued', async () => {
@@ -66,7 +66,7 @@ describe('OrderReconciler', () => {
     const reconciler = new OrderReconciler(store, lookup, logger, { intervalMs: 1000, batch: 2, batchesPerPass: 10 });
     expect(await reconciler.reconcile()).toBe(0);
     expect(calls).toEqual([]);
-    store.close();
+    await store.close();
   });
 
   it('continues a long backlog where the last pass stopped, so unexecuted old orders do not starve newer ones', async () => {
@@ -80,7 +80,7 @@ describe('OrderReconciler', () => {
     expect(await reconciler.reconcile()).toBe(0);
     expect(calls).toEqual([ids(0, 2), ids(2, 4), ids(4, 6), ids(0, 2), ids(2, 4)]);
     expect(store.get('ord_05')!.state).toBe('executed');
-    store.close();
+    await store.close();
   });
 
   it('ends a pass when the cluster cannot be asked, and tries the same orders next time', async () => {
@@ -97,7 +97,7 @@ describe('OrderReconciler', () => {
     down = false;
     expect(await reconciler.reconcile()).toBe(3);
     expect(calls).toEqual([ids(0, 2), ids(0, 2), ids(2, 3)]);
-    store.close();
+    await store.close();
   });
 
   it('runs a pass every interval once started, never two at once, and no more after stop', async () => {
@@ -129,7 +129,7 @@ describe('OrderReconciler', () => {
       expect(passes).toHaveLength(2);
     } finally {
       jest.useRealTimers();
-      store.close();
+      await store.close();
     }
   });
 });

@@ -54,7 +54,7 @@ export class OrderReconciler {
         this.logger.warn(`could not ask the cluster about ${page.length} queued orders: ${(err as Error).message}`);
         break;
       }
-      marked += this.store.markExecuted(executions);
+      marked += await this.store.markExecuted(executions);
       this.cursor = page.length < this.options.batch ? undefined : page.at(-1);
       if (!this.cursor) break;
     }

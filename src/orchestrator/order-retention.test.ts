@@ -26,6 +26,6 @@ describe('OrderRetention', () => {
     retention.start();
     retention.stop();
     expect(store.get('ord_recent')).toBeUndefined();
-    store.close();
+    await store.close();
   });
 });

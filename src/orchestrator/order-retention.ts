@@ -27,7 +27,7 @@ export class OrderRetention {
   async sweep(): Promise<number> {
     let deleted = 0;
     for (;;) {
-      const n = this.store.sweep(this.options.chunk);
+      const n = await this.store.sweep(this.options.chunk);
       deleted += n;
       if (n < this.options.chunk) break;
       await nextTurn();

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { CheckoutResult } from './api-types';
-import { ORDERS_DB, OrderStore, SCHEMA_VERSION } from './order-store';
+import { ORDERS_DB, OrderStore, SCHEMA_VERSION, type OrderStoreOptions, type WriterMode } from './order-store';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -48,9 +48,20 @@ const rejected = (orderId: string): CheckoutResult => ({
 
 const execution = { executor: 'executor-2', term: 3, index: 41 };
 
-describe('OrderStore', () => {
+/** The compiled writer thread (`npm test` builds it first; a worker thread cannot run TypeScript). */
+const WRITER = path.resolve(__dirname, '..', '..', 'dist', 'orchestrator', 'order-store-writer.js');
+
+describe.each<[string, WriterMode]>([
+  ['inline', 'inline'],
+  ['on its writer thread', { worker: WRITER }],
+])('OrderStore writing %s', (_, writer) => {
+  beforeAll(() => {
+    if (writer !== 'inline' && !fs.existsSync(WRITER)) throw new Error(`${WRITER} is missing: run \`npm run build\` first (\`npm test\` does it for you).`);
+  });
+  const open = (dir: string, options: OrderStoreOptions): OrderStore => OrderStore.open(dir, { ...options, writer });
+
   it('gives back an order exactly as it was put, approved or rejected, and nothing for unknown ids', async () => {
-    const store = OrderStore.open(freshDir(), { retentionMs: 30 * DAY });
+    const store = open(freshDir(), { retentionMs: 30 * DAY });
     await Promise.all([store.put(approved('ord_a')), store.put(rejected('ord_r'))]);
     expect(store.get('ord_a')).toEqual(approved('ord_a'));
     expect(store.get('ord_r')).toEqual(rejected('ord_r'));
@@ -61,26 +72,26 @@ describe('OrderStore', () => {
     // Putting an id again keeps the first answer.
     await store.put({ ...rejected('ord_a') });
     expect(store.get('ord_a')).toEqual(approved('ord_a'));
-    store.close();
+    await store.close();
   });
 
   it('moves queued orders to executed once, and never a rejected one', async () => {
-    const store = OrderStore.open(freshDir(), { retentionMs: 30 * DAY });
+    const store = open(freshDir(), { retentionMs: 30 * DAY });
     await Promise.all([store.put(approved('ord_a')), store.put(approved('ord_b')), store.put(rejected('ord_r'))]);
-    expect(store.markExecuted([['ord_a', execution], ['ord_r', execution], ['ord_unknown', execution]])).toBe(1);
+    expect(await store.markExecuted([['ord_a', execution], ['ord_r', execution], ['ord_unknown', execution]])).toBe(1);
     expect(store.get('ord_a')).toEqual({ ...approved('ord_a'), state: 'executed', execution });
     expect(store.get('ord_r')).toEqual(rejected('ord_r'));
     // The first execution recorded stays: a second answer (from a lagging replica, say) changes nothing.
-    expect(store.markExecuted([['ord_a', { executor: 'executor-1', term: 9, index: 99 }]])).toBe(0);
+    expect(await store.markExecuted([['ord_a', { executor: 'executor-1', term: 9, index: 99 }]])).toBe(0);
     expect(store.get('ord_a')!.execution).toEqual(execution);
     expect(store.get('ord_b')!.state).toBe('queued');
-    expect(store.markExecuted([])).toBe(0);
-    store.close();
+    expect(await store.markExecuted([])).toBe(0);
+    await store.close();
   });
 
   it('commits the orders put in one event-loop turn together, each durable when its promise resolves', async () => {
     const dir = freshDir();
-    const store = OrderStore.open(dir, { retentionMs: 30 * DAY });
+    const store = open(dir, { retentionMs: 30 * DAY });
     const ids = Array.from({ length: 50 }, (_, i) => `ord_${i}`);
     const puts = ids.map((id) => store.put(approved(id)));
     // Nothing is written synchronously: the batch commits on the next turn.
@@ -90,25 +101,25 @@ describe('OrderStore', () => {
     const reader = new Database(path.join(dir, ORDERS_DB), { readonly: true });
     expect(reader.prepare('SELECT count(*) AS n FROM orders').get()).toEqual({ n: 50 });
     reader.close();
-    store.close();
+    await store.close();
   });
 
   it('keeps everything across a reopen: answers, states, executions', async () => {
     const dir = freshDir();
-    let store = OrderStore.open(dir, { retentionMs: 30 * DAY });
+    let store = open(dir, { retentionMs: 30 * DAY });
     await Promise.all([store.put(approved('ord_a')), store.put(approved('ord_b')), store.put(rejected('ord_r'))]);
-    store.markExecuted([['ord_a', execution]]);
+    await store.markExecuted([['ord_a', execution]]);
     // Pending puts are committed by close.
     const late = store.put(approved('ord_late'));
-    store.close();
+    await store.close();
     await late;
 
-    store = OrderStore.open(dir, { retentionMs: 30 * DAY });
+    store = open(dir, { retentionMs: 30 * DAY });
     expect(store.get('ord_a')).toEqual({ ...approved('ord_a'), state: 'executed', execution });
     expect(store.get('ord_b')).toEqual(approved('ord_b'));
     expect(store.get('ord_r')).toEqual(rejected('ord_r'));
     expect(store.get('ord_late')).toEqual(approved('ord_late'));
-    store.close();
+    await store.close();
   });
 
   it('lists queued orders oldest first, a page at a time after a cursor', async () => {
@@ -118,54 +129,65 @@ describe('OrderStore', () => {
     time.at += 10;
     await store.put(approved('ord_0')); // newer, though its id sorts first
     await store.put(rejected('ord_r'));
-    store.markExecuted([['ord_b', execution]]);
+    await store.markExecuted([['ord_b', execution]]);
 
     const first = store.queued(2);
     expect(first.map((o) => o.orderId)).toEqual(['ord_a', 'ord_c']);
     const second = store.queued(2, first.at(-1));
     expect(second).toEqual([{ orderId: 'ord_0', answeredAtMs: time.at }]);
     expect(store.queued(2, second.at(-1))).toEqual([]);
-    store.close();
+    await store.close();
   });
 
   it('sweeps orders past the retention, oldest first, in chunks, by the injected clock', async () => {
     const time = fakeTime();
-    const store = OrderStore.open(freshDir(), { retentionMs: 30 * DAY, time });
+    const store = open(freshDir(), { retentionMs: 30 * DAY, time });
     for (let i = 0; i < 5; i++) {
       await store.put(approved(`ord_old_${i}`));
       time.at += DAY;
     }
     await store.put(rejected('ord_new_r'));
     await store.put(approved('ord_new'));
-    store.markExecuted([['ord_old_0', execution]]);
+    await store.markExecuted([['ord_old_0', execution]]);
 
     // Exactly 30 days after ord_old_0: nothing is past the retention yet; a millisecond later ord_old_0 is.
     time.at += 25 * DAY;
-    expect(store.sweep()).toBe(0);
+    expect(await store.sweep()).toBe(0);
     time.at += 1;
-    expect(store.sweep()).toBe(1);
+    expect(await store.sweep()).toBe(1);
     expect(store.get('ord_old_0')).toBeUndefined();
     expect(store.get('ord_old_1')).toBeDefined();
 
     // Long after: everything goes, two per call.
     time.at += 100 * DAY;
-    expect([store.sweep(2), store.sweep(2), store.sweep(2), store.sweep(2)]).toEqual([2, 2, 2, 0]);
+    expect([await store.sweep(2), await store.sweep(2), await store.sweep(2), await store.sweep(2)]).toEqual([2, 2, 2, 0]);
     expect(store.get('ord_new')).toBeUndefined();
     expect(store.queued(10)).toEqual([]);
-    store.close();
+    await store.close();
   });
 
   it('records a failed order with why, once, and gives the failure back', async () => {
-    const store = OrderStore.open(freshDir(), { retentionMs: 30 * DAY });
+    const store = open(freshDir(), { retentionMs: 30 * DAY });
     await store.put(approved('ord_f'));
     const failure = { code: 'OUT_OF_STOCK' as const, message: 'not enough copies of "Dune" in stock' };
-    expect(store.markExecuted([['ord_f', { ...execution, failure }]])).toBe(1);
+    expect(await store.markExecuted([['ord_f', { ...execution, failure }]])).toBe(1);
     expect(store.get('ord_f')).toEqual({ ...approved('ord_f'), state: 'failed', execution, failure });
     // Decided once: no later answer turns it into an executed order.
-    expect(store.markExecuted([['ord_f', execution]])).toBe(0);
+    expect(await store.markExecuted([['ord_f', execution]])).toBe(0);
     expect(store.get('ord_f')!.state).toBe('failed');
     expect(store.queued(10)).toEqual([]);
-    store.close();
+    await store.close();
+  });
+});
+
+describe('OrderStore', () => {
+  it('tells its owner, and refuses writes, when its writer thread dies', async () => {
+    const fatal: Error[] = [];
+    const store = OrderStore.open(freshDir(), { retentionMs: DAY, writer: { worker: path.join(freshDir(), 'no-such-writer.js') }, onFatal: (e) => fatal.push(e) });
+    await expect(store.put(approved('ord_a'))).rejects.toThrow(/writer thread/);
+    expect(fatal).toHaveLength(1);
+    expect(fatal[0].message).toMatch(/writer thread/);
+    await expect(store.markExecuted([['ord_a', execution]])).rejects.toThrow(/writer thread/);
   });
 
   describe('schema', () => {
@@ -186,16 +208,16 @@ describe('OrderStore', () => {
       const store = OrderStore.open(dir, { retentionMs: 1000 * DAY });
       expect(store.get('ord_x')).toEqual({ ...approved('ord_x'), state: 'executed', execution });
       expect(store.queued(10).map((o) => o.orderId)).toEqual(['ord_q']);
-      expect(store.markExecuted([['ord_q', { ...execution, failure: { code: 'UNKNOWN_BOOK', message: 'no book titled "Nope"' } }]])).toBe(1);
+      expect(await store.markExecuted([['ord_q', { ...execution, failure: { code: 'UNKNOWN_BOOK', message: 'no book titled "Nope"' } }]])).toBe(1);
       expect(store.get('ord_q')).toMatchObject({ state: 'failed', failure: { code: 'UNKNOWN_BOOK' } });
-      store.close();
+      await store.close();
     });
 
     it('creates a new database at the current version, and opens it again without migrating twice', async () => {
       const dir = freshDir();
       const store = OrderStore.open(dir, { retentionMs: DAY });
       await store.put(approved('ord_a'));
-      store.close();
+      await store.close();
       const db = new Database(path.join(dir, ORDERS_DB));
       expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
       expect(SCHEMA_VERSION).toBeGreaterThanOrEqual(1);
@@ -203,13 +225,13 @@ describe('OrderStore', () => {
       db.close();
       const again = OrderStore.open(dir, { retentionMs: DAY });
       expect(again.get('ord_a')).toEqual(approved('ord_a'));
-      again.close();
+      await again.close();
     });
 
-    it('migrates an empty file at version 0', () => {
+    it('migrates an empty file at version 0', async () => {
       const dir = freshDir();
       new Database(path.join(dir, ORDERS_DB)).close();
-      OrderStore.open(dir, { retentionMs: DAY }).close();
+      await OrderStore.open(dir, { retentionMs: DAY }).close();
       const db = new Database(path.join(dir, ORDERS_DB));
       expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
       db.close();

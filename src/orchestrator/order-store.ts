@@ -1,8 +1,10 @@
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { systemTime, type TimeSource } from '../platform/time';
 import type { CheckoutResult } from './api-types';
+import { orderWrites, type WriteRequest, type WriteRunner, type WriterCall, type WriterData, type WriterReply } from './order-writes';
 
 /**
  * Every order the HTTP API answered, in SQLite, so GET /orders/:id keeps
@@ -12,8 +14,11 @@ import type { CheckoutResult } from './api-types';
  *
  * Durability: WAL with synchronous=FULL, so a commit is fsynced before it
  * returns and an answered order survives power loss, not only a process crash
- * (the queue makes the same promise for the order itself). Orders answered in
- * the same event-loop turn share one transaction, hence one fsync.
+ * (the queue makes the same promise for the order itself). Orders answered
+ * while a commit is under way share the next transaction, hence one fsync. In
+ * the orchestrator the commits run on a writer thread (order-store-writer.ts):
+ * an fsync takes milliseconds, and on the event loop it would hold up every
+ * checkout in flight, not only the ones waiting for it.
  */
 
 export const ORDERS_DB = 'orders.db';
@@ -71,6 +76,10 @@ export interface OrderStoreOptions {
   time?: TimeSource;
   /** FULL (the default) fsyncs every commit; NORMAL only reaches the OS (kept for measuring the difference). */
   synchronous?: 'FULL' | 'NORMAL';
+  /** Where writes run (see WriterMode); inline unless told. An in-memory store always writes inline. */
+  writer?: WriterMode;
+  /** The writer thread died: the store can no longer record orders. Throws by default; the service stops. */
+  onFatal?: (err: Error) => void;
 }
 
 /** A queued order's place in the age order, for paging through them. */
@@ -96,55 +105,136 @@ interface Pending {
   reject(err: unknown): void;
 }
 
-export class OrderStore {
-  private pending: Pending[] = [];
-  private readonly statements: ReturnType<typeof prepare>;
-  private readonly insertBatch: (batch: readonly Pending[]) => void;
-  private readonly markBatch: (executions: readonly (readonly [string, Execution])[]) => number;
+/**
+ * Where the store's writes run. `inline`: on the caller's thread (tests, in-memory stores). `worker`: on a writer
+ * thread with its own connection, so a commit's fsync never blocks the event loop; the value is the compiled
+ * order-store-writer.js to run (WRITER_SCRIPT beside this file once built).
+ */
+export type WriterMode = 'inline' | { worker: string };
 
-  private constructor(
-    private readonly db: Database.Database,
-    private readonly options: Required<OrderStoreOptions>,
-  ) {
-    this.statements = prepare(db);
-    this.insertBatch = db.transaction((batch: readonly Pending[]) => {
-      for (const { result, answeredAtMs } of batch) {
-        this.statements.insert.run(result.orderId, result.state, answeredAtMs, JSON.stringify(result));
-      }
+/** The writer thread's script, beside this module in the build. */
+export const WRITER_SCRIPT = path.join(__dirname, 'order-store-writer.js');
+
+/** Sends write requests to whoever runs them and resolves with the rows changed. */
+interface Writer {
+  write(request: WriteRequest): Promise<number>;
+  close(): Promise<void>;
+}
+
+class InlineWriter implements Writer {
+  private readonly run: WriteRunner;
+
+  constructor(db: Database.Database) {
+    this.run = orderWrites(db);
+  }
+
+  async write(request: WriteRequest): Promise<number> {
+    return this.run(request);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/**
+ * The writer thread's end of the store. A thread that dies or answers nonsense leaves the store unable to keep
+ * its promise ("answered means recorded"): `onFatal` is told, and the owner stops the process.
+ */
+class ThreadWriter implements Writer {
+  private readonly worker: Worker;
+  private readonly calls = new Map<number, { resolve(changed: number): void; reject(err: Error): void }>();
+  private nextId = 1;
+  private failure: Error | undefined;
+  private readonly exited: Promise<void>;
+
+  constructor(script: string, data: WriterData, onFatal: (err: Error) => void) {
+    this.worker = new Worker(script, { workerData: data });
+    this.worker.on('message', (reply: WriterReply) => {
+      const call = this.calls.get(reply.id);
+      if (!call) return this.fail(new Error(`the order store's writer answered call ${reply.id}, which was never made`), onFatal);
+      this.calls.delete(reply.id);
+      if ('error' in reply) call.reject(new Error(reply.error));
+      else call.resolve(reply.changed);
     });
-    this.markBatch = db.transaction((executions: readonly (readonly [string, Execution])[]) => {
-      let changed = 0;
-      for (const [orderId, e] of executions) {
-        changed += this.statements.markExecuted.run(e.failure ? 'failed' : 'executed', e.executor, e.term, e.index, e.failure?.code ?? null, e.failure?.message ?? null, orderId).changes;
-      }
-      return changed;
+    this.worker.on('error', (err) => this.fail(new Error(`the order store's writer thread failed: ${err.message}`), onFatal));
+    this.exited = new Promise((resolve) =>
+      this.worker.once('exit', (code) => {
+        if (this.calls.size > 0 || !this.closing) this.fail(new Error(`the order store's writer thread exited (code ${code})`), onFatal);
+        resolve();
+      }),
+    );
+  }
+
+  private closing = false;
+
+  write(request: WriteRequest): Promise<number> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closing) return Promise.reject(new Error('the order store is closed'));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.calls.set(id, { resolve, reject });
+      this.worker.postMessage({ id, request } satisfies WriterCall);
     });
   }
 
-  /** Opens (creating and migrating as needed) `<dir>/orders.db`; `':memory:'` for a throwaway store. */
+  /** Lets the writes already sent finish, then closes the writer's connection and ends the thread. */
+  async close(): Promise<void> {
+    if (this.closing) return this.exited;
+    this.closing = true;
+    this.worker.postMessage({ close: true } satisfies WriterCall);
+    await this.exited;
+  }
+
+  private fail(err: Error, onFatal: (err: Error) => void): void {
+    if (this.failure) return;
+    this.failure = err;
+    for (const call of this.calls.values()) call.reject(err);
+    this.calls.clear();
+    onFatal(err);
+  }
+}
+
+export class OrderStore {
+  private pending: Pending[] = [];
+  /** A batch of puts is with the writer: the next waits (group commit: one fsync for all put meanwhile). */
+  private inserting = false;
+  private readonly statements: ReturnType<typeof prepare>;
+
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly writer: Writer,
+    private readonly options: Required<Omit<OrderStoreOptions, 'writer' | 'onFatal'>>,
+  ) {
+    this.statements = prepare(db);
+  }
+
+  /** Opens (creating and migrating as needed) `<dir>/orders.db`; `':memory:'` for a throwaway store (inline writes). */
   static open(dir: string, options: OrderStoreOptions): OrderStore {
     const file = dir === ':memory:' ? dir : path.join(dir, ORDERS_DB);
     if (file !== ':memory:') fs.mkdirSync(dir, { recursive: true });
+    const synchronous = options.synchronous ?? 'FULL';
+    const mode = file === ':memory:' ? 'inline' : (options.writer ?? 'inline');
     const db = new Database(file);
     try {
       db.pragma('journal_mode = WAL');
-      db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+      db.pragma(`synchronous = ${synchronous}`);
       migrate(db, file);
     } catch (err) {
       db.close();
       throw err;
     }
-    return new OrderStore(db, { time: systemTime, synchronous: 'FULL', ...options });
+    const fatal = options.onFatal ?? ((err: Error) => { throw err; });
+    const writer = mode === 'inline' ? new InlineWriter(db) : new ThreadWriter(mode.worker, { file, synchronous }, fatal);
+    return new OrderStore(db, writer, { time: systemTime, synchronous, retentionMs: options.retentionMs, ...(options.time ? { time: options.time } : {}) });
   }
 
   /**
-   * Records an answered order; resolves once it is durable. Orders put in the same event-loop turn are
-   * committed together. Putting an order id again changes nothing.
+   * Records an answered order; resolves once it is durable. Orders put while a commit is under way (or in the
+   * same event-loop turn) are committed together. Putting an order id again changes nothing.
    */
   put(result: CheckoutResult): Promise<void> {
     return new Promise((resolve, reject) => {
       this.pending.push({ result, answeredAtMs: this.options.time.now(), resolve, reject });
-      if (this.pending.length === 1) setImmediate(() => this.flush());
+      if (this.pending.length === 1 && !this.inserting) setImmediate(() => void this.flush());
     });
   }
 
@@ -159,10 +249,10 @@ export class OrderStore {
     return result;
   }
 
-  /** Marks queued orders executed (or failed, with a failure), in one transaction; returns how many changed (others were not queued). */
-  markExecuted(executions: Iterable<readonly [string, Execution]>): number {
+  /** Marks queued orders executed (or failed, with a failure), in one transaction; resolves with how many changed (others were not queued). */
+  async markExecuted(executions: Iterable<readonly [string, Execution]>): Promise<number> {
     const list = [...executions];
-    return list.length === 0 ? 0 : this.markBatch(list);
+    return list.length === 0 ? 0 : this.writer.write({ op: 'mark', executions: list });
   }
 
   /** Up to `limit` queued orders, oldest first, after `cursor` (from the oldest without one). */
@@ -172,47 +262,50 @@ export class OrderStore {
       .map((r) => ({ orderId: r.order_id, answeredAtMs: r.answered_at_ms }));
   }
 
-  /** Deletes up to `limit` orders older than the retention, oldest first; returns how many. */
-  sweep(limit = 1000): number {
-    return this.statements.sweep.run(this.options.time.now() - this.options.retentionMs, limit).changes;
+  /** Deletes up to `limit` orders older than the retention, oldest first; resolves with how many. */
+  sweep(limit = 1000): Promise<number> {
+    return this.writer.write({ op: 'sweep', answeredBeforeMs: this.options.time.now() - this.options.retentionMs, limit });
   }
 
-  /** Commits what is pending, then closes the database. */
-  close(): void {
-    if (this.pending.length > 0) this.flush();
+  /** Commits what is pending, then closes the writer and the database. */
+  async close(): Promise<void> {
+    while (this.inserting || this.pending.length > 0) await this.flush();
+    await this.writer.close();
     this.db.close();
   }
 
-  private flush(): void {
-    const batch = this.pending;
-    this.pending = [];
-    if (batch.length === 0) return;
-    try {
-      this.insertBatch(batch);
-    } catch (err) {
-      for (const p of batch) p.reject(err);
-      return;
-    }
-    for (const p of batch) p.resolve();
+  private flushing: Promise<void> | undefined;
+
+  /** Sends the pending puts as one insert; when it is durable, resolves them and sends what came meanwhile. */
+  private flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    this.flushing = (async () => {
+      while (this.pending.length > 0) {
+        const batch = this.pending;
+        this.pending = [];
+        this.inserting = true;
+        try {
+          const rows = batch.map(({ result, answeredAtMs }) => [result.orderId, result.state, answeredAtMs, JSON.stringify(result)] as const);
+          await this.writer.write({ op: 'insert', rows });
+          for (const p of batch) p.resolve();
+        } catch (err) {
+          for (const p of batch) p.reject(err);
+        } finally {
+          this.inserting = false;
+        }
+      }
+    })().finally(() => (this.flushing = undefined));
+    return this.flushing;
   }
 }
 
 function prepare(db: Database.Database) {
   return {
-    insert: db.prepare<[string, string, number, string]>(
-      'INSERT INTO orders (order_id, state, answered_at_ms, answer) VALUES (?, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING',
-    ),
     get: db.prepare<[string], Row>('SELECT state, answer, executor, term, log_index, failure_code, failure_message FROM orders WHERE order_id = ?'),
-    markExecuted: db.prepare<[string, string, number, number, string | null, string | null, string]>(
-      "UPDATE orders SET state = ?, executor = ?, term = ?, log_index = ?, failure_code = ?, failure_message = ? WHERE order_id = ? AND state = 'queued'",
-    ),
     queued: db.prepare<[number, string, number], { order_id: string; answered_at_ms: number }>(
       `SELECT order_id, answered_at_ms FROM orders
         WHERE state = 'queued' AND (answered_at_ms, order_id) > (?, ?)
         ORDER BY answered_at_ms, order_id LIMIT ?`,
-    ),
-    sweep: db.prepare<[number, number]>(
-      'DELETE FROM orders WHERE order_id IN (SELECT order_id FROM orders WHERE answered_at_ms < ? ORDER BY answered_at_ms LIMIT ?)',
     ),
   };
 }

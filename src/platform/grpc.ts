@@ -8,13 +8,11 @@ import {
   ServerError,
   Status,
   type Channel,
-  type ClientMiddleware,
   type CompatServiceDefinition,
   type Server,
   type ServerMiddleware,
 } from 'nice-grpc';
-import { deadlineMiddleware, type DeadlineOptions } from 'nice-grpc-client-middleware-deadline';
-import { openTelemetryClientMiddleware, openTelemetryServerMiddleware } from 'nice-grpc-opentelemetry';
+import { clientCalls, serverTracing } from './grpc-tracing';
 import {
   HealthCheckResponse_ServingStatus,
   HealthDefinition,
@@ -42,11 +40,9 @@ export function errorBoundary(logger: Logger): ServerMiddleware {
   };
 }
 
-/** Traces every call except those on `untraced` (method paths like `/pkg.Service/Method`). */
+/** Traces every call except those on `untraced` (method paths like `/pkg.Service/Method`) and health checks. */
 export function tracing(untraced: readonly string[] = []): ServerMiddleware {
-  const traced = openTelemetryServerMiddleware();
-  const skip = new Set(['/grpc.health.v1.Health/Check', ...untraced]);
-  return (call, context) => (skip.has(call.method.path) ? call.next(call.request, context) : traced(call, context));
+  return serverTracing(new Set(['/grpc.health.v1.Health/Check', ...untraced]));
 }
 
 const callsInFlight = metrics.getMeter('causeway.grpc').createUpDownCounter('rpc.server.calls.in_flight', {
@@ -92,11 +88,6 @@ export function addHealth(server: Server, serving?: () => boolean): void {
   server.add(HealthDefinition, healthService(serving));
 }
 
-/** Every call gets a deadline: the caller's, or this default. */
-export function defaultDeadline(ms: number): ClientMiddleware<DeadlineOptions> {
-  return (call, options) => deadlineMiddleware(call, { ...options, deadline: options.deadline ?? ms });
-}
-
 export interface GrpcClientOptions {
   /** Default deadline of every call; 0 for none (long-lived streams). */
   deadlineMs: number;
@@ -131,10 +122,8 @@ export function createGrpcClient<Service extends CompatServiceDefinition>(
     ...(keepalive ? { 'grpc.keepalive_time_ms': keepalive, 'grpc.keepalive_timeout_ms': keepalive } : {}),
     ...(options.privateConnection ? { 'grpc.use_local_subchannel_pool': 1 } : {}),
   });
-  const withDeadline =
-    options.deadlineMs > 0 ? createClientFactory().use(defaultDeadline(options.deadlineMs)) : createClientFactory().use(deadlineMiddleware);
-  const factory = options.traced === false ? withDeadline : withDeadline.use(openTelemetryClientMiddleware());
-  const client = factory.create(definition, channel);
+  // One layer for the span and the deadline (see grpc-tracing.ts); a caller may still pass its own `deadline`.
+  const client = createClientFactory().use(clientCalls(options.deadlineMs, options.traced !== false)).create(definition, channel);
   return { client, channel };
 }
 

@@ -1,7 +1,11 @@
+import { watchEventLoop } from './event-loop';
 import type { Logger } from './logger';
 import { shutdownTelemetry } from './telemetry/sdk';
 
 type Hook = () => Promise<void> | void;
+
+/** An event-loop stall longer than this is logged as a warning. */
+export const STALL_WARNING_MS = 100;
 
 /**
  * Graceful shutdown: on SIGINT/SIGTERM run the registered hooks (last registered
@@ -22,6 +26,8 @@ export class Lifecycle {
   }
 
   install(): void {
+    // A stall this long delays every request in flight; the log says so (see event-loop.ts).
+    watchEventLoop(this.logger, { warnAfterMs: STALL_WARNING_MS });
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       process.on(signal, () => void this.stop(signal));
     }

@@ -24,25 +24,47 @@ export interface Logger {
 /** Injection token for the process's logger. */
 export const LOGGER = Symbol('Logger');
 
-/** Card data out of every record, before any transport sees it (the rules are in redaction.ts). */
-const redaction = winston.format((info) => {
-  for (const key of Object.keys(info)) {
-    if (key === 'level' || key === 'timestamp') continue;
-    (info as Record<string, unknown>)[key] = CARD_FIELDS.test(key) ? REDACTED : redact(info[key]);
+/** Where winston's transports find a record's finished line (triple-beam's MESSAGE). */
+const MESSAGE = Symbol.for('message');
+
+/**
+ * The whole record in one pass, instead of a chain of five formats (each a function call and a walk over the
+ * record): card data out of every field before any transport sees it (the rules are in redaction.ts); then the
+ * active span's ids, so a log line leads to its trace and back (after redaction: the record's own trace and span
+ * ids are never scanned for card numbers); the time; and the JSON line.
+ */
+const causewayRecord = winston.format((info) => {
+  const record = info as Record<string | symbol, unknown>;
+  for (const key of Object.keys(record)) {
+    if (key === 'level') continue;
+    record[key] = CARD_FIELDS.test(key) ? REDACTED : redact(record[key]);
   }
+  const ctx = trace.getActiveSpan()?.spanContext();
+  if (ctx && trace.isSpanContextValid(ctx)) {
+    record.trace_id = ctx.traceId;
+    record.span_id = ctx.spanId;
+  }
+  record.timestamp = new Date().toISOString();
+  record[MESSAGE] = toJsonLine(record);
   return info;
 });
 
-/** Adds the active span's ids, so a log line leads to its trace and back. */
-const traceCorrelation = winston.format((info) => {
-  const span = trace.getActiveSpan();
-  const ctx = span?.spanContext();
-  if (ctx && trace.isSpanContextValid(ctx)) {
-    info.trace_id = ctx.traceId;
-    info.span_id = ctx.spanId;
+/** JSON.stringify, which is fast; a record it cannot write (a cycle, a bigint) is written with those replaced. */
+function toJsonLine(record: object): string {
+  try {
+    return JSON.stringify(record);
+  } catch {
+    const seen = new WeakSet<object>();
+    return JSON.stringify(record, (_key, value: unknown) => {
+      if (typeof value === 'bigint') return value.toString();
+      if (value && typeof value === 'object') {
+        if (seen.has(value)) return '[Circular]';
+        seen.add(value);
+      }
+      return value;
+    });
   }
-  return info;
-});
+}
 
 /**
  * winston builds and formats every record (copies the metadata, trace ids, redaction, JSON) before its transports
@@ -97,14 +119,7 @@ export function createLogger(service: string, level = process.env.LOG_LEVEL ?? '
   const logger = winston.createLogger({
     level,
     defaultMeta: { service, ...meta },
-    format: winston.format.combine(
-      redaction(),
-      // After redaction: the record's own trace and span ids are never scanned for card numbers.
-      traceCorrelation(),
-      winston.format.timestamp(),
-      winston.format.errors({ stack: true }),
-      winston.format.json(),
-    ),
+    format: causewayRecord(),
     // The console write is synchronous (stdout is a pipe or a file): a line is out before the call it
     // announces is sent, so the launcher's merged log keeps the causal order of the events.
     transports: [new winston.transports.Console(), new OpenTelemetryTransportV3()],

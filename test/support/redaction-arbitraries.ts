@@ -1,6 +1,6 @@
 /**
- * fast-check generators for the redaction properties, shared by test/logger.test.ts (the logger and the
- * collector's patterns as JS regexes) and test/collector.test.ts (the same patterns in the real collector):
+ * fast-check generators for the redaction properties, shared by test/logger.test.ts (the logger) and
+ * test/collector.test.ts (the real collector, whose card_redaction processor has the logger's rules):
  * identifiers the services make (order ids, UUIDs, trace and span ids, leaning towards decimal digits, the case
  * most like a card number) and Luhn-valid card numbers in the ways they are written.
  */
@@ -21,12 +21,14 @@ export const uuid = fc.oneof(
 /** As the orchestrator makes them: `ord_` + randomUUID(). */
 export const orderId = uuid.map((u) => `ord_${u}`);
 export const traceId = fc.oneof(chars(32, fc.constantFrom(...HEX)), chars(32, idChar), chars(32, fc.constantFrom(...DIGITS)));
-export const spanId = fc.oneof(chars(16, fc.constantFrom(...HEX)), chars(16, idChar));
+/** Decimal digits only too (1 random span id in about 1,800): 16 digits standing alone, a card's length. */
+export const spanId = fc.oneof(chars(16, fc.constantFrom(...HEX)), chars(16, idChar), chars(16, fc.constantFrom(...DIGITS)));
 /**
  * A span id of 16 decimal digits that passes Luhn is a card number as far as its text goes (about 1 random span id
- * in 18,000): standing alone in free text it is masked, and nothing can tell it apart. The logger's own `span_id`
- * field is added after redaction and never scanned (tested below with such an id); elsewhere the properties
- * leave that case out, and only that case.
+ * in 18,000): standing alone in free text it is masked, by the logger and the collector alike, and nothing can
+ * tell it apart. The logger's own `span_id` field is added after redaction and never scanned (tested in
+ * test/logger.test.ts with such an id), and OTLP carries a record's ids in fields of their own, never in
+ * attributes; elsewhere the properties leave that case out, and only that case.
  */
 export const cardShaped = (id: string) => /^\d{16}$/.test(id) && luhnValid(id);
 export const identifier = fc.oneof(orderId, uuid, traceId, spanId.filter((id) => !cardShaped(id)));

@@ -25,9 +25,19 @@ export interface ReceivedSpan {
   links: { traceId: string; spanId: string; attributes: Record<string, AttributeValue> }[];
   events: { name: string; attributes: Record<string, AttributeValue> }[];
   status: { code: number; message: string };
+  /** Start, ms since the epoch (sub-ms precision), and duration in ms. */
+  startMs: number;
+  durationMs: number;
 }
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+
+/** A fixed64 nanosecond time our trimmed proto decodes as a double (see trace_service.proto), in ms since the epoch. */
+function nanosAsMs(bits: number): number {
+  const buffer = Buffer.alloc(8);
+  buffer.writeDoubleLE(bits);
+  return Number(buffer.readBigUInt64LE() / 1000n) / 1000;
+}
 
 function valueOf(value: AnyValue | undefined): AttributeValue {
   const v = value?.value;
@@ -173,6 +183,8 @@ export class OtlpReceiver {
             links: span.links.map((l) => ({ traceId: hex(l.traceId), spanId: hex(l.spanId), attributes: attributes(l.attributes) })),
             events: span.events.map((e) => ({ name: e.name, attributes: attributes(e.attributes) })),
             status: { code: span.status?.code ?? 0, message: span.status?.message ?? '' },
+            startMs: nanosAsMs(span.startTimeUnixNano),
+            durationMs: nanosAsMs(span.endTimeUnixNano) - nanosAsMs(span.startTimeUnixNano),
           })),
         );
       }),

@@ -13,6 +13,7 @@ import { createChannel, createClient, type Channel } from 'nice-grpc';
 import { BooksDatabaseDefinition, type BooksDatabaseClient } from '../../gen/causeway/v1/books_database';
 import { DEFAULT_BOOKS_DATABASE } from '../../platform/config';
 import { LEAN_HEAP_FLAGS } from '../launcher/processes';
+import { HostNetwork } from './netns';
 import { freePort, freePortRange, requireBuild, ROOT } from './system';
 
 const DIST = path.join(ROOT, 'dist');
@@ -32,14 +33,25 @@ export interface BooksDatabaseCluster {
   kill(id: string, signal?: NodeJS.Signals): Promise<void>;
   /** Starts a replica that is not running (on its data directory as it is). */
   start(id: string): void;
+  /** With `{ hosts: true }`: each replica is a host of this network (its own namespace), so links can be cut. */
+  network?: HostNetwork;
   stop(): Promise<void>;
 }
 
-export async function startBooksDatabase(extraEnv: Record<string, string> = {}): Promise<BooksDatabaseCluster> {
+export interface BooksDatabaseOptions {
+  /**
+   * Run each replica in a network namespace of its own (src/dev/harness/netns.ts), reached by the test over the
+   * bridge, so a test can cut the links between replicas. Needs root, `ip` and `nft`: without them this throws.
+   */
+  hosts?: boolean;
+}
+
+export async function startBooksDatabase(extraEnv: Record<string, string> = {}, options: BooksDatabaseOptions = {}): Promise<BooksDatabaseCluster> {
   requireBuild();
   const ids = [...DEFAULT_BOOKS_DATABASE];
+  const network = options.hosts ? await HostNetwork.create(ids) : undefined;
   const base = await freePortRange(ids.length);
-  const peers = Object.fromEntries(ids.map((id, i) => [id, `127.0.0.1:${base + i}`]));
+  const peers = Object.fromEntries(ids.map((id, i) => [id, `${network ? network.address(id) : '127.0.0.1'}:${base + i}`]));
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'causeway-books-'));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -59,9 +71,11 @@ export async function startBooksDatabase(extraEnv: Record<string, string> = {}):
 
   const start = (id: string) => {
     if (children.get(id)) throw new Error(`${id} is already running`);
-    const args = [...LEAN_HEAP_FLAGS, '-r', path.join(DIST, 'platform', 'telemetry', 'preload.js'), path.join(DIST, 'books-database', 'main.js')];
-    const child = spawn(process.execPath, args, {
-      env: { ...env, BOOKS_DATABASE_ID: id, OTEL_RESOURCE_ATTRIBUTES: `service.instance.id=${id}` },
+    const node = [process.execPath, ...LEAN_HEAP_FLAGS, '-r', path.join(DIST, 'platform', 'telemetry', 'preload.js'), path.join(DIST, 'books-database', 'main.js')];
+    // `ip netns exec` execs node in the namespace: the child's pid is node's, so signals reach the replica itself.
+    const [command, ...args] = network ? ['ip', 'netns', 'exec', network.namespace(id), ...node] : node;
+    const child = spawn(command, args, {
+      env: { ...env, BOOKS_DATABASE_ID: id, OTEL_RESOURCE_ATTRIBUTES: `service.instance.id=${id}`, ...(network ? { CAUSEWAY_HOST: '0.0.0.0' } : {}) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     for (const stream of [child.stdout!, child.stderr!]) readline.createInterface({ input: stream }).on('line', (line) => lines.push(line));
@@ -77,6 +91,7 @@ export async function startBooksDatabase(extraEnv: Record<string, string> = {}):
 
   return {
     peers,
+    network,
     dataDir,
     lines,
     replicaDir: (id) => path.join(dataDir, 'books-database', id),
@@ -108,6 +123,7 @@ export async function startBooksDatabase(extraEnv: Record<string, string> = {}):
           return exited;
         }),
       );
+      await network?.destroy();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -1,16 +1,18 @@
 /**
- * `npm run chaos -- kill-leader [--times N] [--pause MS]`: SIGKILLs the current
- * executor leader of a running `npm start` (the launcher restarts it), then
+ * `npm run chaos -- kill-leader [--target executors|books] [--times N] [--pause MS]`: SIGKILLs the current leader
+ * of a running `npm start`'s executor cluster (the default) or books database (the launcher restarts it), then
  * reports how long the cluster took to elect a new leader.
  */
 import fs from 'node:fs';
 import { createChannel, createClient, type Client } from 'nice-grpc';
+import { BooksDatabaseDefinition } from '../../gen/causeway/v1/books_database';
 import { OrderExecutorDefinition } from '../../gen/causeway/v1/order_executor';
-import { readExecutorPeers } from '../../platform/config';
+import { readBooksDatabasePeers, readExecutorPeers } from '../../platform/config';
 import { readProcessTable } from '../../platform/process-table';
 import { pidFilePath } from './processes';
 
-type ExecutorClient = Client<typeof OrderExecutorDefinition>;
+/** What is asked of each replica: its role and term (both clusters' Status answers carry them). */
+type ExecutorClient = Pick<Client<typeof OrderExecutorDefinition>, 'status'> | Pick<Client<typeof BooksDatabaseDefinition>, 'status'>;
 
 async function leaderOf(clients: Record<string, ExecutorClient>): Promise<{ id: string; term: number } | undefined> {
   const statuses = await Promise.all(
@@ -41,8 +43,10 @@ async function main(): Promise<void> {
     const i = rest.indexOf(`--${name}`);
     return i >= 0 ? Number(rest[i + 1]) : fallback;
   };
-  if (command !== 'kill-leader') {
-    console.error('usage: npm run chaos -- kill-leader [--times N] [--pause MS]');
+  const targetAt = rest.indexOf('--target');
+  const target = targetAt >= 0 ? rest[targetAt + 1] : 'executors';
+  if (command !== 'kill-leader' || (target !== 'executors' && target !== 'books')) {
+    console.error('usage: npm run chaos -- kill-leader [--target executors|books] [--times N] [--pause MS]');
     process.exit(2);
   }
   const file = pidFilePath();
@@ -50,8 +54,10 @@ async function main(): Promise<void> {
     console.error(`${file} not found: is \`npm start\` running (from this directory)?`);
     process.exit(1);
   }
-  const peers = readExecutorPeers(process.env);
-  const clients = Object.fromEntries(Object.entries(peers).map(([id, a]) => [id, createClient(OrderExecutorDefinition, createChannel(a))]));
+  const clients: Record<string, ExecutorClient> =
+    target === 'books'
+      ? Object.fromEntries(Object.entries(readBooksDatabasePeers(process.env)).map(([id, a]) => [id, createClient(BooksDatabaseDefinition, createChannel(a))]))
+      : Object.fromEntries(Object.entries(readExecutorPeers(process.env)).map(([id, a]) => [id, createClient(OrderExecutorDefinition, createChannel(a))]));
   const times = flag('times', 1);
   for (let i = 0; i < times; i++) {
     const leader = await waitForLeader(clients, 0);

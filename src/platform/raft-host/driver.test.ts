@@ -211,7 +211,7 @@ describe('RaftDriver', () => {
       let served = false;
       const read = c.driver.linearizableRead(2000).then(() => (served = true));
       await until('an Append with a read context', () => contextSent(c) > 0);
-      await new Promise((r) => setTimeout(r, 20));
+      // Sent, and nobody has answered it: the read waits (a driver serving at once would have by now).
       expect(served).toBe(false);
       c.driver.receive([message({ type: 'AppendResponse', from: 'n3', term: c.term, index: 1, context: contextSent(c) })]);
       await read;

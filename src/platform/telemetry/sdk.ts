@@ -87,7 +87,7 @@ export function startTelemetry(serviceName: string, env: NodeJS.ProcessEnv = pro
     metricReaders,
     // Log records (from the winston transport in logger.ts) go out over OTLP too, for Loki.
     logRecordProcessors: [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter({ url: endpoints.logs }) })],
-    // No auto-instrumentation: gRPC calls are traced by nice-grpc-opentelemetry middleware (platform/grpc.ts) and
+    // No auto-instrumentation: gRPC calls are traced by our own middleware (platform/grpc-tracing.ts) and
     // the orchestrator's HTTP requests by two Fastify hooks (orchestrator/http-tracing.ts).
     instrumentations: [],
   });

@@ -27,6 +27,8 @@ export const CALM: Faults = { drop: 0, duplicate: 0, maxDelay: 1, partitionChanc
 export interface SimOptions {
   /** Compact the log once this many entries are applied past the last snapshot (0: never). */
   snapshotEvery: number;
+  /** CheckQuorum (default true). Without it a deposed leader cut off by a partition goes on believing it leads. */
+  checkQuorum?: boolean;
 }
 
 interface InFlight {
@@ -97,7 +99,7 @@ export class SimNode {
 
   start(): void {
     this.node = new RaftNode(
-      { id: this.id, peers: this.members, electionTicks: 10, heartbeatTicks: 2, random: this.random, preVote: true, checkQuorum: true, maxEntriesPerMessage: 8 },
+      { id: this.id, peers: this.members, electionTicks: 10, heartbeatTicks: 2, random: this.random, preVote: true, checkQuorum: this.options.checkQuorum ?? true, maxEntriesPerMessage: 8 },
       { hardState: { ...this.disk.hardState }, snapshot: this.disk.snapshot && { ...this.disk.snapshot }, entries: this.disk.entries.map((e) => ({ ...e })) },
     );
     // The state machine is in memory: rebuilt from the snapshot, then by re-applying the committed log after it.
@@ -145,6 +147,15 @@ export class Cluster {
   /** Snapshots installed from a leader, and local compactions, over the whole run. */
   snapshotsInstalled = 0;
   compactions = 0;
+  /**
+   * ReadIndex: reads asked of a node that took them (it led, with an entry of its term committed), by read id, with
+   * the highest index committed anywhere when asked: a confirmed read must cover it, or it could miss a write that
+   * completed before it began. Counted: reads confirmed, and reads aborted (asked of a leader that then lost).
+   */
+  private readonly reads = new Map<number, { node: NodeId; required: number }>();
+  private readIds = 0;
+  readsConfirmed = 0;
+  readsAborted = 0;
 
   constructor(
     readonly seed: number,
@@ -200,6 +211,14 @@ export class Cluster {
     }
   }
 
+  /** The highest index known committed anywhere: every up node's commit index, and every commit ever seen. */
+  private globalCommit(): number {
+    let highest = 0;
+    for (const index of this.committed.keys()) highest = Math.max(highest, index);
+    for (const sim of this.nodes) if (sim.node) highest = Math.max(highest, sim.node.status().commit);
+    return highest;
+  }
+
   /** The executor's leader loop: propose queued orders once the leader has applied its own term's entry. */
   private leaderWork(sim: SimNode): void {
     const node = sim.node;
@@ -208,6 +227,12 @@ export class Cluster {
     if (status.role !== 'leader') {
       sim.inFlight.clear();
       return;
+    }
+    // Now and then a linearizable read, also on a leader a partition has already deposed.
+    if (this.random() < 0.1) {
+      const id = ++this.readIds;
+      const required = this.globalCommit();
+      if (node.readIndex(id)) this.reads.set(id, { node: sim.id, required });
     }
     if (!node.isServingLeader()) return;
     const batch: string[] = [];
@@ -245,6 +270,19 @@ export class Cluster {
       }
     }
     node.advance(rd);
+    for (const { id, index } of rd.readStates ?? []) {
+      const read = this.reads.get(id);
+      if (!read || read.node !== sim.id) throw new Error(`${sim.id} confirmed read ${id}, which it was never asked`);
+      if (index < read.required) {
+        throw new Error(`${sim.id} confirmed read ${id} at index ${index}, but ${read.required} was committed before it was asked: a stale read`);
+      }
+      this.reads.delete(id);
+      this.readsConfirmed++;
+    }
+    for (const id of rd.abortedReads ?? []) {
+      this.reads.delete(id);
+      this.readsAborted++;
+    }
     node.drainEvents();
     const { applied, snapshotIndex } = node.status();
     const every = sim.options.snapshotEvery;
