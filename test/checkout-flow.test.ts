@@ -181,6 +181,20 @@ describe('operations', () => {
     for (const s of Object.values(body.services) as { status: string }[]) expect(s.status).toBe('SERVING');
   });
 
+  it('refuses stock changes while no admin token is configured (403 ADMIN_DISABLED), with or without a token', async () => {
+    for (const headers of [{}, { authorization: 'Bearer some-token-0123456789abcdef' }] as Record<string, string>[]) {
+      const res = await fetch(`${system.baseUrl}/books/bk-001/stock`, { method: 'PUT', headers: { 'content-type': 'application/json', ...headers }, body: '{"stock": 0}' });
+      expect(res.status).toBe(403);
+      expect(await res.json()).toEqual({ error: { code: 'ADMIN_DISABLED', message: expect.stringContaining('CAUSEWAY_ADMIN_TOKEN') } });
+    }
+    const res = await waitFor('GET /books', async () => {
+      const r = await fetch(`${system.baseUrl}/books`);
+      return r.status === 200 ? r : undefined;
+    });
+    const hobbit = ((await res.json()) as { books: { bookId: string; stock: number }[] }).books.find((b) => b.bookId === 'bk-001');
+    expect(hobbit?.stock).toBeGreaterThan(0);
+  });
+
   it('keeps working when its collector fails and says so once per process', async () => {
     await postCheckout(system.baseUrl, coursePageOrder());
     const allWarnings = () => system.records().filter((r) => /trace export to .* failed/.test(r.message));

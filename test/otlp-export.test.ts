@@ -140,6 +140,22 @@ describe('OTLP trace export', () => {
     }
   });
 
+  it("traces the execution's stock decrement: a span linked to the checkout, the database calls inside it, on both sides", async () => {
+    const take = await waitFor('a take-stock span for the order', async () =>
+      receiver.spans().find((s) => s.name === 'take stock' && s.attributes['order.id'] === checkout.orderId),
+    );
+    expect(take.service).toBe('order-executor');
+    expect(take.links.map((l) => l.traceId)).toEqual([checkout.traceId]);
+    expect(take.attributes['order.outcome']).toBe('executed');
+    const decrement = await waitFor('the Decrement call on both sides', async () => {
+      const spans = receiver.spans().filter((s) => s.traceId === take.traceId && s.name === 'causeway.v1.BooksDatabase/Decrement');
+      return spans.length >= 2 ? spans : undefined;
+    });
+    const client = decrement.find((s) => s.service === 'order-executor')!;
+    expect(client.parentSpanId).toBe(take.spanId);
+    expect(decrement.some((s) => s.service === 'books-database' && s.parentSpanId === client.spanId)).toBe(true);
+  });
+
   it('traces elections: candidate, term, votes and outcome', () => {
     // The executors' elections (the books database's replicas elect their own leader, traced alike).
     const won = receiver.spans().filter((s) => s.name === 'raft election' && s.attributes['raft.outcome'] === 'won' && s.service === 'order-executor');

@@ -11,6 +11,8 @@ import { ROOT, startSystem, waitFor, type RunningSystem } from './support/system
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SHOTS = path.join(ROOT, 'artifacts', 'screenshots');
 
+const ADMIN_TOKEN = 'web-e2e-test-admin-token';
+
 let system: RunningSystem;
 let browser: Browser;
 /** Requests the pages tried to make to anywhere but this machine (there must be none). */
@@ -23,7 +25,7 @@ beforeAll(async () => {
     throw new Error(`${CHROMIUM} is missing: install Debian's Chromium (apt-get install chromium), as .ci/run does, or set CHROMIUM_PATH`);
   }
   fs.mkdirSync(SHOTS, { recursive: true });
-  system = await startSystem({ CAUSEWAY_RESTART_DELAY_MS: '500' });
+  system = await startSystem({ CAUSEWAY_RESTART_DELAY_MS: '500', CAUSEWAY_ADMIN_TOKEN: ADMIN_TOKEN });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
@@ -55,10 +57,28 @@ async function newPage(): Promise<Page> {
   return page;
 }
 
+/** The admin endpoint, as an operator would call it (curl-like: no Origin). */
+async function setStock(bookId: string, stock: number): Promise<void> {
+  const res = await fetch(`${system.baseUrl}/books/${bookId}/stock`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+    body: JSON.stringify({ stock }),
+  });
+  expect(res.status).toBe(200);
+}
+
+/** The shop's card of one book. */
+const bookCard = (page: Page, title: string) => page.getByTestId('book').filter({ has: page.getByRole('heading', { name: title, exact: true }) });
+
 async function checkout(page: Page, contact: string, shot?: string): Promise<void> {
   await page.goto(system.webUrl);
   await page.getByRole('button', { name: 'Add The Hobbit to cart' }).click();
   if (shot) await page.screenshot({ path: path.join(SHOTS, shot) });
+  await fillAndPlace(page, contact);
+}
+
+/** From the shop: to the cart, the form filled in, the order placed. */
+async function fillAndPlace(page: Page, contact: string): Promise<void> {
   await page.getByRole('link', { name: /Cart/ }).click();
   await page.getByLabel('Name').fill('John Doe');
   await page.getByLabel('E-mail or phone').fill(contact);
@@ -122,20 +142,67 @@ describe('web app', () => {
     await page.close();
   });
 
+  it('shows each book\'s price and stock, the cart total, and stock changes without a reload', async () => {
+    const page = await newPage();
+    await page.goto(system.webUrl);
+    const emma = bookCard(page, 'Emma');
+    await waitFor('Emma priced', async () => ((await emma.getByTestId('price').count()) === 1 ? true : undefined));
+    expect(await emma.getByTestId('price').textContent()).toBe('$10.99');
+    expect(await emma.getByTestId('stock').textContent()).toBe('12 left');
+    await page.getByRole('button', { name: 'Add Emma to cart' }).click();
+    await page.getByRole('button', { name: 'Add Emma to cart' }).click();
+    await page.getByRole('button', { name: 'Add Dune to cart' }).click();
+    // 2 × $10.99 + $11.99
+    expect(await page.getByTestId('cart-total').textContent()).toContain('Cart: 3 books, $33.97.');
+    await page.screenshot({ path: path.join(SHOTS, 'shop-stock.png') });
+
+    // The stock changes in the database: the open page shows it within a poll, and will not sell what is not there.
+    await setStock('bk-019', 0);
+    await bookCard(page, 'Emma').getByText('out of stock').waitFor({ timeout: 10000 });
+    expect(await page.getByRole('button', { name: 'Add Emma to cart' }).isDisabled()).toBe(true);
+    await setStock('bk-019', 3);
+    await bookCard(page, 'Emma').getByText('3 left').waitFor({ timeout: 10000 });
+    expect(await page.getByRole('button', { name: 'Add Emma to cart' }).isEnabled()).toBe(true);
+    await page.close();
+  });
+
+  it('shows an order that failed for lack of stock, and why', async () => {
+    const page = await newPage();
+    await page.goto(system.webUrl);
+    await bookCard(page, 'The Silmarillion').getByTestId('stock').waitFor();
+    await page.getByRole('button', { name: 'Add The Silmarillion to cart' }).click();
+    // Someone else buys the last copies while this customer fills in the form.
+    await setStock('bk-003', 0);
+    await fillAndPlace(page, 'late.customer@example.com');
+    await page.getByRole('heading', { name: 'Order failed' }).waitFor({ timeout: 20000 });
+    const why = await page.getByTestId('failure').textContent();
+    expect(why).toContain('not enough copies of "The Silmarillion" in stock');
+    expect(why).toContain('OUT_OF_STOCK');
+    await page.screenshot({ path: path.join(SHOTS, 'order-failed.png'), fullPage: true });
+    await page.close();
+  });
+
   it('shows the cluster with exactly one leader, and a new leader in a higher term after "kill leader"', async () => {
     const page = await newPage();
     await page.goto(`${system.webUrl}/#/cluster`);
-    await waitFor('one leader on the page', async () => ((await page.locator('[data-role="leader"]').count()) === 1 ? true : undefined));
+    await waitFor('one executor leader on the page', async () =>
+      (await page.locator('[data-testid^="executor-"][data-role="leader"]').count()) === 1 ? true : undefined,
+    );
+    // The books database's replicas beside the executors, one of them leading.
+    await waitFor('one database leader on the page', async () =>
+      (await page.locator('[data-testid^="replica-books-"][data-role="leader"]').count()) === 1 ? true : undefined,
+    );
+    expect(await page.locator('[data-testid^="replica-books-"]').count()).toBe(3);
     const before = Number(await page.getByTestId('leader-term').textContent());
-    const leaderBefore = await page.locator('[data-role="leader"] h2').textContent();
+    const leaderBefore = await page.locator('[data-testid^="executor-"][data-role="leader"] h2').textContent();
     await page.screenshot({ path: path.join(SHOTS, 'cluster.png'), fullPage: true });
 
-    await page.getByRole('button', { name: 'Kill leader' }).click();
+    await page.getByRole('button', { name: 'Kill leader', exact: true }).click();
     await page.getByText(/Killed executor-\d/).waitFor();
     const after = await waitFor(
       'a new leader in a higher term',
       async () => {
-        if ((await page.locator('[data-role="leader"]').count()) !== 1) return undefined;
+        if ((await page.locator('[data-testid^="executor-"][data-role="leader"]').count()) !== 1) return undefined;
         const term = Number(await page.getByTestId('leader-term').textContent());
         return term > before ? term : undefined;
       },
@@ -145,6 +212,20 @@ describe('web app', () => {
     expect(await page.getByTestId('timeline').locator('li').count()).toBeGreaterThanOrEqual(2);
     await page.screenshot({ path: path.join(SHOTS, 'cluster-after-kill.png'), fullPage: true });
     expect(leaderBefore).toMatch(/^executor-\d$/);
+
+    // The database's leader, killed from the same page: another replica takes over.
+    const booksLeaderBefore = await page.locator('[data-testid^="replica-books-"][data-role="leader"] h2').textContent();
+    await page.getByRole('button', { name: 'Kill database leader' }).click();
+    await page.getByText(/Killed books-\d/).waitFor();
+    await waitFor(
+      'another replica leading the database',
+      async () => {
+        const leaders = page.locator('[data-testid^="replica-books-"][data-role="leader"] h2');
+        return (await leaders.count()) === 1 && (await leaders.textContent()) !== booksLeaderBefore ? true : undefined;
+      },
+      20000,
+    );
+    await page.screenshot({ path: path.join(SHOTS, 'cluster-after-database-kill.png'), fullPage: true });
     await page.close();
   });
 });

@@ -20,13 +20,49 @@ export interface SuggestedBook {
 export interface CheckoutResult {
   orderId: string;
   status: 'Order Approved' | 'Order Rejected';
-  /** rejected; or approved and durably queued; or executed by the executor cluster. */
-  state: 'rejected' | 'queued' | 'executed';
+  /**
+   * rejected; or approved and durably queued; then executed by the executor cluster (its books taken out of
+   * stock), or failed there (nothing taken: `failure` says why).
+   */
+  state: 'rejected' | 'queued' | 'executed' | 'failed';
+  /** Where the order was decided (executed or failed): the proposing leader, its term, the log index. */
   execution?: { executor: string; term: number; index: number };
+  /** A failed order: OUT_OF_STOCK or UNKNOWN_BOOK, and which book. */
+  failure?: OrderFailure;
   suggestedBooks: SuggestedBook[];
   traceId: string | null;
   events: CheckoutEvent[];
   rejection?: { event: string; code: string; message: string };
+}
+
+export interface OrderFailure {
+  code: 'OUT_OF_STOCK' | 'UNKNOWN_BOOK';
+  message: string;
+}
+
+/**
+ * GET /books: the catalog with prices and stock (read linearizably from the books database). The course page's
+ * `Book A` and `Book B`, which only the database holds, have author '', genres [] and year null.
+ */
+export interface BookView {
+  bookId: string;
+  title: string;
+  author: string;
+  genres: string[];
+  year: number | null;
+  priceCents: number;
+  stock: number;
+}
+
+/** One books database replica in GET /cluster. */
+export interface BooksReplicaView {
+  id: string;
+  address: string;
+  role: 'leader' | 'follower' | 'candidate' | 'unreachable';
+  term: number;
+  leaderId: string | null;
+  commitIndex: number;
+  appliedIndex: number;
 }
 
 export interface ExecutorView {
@@ -47,6 +83,7 @@ export interface ExecutorView {
 
 export interface ClusterSnapshot {
   executors: ExecutorView[];
+  booksDatabase: BooksReplicaView[];
   queue: { depth: number | null };
   at: number;
 }

@@ -1,9 +1,9 @@
 import { inject, injectable } from 'tsyringe';
 import type { OrderExecutorClient } from '../gen/causeway/v1/order_executor';
 import type { OrderQueueClient } from '../gen/causeway/v1/order_queue';
-import type { CheckoutResult, ClusterEvent, ClusterSnapshot, ExecutorView } from './api-types';
-
-type Execution = NonNullable<CheckoutResult['execution']>;
+import type { BooksDatabaseClient } from '../gen/causeway/v1/books_database';
+import type { BooksReplicaView, ClusterEvent, ClusterSnapshot, ExecutorView, OrderFailure } from './api-types';
+import type { Execution } from './order-store';
 
 export type { ClusterEvent, ClusterSnapshot, ExecutorView } from './api-types';
 
@@ -14,6 +14,8 @@ const POLL_MS = 200;
 /** Injection tokens: each executor's address and (untraced) client, and an untraced client to the queue. */
 export const EXECUTOR_CLIENTS = Symbol('ExecutorClients');
 export const QUEUE_STATS_CLIENT = Symbol('QueueStatsClient');
+/** Each books database replica's address and a raw (untraced, not leader-following) client, for its status. */
+export const BOOKS_DATABASE_REPLICAS = Symbol('BooksDatabaseReplicas');
 
 /**
  * The orchestrator's view of the executor cluster and the queue, for GET /cluster,
@@ -28,6 +30,7 @@ export class ClusterView {
   constructor(
     @inject(EXECUTOR_CLIENTS) private readonly executors: ReadonlyMap<string, { address: string; client: OrderExecutorClient }>,
     @inject(QUEUE_STATS_CLIENT) private readonly queue: OrderQueueClient,
+    @inject(BOOKS_DATABASE_REPLICAS) private readonly booksReplicas: ReadonlyMap<string, { address: string; client: BooksDatabaseClient }>,
   ) {}
 
   async snapshot(): Promise<ClusterSnapshot> {
@@ -55,11 +58,22 @@ export class ClusterView {
         }
       }),
     );
+    const booksDatabase = await Promise.all(
+      [...this.booksReplicas].map(async ([id, { address, client }]): Promise<BooksReplicaView> => {
+        try {
+          const s = await client.status({}, { signal: signal() });
+          const role = s.role === 'leader' || s.role === 'follower' ? s.role : 'candidate';
+          return { id, address, role, term: s.term, leaderId: s.leaderId || null, commitIndex: s.commitIndex, appliedIndex: s.appliedIndex };
+        } catch {
+          return { id, address, role: 'unreachable', term: 0, leaderId: null, commitIndex: 0, appliedIndex: 0 };
+        }
+      }),
+    );
     const depth = await this.queue.stats({}, { signal: signal() }).then(
       (s) => s.depth,
       () => null,
     );
-    return { executors, queue: { depth }, at: Date.now() };
+    return { executors, booksDatabase, queue: { depth }, at: Date.now() };
   }
 
   /** Where an order was executed, from the replicated ledger, or undefined if no replica has it yet. */
@@ -79,7 +93,11 @@ export class ClusterView {
       if (missing.length === 0) break;
       try {
         const { executions } = await client.executions({ orderIds: missing }, { signal: AbortSignal.timeout(PROBE_MS) });
-        for (const e of executions) found.set(e.orderId, { executor: e.executor, term: e.term, index: e.index });
+        for (const e of executions) {
+          // Any failure code counts as failed (a newer executor may know more codes than this build's type).
+          const failure = e.failureCode !== '' ? { failure: { code: e.failureCode as OrderFailure['code'], message: e.failureMessage } } : {};
+          found.set(e.orderId, { executor: e.executor, term: e.term, index: e.index, ...failure });
+        }
         missing = missing.filter((id) => !found.has(id));
       } catch {
         // try the next replica

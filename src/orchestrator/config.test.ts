@@ -16,6 +16,21 @@ describe('orchestrator config', () => {
     expect(config.maxInFlightCheckouts).toBe(256);
     expect(config.dataDir).toBe('./data/orchestrator');
     expect(config.orderRetentionDays).toBe(30);
+    expect(Object.keys(config.booksDatabase)).toEqual(['books-1', 'books-2', 'books-3']);
+    expect(config.adminToken).toBeUndefined();
+  });
+
+  it('takes an admin token of at least 16 characters, and refuses a shorter one without echoing it', () => {
+    expect(loadOrchestratorConfig({ CAUSEWAY_ADMIN_TOKEN: 'a-long-enough-token' }).adminToken).toBe('a-long-enough-token');
+    expect(loadOrchestratorConfig({ CAUSEWAY_ADMIN_TOKEN: '' }).adminToken).toBeUndefined();
+    let message = '';
+    try {
+      loadOrchestratorConfig({ CAUSEWAY_ADMIN_TOKEN: 'hunter2' });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/CAUSEWAY_ADMIN_TOKEN must be at least 16 characters/);
+    expect(message).not.toContain('hunter2');
   });
 
   it('allows the web app on its configured port, and reaches the services where they are told to listen', () => {

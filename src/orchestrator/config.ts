@@ -1,5 +1,7 @@
 import {
   CHECKOUT_SERVICES,
+  ConfigError,
+  readBooksDatabasePeers,
   readBool,
   readDataDir,
   readExecutorPeers,
@@ -35,6 +37,23 @@ export interface OrchestratorConfig extends ProcessConfig {
   dataDir: string;
   /** Orders older than this are deleted from orders.db. */
   orderRetentionDays: number;
+  /** The books database's replicas, id → host:port (BOOKS_DATABASE_PEERS): GET /books, the admin endpoint, the cluster view. */
+  booksDatabase: Record<string, string>;
+  /** CAUSEWAY_ADMIN_TOKEN (at least 16 characters): enables PUT /books/:bookId/stock for `Authorization: Bearer <it>`. */
+  adminToken: string | undefined;
+}
+
+/** Shortest admin token accepted: a guessable one would be worse than none. */
+export const MIN_ADMIN_TOKEN_LENGTH = 16;
+
+function readAdminToken(env: Env): string | undefined {
+  const token = env.CAUSEWAY_ADMIN_TOKEN;
+  if (token === undefined || token === '') return undefined;
+  if (token.length < MIN_ADMIN_TOKEN_LENGTH || /\s/.test(token)) {
+    // Not echoed: it is a secret, even a bad one.
+    throw new ConfigError(`CAUSEWAY_ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters with no spaces (unset it to disable administration)`);
+  }
+  return token;
 }
 
 export function loadOrchestratorConfig(env: Env = process.env): OrchestratorConfig {
@@ -53,5 +72,7 @@ export function loadOrchestratorConfig(env: Env = process.env): OrchestratorConf
     maxInFlightCheckouts: readInt(env, 'CAUSEWAY_MAX_INFLIGHT_CHECKOUTS', 256, 1),
     dataDir: readDataDir(env, 'ORCHESTRATOR_DATA_DIR', 'orchestrator'),
     orderRetentionDays: readInt(env, 'CAUSEWAY_ORDER_RETENTION_DAYS', 30, 1, 36_500),
+    booksDatabase: readBooksDatabasePeers(env),
+    adminToken: readAdminToken(env),
   };
 }

@@ -5,6 +5,7 @@ import type { ClusterView } from './cluster';
 import type { DownstreamHealth } from './health';
 import { buildHttpApp } from './http';
 import { OrderStore } from './order-store';
+import type { BooksInventory } from './books';
 
 /** The HTTP layer alone, with a checkout flow that waits until released: back-pressure, not queueing. */
 describe('POST /checkout back-pressure', () => {
@@ -27,6 +28,7 @@ describe('POST /checkout back-pressure', () => {
       health: {} as DownstreamHealth,
       cluster: {} as ClusterView,
       catalog: [],
+      books: {} as BooksInventory,
       corsOrigins: [],
       maxInFlight: 2,
       logger: createLogger('test', 'error'),
@@ -62,6 +64,7 @@ describe('POST /cluster/kill-leader', () => {
       health: {} as DownstreamHealth,
       cluster: {} as ClusterView,
       catalog: [],
+      books: {} as BooksInventory,
       leaderKiller: killLeader && { killLeader },
       corsOrigins,
       maxInFlight: 2,
@@ -130,6 +133,7 @@ describe('GET /orders/:id', () => {
       health: {} as DownstreamHealth,
       cluster: cluster as ClusterView,
       catalog: [],
+      books: {} as BooksInventory,
       corsOrigins: [],
       maxInFlight: 10,
       logger: createLogger('test', 'error'),
@@ -201,5 +205,78 @@ describe('GET /orders/:id', () => {
     expect(res.statusCode).toBe(503);
     expect(res.body).toEqual({ error: { code: 'ORDER_NOT_RECORDED', message: expect.any(String) } });
     await app.close();
+  });
+});
+
+/** PUT /books/:bookId/stock as the HTTP layer alone sees it: refusals come before the body is looked at. */
+describe('PUT /books/:bookId/stock', () => {
+  const apps: FastifyInstance[] = [];
+  afterEach(async () => {
+    await Promise.all(apps.splice(0).map((app) => app.close()));
+  });
+  const TOKEN = 'test-admin-token-0123456789';
+
+  async function serve(adminToken: string | undefined) {
+    const set: [string, number][] = [];
+    const books = {
+      setStock: async (bookId: string, stock: number) => {
+        set.push([bookId, stock]);
+        return bookId === 'bk-001' ? { bookId, title: 'The Hobbit', author: 'J.R.R. Tolkien', genres: [], year: 1937, priceCents: 1599, stock } : undefined;
+      },
+    } as unknown as BooksInventory;
+    const app = buildHttpApp({
+      flow: {} as CheckoutFlow,
+      store: OrderStore.open(':memory:', { retentionMs: 60_000 }),
+      health: {} as DownstreamHealth,
+      cluster: {} as ClusterView,
+      catalog: [],
+      books,
+      adminToken,
+      corsOrigins: ['http://localhost:8080'],
+      maxInFlight: 2,
+      logger: createLogger('test', 'error'),
+    });
+    apps.push(app);
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    const put = async (bookId: string, body: string, headers: Record<string, string> = {}) => {
+      const res = await fetch(`${url}/books/${bookId}/stock`, { method: 'PUT', headers: { 'content-type': 'application/json', ...headers }, body });
+      return { status: res.status, body: (await res.json()) as { error?: { code: string; message: string } } & Record<string, unknown> };
+    };
+    return { put, set };
+  }
+  const auth = { authorization: `Bearer ${TOKEN}` };
+
+  it('is disabled without a configured token (403 ADMIN_DISABLED), whatever the request carries', async () => {
+    const { put, set } = await serve(undefined);
+    expect(await put('bk-001', '{"stock": 3}', auth)).toEqual({ status: 403, body: { error: { code: 'ADMIN_DISABLED', message: expect.any(String) } } });
+    expect((await put('bk-001', 'not json')).body.error?.code).toBe('ADMIN_DISABLED');
+    expect(set).toEqual([]);
+  });
+
+  it('answers 401 without the right Bearer token, before looking at the body', async () => {
+    const { put, set } = await serve(TOKEN);
+    for (const headers of [{} as Record<string, string>, { authorization: 'Bearer wrong-token-0123456789' }, { authorization: TOKEN }, { authorization: `Basic ${TOKEN}` }, { authorization: `Bearer ${TOKEN}x` }]) {
+      expect(await put('bk-001', '{"stock": 3}', headers)).toEqual({ status: 401, body: { error: { code: 'UNAUTHORIZED', message: expect.any(String) } } });
+    }
+    expect((await put('bk-001', '{', { authorization: 'Bearer nope' })).status).toBe(401);
+    expect(set).toEqual([]);
+  });
+
+  it('refuses bad bodies with 400 and the error shape, and an unknown book with 404', async () => {
+    const { put, set } = await serve(TOKEN);
+    for (const body of ['{"stock": -1}', '{"stock": 1.5}', '{"stock": "3"}', '{}', '{"stock": 3, "price": 1}', '{"stock": 1000000001}', '[3]', '{', '']) {
+      const res = await put('bk-001', body, auth);
+      expect(res.status).toBe(400);
+      expect(res.body.error).toEqual({ code: expect.any(String), message: expect.any(String) });
+    }
+    expect(await put('bk-999', '{"stock": 3}', auth)).toEqual({ status: 404, body: { error: { code: 'BOOK_NOT_FOUND', message: expect.any(String) } } });
+    expect(set).toEqual([['bk-999', 3]]);
+  });
+
+  it('sets the stock with the token, and refuses a foreign page even with it', async () => {
+    const { put, set } = await serve(TOKEN);
+    expect(await put('bk-001', '{"stock": 0}', auth)).toEqual({ status: 200, body: expect.objectContaining({ bookId: 'bk-001', stock: 0 }) });
+    expect((await put('bk-001', '{"stock": 5}', { ...auth, origin: 'https://evil.example' })).body.error?.code).toBe('FORBIDDEN_ORIGIN');
+    expect(set).toEqual([['bk-001', 0]]);
   });
 });

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from '../platform/logger';
 import { DependencyError, type CheckoutFlow } from './checkout';
 import type { ClusterView } from './cluster';
@@ -7,13 +7,18 @@ import type { LeaderKiller } from './leader-killer';
 import type { OrderStore } from './order-store';
 import { traceRequests, withRequestSpan } from './http-tracing';
 import { refuseForeignOrigins } from './origin-guard';
-import { checkoutRequestSchema, type CheckoutRequest } from './schema';
+import { checkoutRequestSchema, setStockRequestSchema, type CheckoutRequest, type SetStockBody } from './schema';
+import { bearerMatches, type BooksInventory } from './books';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
 export interface HttpDeps {
   /** The shop's catalog, as the web app lists it. */
   catalog: readonly { bookId: string; title: string; author: string; genres: string[]; year: number }[];
+  /** The books with live stock (GET /books) and the admin's stock changes (PUT /books/:bookId/stock). */
+  books: BooksInventory;
+  /** CAUSEWAY_ADMIN_TOKEN: PUT /books/:bookId/stock needs it as a Bearer token; unset, the endpoint answers 403. */
+  adminToken?: string;
   /** Local runs only: kills the current leader. Undefined elsewhere, and then POST /cluster/kill-leader is 404. */
   leaderKiller?: LeaderKiller;
   flow: CheckoutFlow;
@@ -136,13 +141,14 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
     if (!result) return reply.code(404).send(errorBody('ORDER_NOT_FOUND', `no order ${request.params.id} is known here`));
     if (result.state === 'queued') {
       // The reconciler records executions in the background; a reader need not wait for its next pass.
-      const execution = await deps.cluster.findExecution(result.orderId);
-      if (execution) {
+      const found = await deps.cluster.findExecution(result.orderId);
+      if (found) {
         // Recorded in the background: the answer needs the lookup, not the write.
-        deps.store.markExecuted([[result.orderId, execution]]).catch((err: Error) =>
-          deps.logger.warn(`order ${result.orderId} could not be marked executed: ${err.message}`, { order_id: result.orderId }),
+        deps.store.markExecuted([[result.orderId, found]]).catch((err: Error) =>
+          deps.logger.warn(`order ${result.orderId} could not be marked ${found.failure ? 'failed' : 'executed'}: ${err.message}`, { order_id: result.orderId }),
         );
-        return { ...result, state: 'executed' as const, execution };
+        const { failure, ...execution } = found;
+        return failure ? { ...result, state: 'failed' as const, execution, failure } : { ...result, state: 'executed' as const, execution };
       }
     }
     return result;
@@ -152,17 +158,61 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
 
   app.get('/catalog', async () => ({ books: deps.catalog }));
 
+  app.get('/books', async (_request, reply) => {
+    try {
+      return { books: await deps.books.list() };
+    } catch (err) {
+      deps.logger.warn(`GET /books: the books database did not answer: ${(err as Error).message}`);
+      return reply.code(503).header('Retry-After', '1').send(errorBody('BOOKS_DATABASE_UNAVAILABLE', 'the books database cannot be reached right now'));
+    }
+  });
+
+  // Administration: refused before the body is even parsed unless the request comes from this shop's origin (or
+  // none, as curl) and carries the configured token.
+  const adminToken = deps.adminToken;
+  const admin = {
+    onRequest: [
+      refuseForeignOrigins(deps.corsOrigins, deps.logger),
+      async (request: FastifyRequest, reply: FastifyReply) => {
+        if (!adminToken) return reply.code(403).send(errorBody('ADMIN_DISABLED', 'administration is disabled: set CAUSEWAY_ADMIN_TOKEN to enable it'));
+        if (!bearerMatches(request.headers.authorization, adminToken)) {
+          deps.logger.warn(`refused ${request.method} ${request.url}: no valid admin token`);
+          return reply.code(401).header('WWW-Authenticate', 'Bearer').send(errorBody('UNAUTHORIZED', 'a valid admin token is required (Authorization: Bearer <token>)'));
+        }
+      },
+    ],
+    schema: { body: setStockRequestSchema },
+  };
+  app.put<{ Params: { bookId: string }; Body: SetStockBody }>('/books/:bookId/stock', admin, async (request, reply) => {
+    const { bookId } = request.params;
+    let book;
+    try {
+      book = await deps.books.setStock(bookId, request.body.stock);
+    } catch (err) {
+      deps.logger.warn(`PUT /books/${bookId}/stock failed: ${(err as Error).message}`);
+      return reply.code(503).header('Retry-After', '1').send(errorBody('BOOKS_DATABASE_UNAVAILABLE', 'the books database cannot be reached right now'));
+    }
+    if (!book) return reply.code(404).send(errorBody('BOOK_NOT_FOUND', `no book ${bookId} is known here`));
+    deps.logger.info(`stock of ${bookId} set to ${book.stock} by the admin`, { book_id: bookId, stock: book.stock });
+    return book;
+  });
+
   // Control endpoints: only in local mode (otherwise the route does not exist), and only for this shop's pages.
   const control = { onRequest: refuseForeignOrigins(deps.corsOrigins, deps.logger) };
   const leaderKiller = deps.leaderKiller;
   if (leaderKiller) {
-    app.post('/cluster/kill-leader', control, async (_request, reply) => {
-      try {
-        return await leaderKiller.killLeader();
-      } catch (err) {
-        return reply.code(409).send(errorBody('NO_LEADER', (err as Error).message));
-      }
-    });
+    for (const [path, target] of [
+      ['/cluster/kill-leader', 'executors'],
+      ['/cluster/books-database/kill-leader', 'booksDatabase'],
+    ] as const) {
+      app.post(path, control, async (_request, reply) => {
+        try {
+          return await leaderKiller.killLeader(target);
+        } catch (err) {
+          return reply.code(409).send(errorBody('NO_LEADER', (err as Error).message));
+        }
+      });
+    }
   }
 
   // Server-Sent Events: a snapshot first, then every role and leader change.

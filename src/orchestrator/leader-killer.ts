@@ -11,12 +11,16 @@ export interface KilledLeader {
  * provides one where killing is possible (local mode) and none elsewhere.
  */
 export interface LeaderKiller {
-  killLeader(): Promise<KilledLeader>;
+  /** `executors` (the default) or the `booksDatabase` replicas. */
+  killLeader(cluster?: KillTarget): Promise<KilledLeader>;
 }
 
+/** Which Raft cluster's leader to kill: the keys of ClusterSnapshot that list one. */
+export type KillTarget = 'executors' | 'booksDatabase';
+
 /**
- * Local mode: the executors are processes on this machine and their supervisor (`npm start`) publishes their
- * pids, each under its executor id (`pidOf` reads them, see src/platform/process-table.ts). The leader is
+ * Local mode: the executors and the books database's replicas are processes on this machine and their supervisor
+ * (`npm start`) publishes their pids, each under its id (`pidOf` reads them, see src/platform/process-table.ts). The leader is
  * SIGKILLed, a crash, not a shutdown; the supervisor restarts it.
  */
 export class LocalLeaderKiller implements LeaderKiller {
@@ -27,9 +31,9 @@ export class LocalLeaderKiller implements LeaderKiller {
     private readonly kill: (pid: number) => void = (pid) => process.kill(pid, 'SIGKILL'),
   ) {}
 
-  async killLeader(): Promise<KilledLeader> {
+  async killLeader(target: KillTarget = 'executors'): Promise<KilledLeader> {
     const snapshot = await this.cluster.snapshot();
-    const leader = snapshot.executors.find((e) => e.role === 'leader');
+    const leader = snapshot[target].find((e) => e.role === 'leader');
     if (!leader) throw new Error('there is no leader right now (an election may be under way)');
     const pid = this.pidOf(leader.id);
     if (!pid) throw new Error(`no process id known for ${leader.id}`);

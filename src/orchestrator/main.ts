@@ -13,7 +13,10 @@ import { GrpcClients } from '../platform/grpc';
 import { Lifecycle } from '../platform/lifecycle';
 import { createLogger, LOGGER } from '../platform/logger';
 import { CheckoutFlow } from './checkout';
-import { ClusterView, EXECUTOR_CLIENTS, QUEUE_STATS_CLIENT } from './cluster';
+import { BOOKS_DATABASE_REPLICAS, ClusterView, EXECUTOR_CLIENTS, QUEUE_STATS_CLIENT } from './cluster';
+import { BooksDatabaseDefinition } from '../gen/causeway/v1/books_database';
+import { BooksDatabaseClient } from '../books-database-client/client';
+import { BooksInventory } from './books';
 import { loadOrchestratorConfig } from './config';
 import { DownstreamHealth, HEALTH_CLIENTS } from './health';
 import { buildHttpApp } from './http';
@@ -52,6 +55,14 @@ runMain('orchestrator', async () => {
     ),
   });
   container.register(QUEUE_STATS_CLIENT, { useValue: connect(OrderQueueDefinition, 'order-queue', false) });
+  container.register(BOOKS_DATABASE_REPLICAS, {
+    useValue: new Map(
+      Object.entries(config.booksDatabase).map(([id, address]) => [id, { address, client: connect(BooksDatabaseDefinition, { address }, false) }]),
+    ),
+  });
+  // GET /books and the admin endpoint: the leader-following client (a read waits through an election for up to
+  // two seconds before GET /books answers 503).
+  const booksDatabase = new BooksDatabaseClient(config.booksDatabase, { callDeadlineMs: config.rpcDeadlineMs, totalMs: 2000 });
   container.register(HEALTH_CLIENTS, {
     useValue: Object.fromEntries([...CHECKOUT_SERVICES, 'order-queue' as const].map((s) => [s, connect(HealthDefinition, s, false)])),
   });
@@ -87,6 +98,8 @@ runMain('orchestrator', async () => {
     health: container.resolve(DownstreamHealth),
     cluster,
     catalog,
+    books: new BooksInventory(catalog, booksDatabase),
+    adminToken: config.adminToken,
     leaderKiller: config.localMode ? new LocalLeaderKiller(cluster, pidOf, logger) : undefined,
     corsOrigins: config.corsOrigins,
     maxInFlight: config.maxInFlightCheckouts,
@@ -105,5 +118,6 @@ runMain('orchestrator', async () => {
     retention.stop();
     await store.close();
     clients.close();
+    booksDatabase.close();
   });
 });

@@ -166,6 +166,18 @@ describe.each<[string, WriterMode]>([
     await store.close();
   });
 
+  it('records a failed order with why, once, and gives the failure back', async () => {
+    const store = open(freshDir(), { retentionMs: 30 * DAY });
+    await store.put(approved('ord_f'));
+    const failure = { code: 'OUT_OF_STOCK' as const, message: 'not enough copies of "Dune" in stock' };
+    expect(await store.markExecuted([['ord_f', { ...execution, failure }]])).toBe(1);
+    expect(store.get('ord_f')).toEqual({ ...approved('ord_f'), state: 'failed', execution, failure });
+    // Decided once: no later answer turns it into an executed order.
+    expect(await store.markExecuted([['ord_f', execution]])).toBe(0);
+    expect(store.get('ord_f')!.state).toBe('failed');
+    expect(store.queued(10)).toEqual([]);
+    await store.close();
+  });
 });
 
 describe('OrderStore', () => {
@@ -179,6 +191,28 @@ describe('OrderStore', () => {
   });
 
   describe('schema', () => {
+    it('migrates a version 1 database with its orders to one that can hold failed orders', async () => {
+      const dir = freshDir();
+      // Version 1 as it was shipped: the first migration alone.
+      const v1 = new Database(path.join(dir, ORDERS_DB));
+      v1.exec(`CREATE TABLE orders (
+         order_id TEXT PRIMARY KEY, state TEXT NOT NULL CHECK (state IN ('rejected', 'queued', 'executed')),
+         answered_at_ms INTEGER NOT NULL, answer TEXT NOT NULL, executor TEXT, term INTEGER, log_index INTEGER) STRICT;
+       CREATE INDEX orders_by_age ON orders (answered_at_ms);
+       CREATE INDEX queued_by_age ON orders (answered_at_ms, order_id) WHERE state = 'queued';`);
+      const insert = v1.prepare('INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?)');
+      insert.run('ord_q', 'queued', 1, JSON.stringify(approved('ord_q')), null, null, null);
+      insert.run('ord_x', 'executed', 2, JSON.stringify(approved('ord_x')), 'executor-2', 3, 41);
+      v1.pragma('user_version = 1');
+      v1.close();
+      const store = OrderStore.open(dir, { retentionMs: 1000 * DAY });
+      expect(store.get('ord_x')).toEqual({ ...approved('ord_x'), state: 'executed', execution });
+      expect(store.queued(10).map((o) => o.orderId)).toEqual(['ord_q']);
+      expect(await store.markExecuted([['ord_q', { ...execution, failure: { code: 'UNKNOWN_BOOK', message: 'no book titled "Nope"' } }]])).toBe(1);
+      expect(store.get('ord_q')).toMatchObject({ state: 'failed', failure: { code: 'UNKNOWN_BOOK' } });
+      await store.close();
+    });
+
     it('creates a new database at the current version, and opens it again without migrating twice', async () => {
       const dir = freshDir();
       const store = OrderStore.open(dir, { retentionMs: DAY });

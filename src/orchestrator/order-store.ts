@@ -26,7 +26,10 @@ export const ORDERS_DB = 'orders.db';
 /** Injection token for the orchestrator's OrderStore. */
 export const ORDER_STORE = Symbol('OrderStore');
 
-export type Execution = NonNullable<CheckoutResult['execution']>;
+type Failure = NonNullable<CheckoutResult['failure']>;
+
+/** Where an order was decided, and why it failed if it did. */
+export type Execution = NonNullable<CheckoutResult['execution']> & { failure?: Failure };
 
 /**
  * The schema's history: MIGRATIONS[v] takes a database at `PRAGMA user_version` v to v + 1. Append, never
@@ -42,6 +45,25 @@ const MIGRATIONS: readonly string[] = [
      term           INTEGER,
      log_index      INTEGER
    ) STRICT;
+   CREATE INDEX orders_by_age ON orders (answered_at_ms);
+   CREATE INDEX queued_by_age ON orders (answered_at_ms, order_id) WHERE state = 'queued';`,
+  // v1 → v2: an order the executors decided but could not execute (out of stock, unknown book) is 'failed', with
+  // why. SQLite cannot change a CHECK constraint in place: the table is rebuilt (its indexes go with it).
+  `CREATE TABLE orders_v2 (
+     order_id        TEXT PRIMARY KEY,
+     state           TEXT NOT NULL CHECK (state IN ('rejected', 'queued', 'executed', 'failed')),
+     answered_at_ms  INTEGER NOT NULL,
+     answer          TEXT NOT NULL,
+     executor        TEXT,
+     term            INTEGER,
+     log_index       INTEGER,
+     failure_code    TEXT,          -- 'failed' only: OUT_OF_STOCK or UNKNOWN_BOOK
+     failure_message TEXT
+   ) STRICT;
+   INSERT INTO orders_v2 (order_id, state, answered_at_ms, answer, executor, term, log_index)
+     SELECT order_id, state, answered_at_ms, answer, executor, term, log_index FROM orders;
+   DROP TABLE orders;
+   ALTER TABLE orders_v2 RENAME TO orders;
    CREATE INDEX orders_by_age ON orders (answered_at_ms);
    CREATE INDEX queued_by_age ON orders (answered_at_ms, order_id) WHERE state = 'queued';`,
 ];
@@ -72,6 +94,8 @@ interface Row {
   executor: string | null;
   term: number | null;
   log_index: number | null;
+  failure_code: string | null;
+  failure_message: string | null;
 }
 
 interface Pending {
@@ -220,11 +244,12 @@ export class OrderStore {
     if (!row) return undefined;
     const result = JSON.parse(row.answer) as CheckoutResult;
     result.state = row.state;
-    if (row.state === 'executed') result.execution = { executor: row.executor!, term: row.term!, index: row.log_index! };
+    if (row.state === 'executed' || row.state === 'failed') result.execution = { executor: row.executor!, term: row.term!, index: row.log_index! };
+    if (row.state === 'failed') result.failure = { code: row.failure_code as Failure['code'], message: row.failure_message ?? '' };
     return result;
   }
 
-  /** Marks queued orders executed, in one transaction; resolves with how many changed (others were not queued). */
+  /** Marks queued orders executed (or failed, with a failure), in one transaction; resolves with how many changed (others were not queued). */
   async markExecuted(executions: Iterable<readonly [string, Execution]>): Promise<number> {
     const list = [...executions];
     return list.length === 0 ? 0 : this.writer.write({ op: 'mark', executions: list });
@@ -276,7 +301,7 @@ export class OrderStore {
 
 function prepare(db: Database.Database) {
   return {
-    get: db.prepare<[string], Row>('SELECT state, answer, executor, term, log_index FROM orders WHERE order_id = ?'),
+    get: db.prepare<[string], Row>('SELECT state, answer, executor, term, log_index, failure_code, failure_message FROM orders WHERE order_id = ?'),
     queued: db.prepare<[number, string, number], { order_id: string; answered_at_ms: number }>(
       `SELECT order_id, answered_at_ms FROM orders
         WHERE state = 'queued' AND (answered_at_ms, order_id) > (?, ?)

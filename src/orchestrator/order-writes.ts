@@ -9,11 +9,12 @@ import type Database from 'better-sqlite3';
 /** One answered order, as a row: id, state, when it was answered, the answer's JSON. */
 export type OrderRow = readonly [orderId: string, state: string, answeredAtMs: number, answer: string];
 
-/** Where, when and by whom an order was executed. */
+/** Where, when and by whom an order was executed; with a failure when it failed (state 'failed'). */
 export interface ExecutionRow {
   executor: string;
   term: number;
   index: number;
+  failure?: { code: string; message: string };
 }
 
 /** A write, as the store sends it to whoever runs its transactions. */
@@ -29,8 +30,8 @@ export function orderWrites(db: Database.Database): WriteRunner {
   const insert = db.prepare<[string, string, number, string]>(
     'INSERT INTO orders (order_id, state, answered_at_ms, answer) VALUES (?, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING',
   );
-  const markExecuted = db.prepare<[string, number, number, string]>(
-    "UPDATE orders SET state = 'executed', executor = ?, term = ?, log_index = ? WHERE order_id = ? AND state = 'queued'",
+  const markExecuted = db.prepare<[string, string, number, number, string | null, string | null, string]>(
+    "UPDATE orders SET state = ?, executor = ?, term = ?, log_index = ?, failure_code = ?, failure_message = ? WHERE order_id = ? AND state = 'queued'",
   );
   const sweep = db.prepare<[number, number]>(
     'DELETE FROM orders WHERE order_id IN (SELECT order_id FROM orders WHERE answered_at_ms < ? ORDER BY answered_at_ms LIMIT ?)',
@@ -42,7 +43,9 @@ export function orderWrites(db: Database.Database): WriteRunner {
   });
   const markAll = db.transaction((executions: readonly (readonly [string, ExecutionRow])[]) => {
     let changed = 0;
-    for (const [orderId, e] of executions) changed += markExecuted.run(e.executor, e.term, e.index, orderId).changes;
+    for (const [orderId, e] of executions) {
+      changed += markExecuted.run(e.failure ? 'failed' : 'executed', e.executor, e.term, e.index, e.failure?.code ?? null, e.failure?.message ?? null, orderId).changes;
+    }
     return changed;
   });
   return (request) => {

@@ -1,4 +1,4 @@
-import { checkoutRequestSchema, type CheckoutRequest } from './schema';
+import { checkoutRequestSchema, setStockRequestSchema, type CheckoutRequest, type SetStockBody } from './schema';
 
 /** Compile-time checks: `npx tsc -p tsconfig.test.json` fails if the derived type is wrong. */
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -22,5 +22,27 @@ describe('the POST /checkout schema and its derived type', () => {
     expect(checkoutRequestSchema.required).toEqual(['user', 'creditCard', 'items']);
     expect(checkoutRequestSchema.properties.user.required).toEqual([]);
     expect([noUser, unknownField]).toHaveLength(2);
+  });
+});
+
+/**
+ * Our additions to the course's API (not in its OpenAPI contract, which stays read-only): GET /books answers
+ * BookView (api-types.ts); PUT /books/:bookId/stock takes this body, behind CAUSEWAY_ADMIN_TOKEN (README, "Stock over
+ * HTTP"); GET /cluster adds booksDatabase; GET /orders/:id adds state 'failed' with failure {code, message}.
+ */
+const setStockDerived: Equal<SetStockBody, { stock: number }> = true;
+// @ts-expect-error the stock is required
+const noStock: SetStockBody = {};
+
+describe('the PUT /books/:bookId/stock schema', () => {
+  it('takes exactly one integer stock within the database’s bound', () => {
+    expect(setStockDerived).toBe(true);
+    expect(noStock).toEqual({});
+    expect(setStockRequestSchema).toEqual({
+      type: 'object',
+      properties: { stock: { type: 'integer', minimum: 0, maximum: 1_000_000_000 } },
+      required: ['stock'],
+      additionalProperties: false,
+    });
   });
 });

@@ -69,3 +69,17 @@ type Flatten<T> = { [K in keyof T]: T[K] };
 
 /** The body of POST /checkout, as the schema admits it (the web app sends it too). */
 export type CheckoutRequest = FromSchema<typeof checkoutRequestSchema>;
+
+/**
+ * JSON Schema of PUT /books/:bookId/stock (our addition; not in the course's OpenAPI contract): `{"stock": n}`,
+ * n an integer in [0, 1,000,000,000] (the books database's own bound), nothing else.
+ */
+export const setStockRequestSchema = {
+  type: 'object',
+  properties: { stock: { type: 'integer', minimum: 0, maximum: 1_000_000_000 } },
+  required: ['stock'],
+  additionalProperties: false,
+} as const;
+
+/** The body of PUT /books/:bookId/stock, as the schema admits it. */
+export type SetStockBody = FromSchema<typeof setStockRequestSchema>;

@@ -24,13 +24,17 @@ export function announceExecution(command: OrderCommand, execution: Execution, s
         'raft.term': execution.term,
         'raft.index': execution.index,
         'order.items': command.items.length,
+        'order.outcome': execution.failure ? 'failed' : 'executed',
+        ...(execution.failure ? { 'order.failure': execution.failure.code } : {}),
       },
     },
     ROOT_CONTEXT,
   );
   context.with(trace.setSpan(context.active(), span), () => {
     const items = command.items.map((i) => `${i.quantity} × ${i.name}`).join(', ');
-    const message = `Order ${command.orderId} executed: ${items}`;
+    const message = execution.failure
+      ? `Order ${command.orderId} failed (${execution.failure.code}: ${execution.failure.message}): ${items}`
+      : `Order ${command.orderId} executed: ${items}`;
     const meta = {
       order_id: command.orderId,
       leader: execution.executor,

@@ -1,5 +1,6 @@
 import {
   ConfigError,
+  readBooksDatabasePeers,
   readDataDir,
   readExecutorPeers,
   readInt,
@@ -41,6 +42,8 @@ export interface ExecutorConfig extends ProcessConfig {
   consumer: ConsumerConfig;
   /** How many of the latest executions the ledger remembers (the exactly-once horizon). */
   ledgerRetain: number;
+  /** The books database's replicas (BOOKS_DATABASE_PEERS), id → host:port: executing an order takes its stock. */
+  booksDatabase: Record<string, string>;
 }
 
 export function loadExecutorConfig(env: Env = process.env): ExecutorConfig {
@@ -62,5 +65,6 @@ export function loadExecutorConfig(env: Env = process.env): ExecutorConfig {
       backoffMs: readInt(env, 'EXECUTOR_BACKOFF_MS', 100, 1),
     },
     ledgerRetain: readInt(env, 'EXECUTOR_LEDGER_RETAIN', 50_000, 1),
+    booksDatabase: readBooksDatabasePeers(env),
   };
 }

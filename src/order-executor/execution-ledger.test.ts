@@ -78,3 +78,35 @@ describe('ExecutionLedger snapshots and its horizon', () => {
     expect(() => new ExecutionLedger().restore('{"executions":5}')).toThrow(/not a ledger snapshot/);
   });
 });
+
+describe('ExecutionLedger outcomes', () => {
+  const failed = (orderId: string): OrderCommand => ({
+    ...command(orderId),
+    outcome: { state: 'failed', failure: { code: 'OUT_OF_STOCK', message: '"Dune" is out of stock' } },
+  });
+
+  it('records a failed order with its failure, and keeps the first outcome when the order is proposed again', () => {
+    const ledger = new ExecutionLedger();
+    ledger.apply({ term: 1, index: 1, type: 'command', data: encodeCommand(failed('o1')) });
+    ledger.apply({ term: 1, index: 2, type: 'command', data: encodeCommand({ ...command('o2'), outcome: { state: 'executed' } }) });
+    // A second copy cannot change the decision, whatever it carries.
+    expect(ledger.apply({ term: 2, index: 3, type: 'command', data: encodeCommand(command('o1', 'executor-2')) }).kind).toBe('duplicate');
+    expect(ledger.get('o1')).toEqual({ orderId: 'o1', executor: 'executor-1', term: 1, index: 1, failure: { code: 'OUT_OF_STOCK', message: '"Dune" is out of stock' } });
+    expect(ledger.get('o2')).toEqual({ orderId: 'o2', executor: 'executor-1', term: 1, index: 2 });
+  });
+
+  it('carries failures through a snapshot', () => {
+    const ledger = new ExecutionLedger();
+    ledger.apply({ term: 1, index: 1, type: 'command', data: encodeCommand(failed('o1')) });
+    ledger.apply({ term: 1, index: 2, type: 'command', data: encodeCommand(command('o2')) });
+    const copy = new ExecutionLedger();
+    copy.restore(ledger.snapshot());
+    expect(copy.all()).toEqual(ledger.all());
+    expect(copy.get('o1')?.failure?.code).toBe('OUT_OF_STOCK');
+  });
+
+  it('refuses a committed command whose outcome is malformed (a broken invariant, not a guess)', () => {
+    const bad = JSON.stringify({ ...command('o1'), outcome: { state: 'failed' } });
+    expect(() => new ExecutionLedger().apply({ term: 1, index: 1, type: 'command', data: bad })).toThrow(/malformed outcome/);
+  });
+});

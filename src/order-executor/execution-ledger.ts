@@ -6,6 +6,18 @@ import type { Entry } from '../raft/types';
  * replica that applies the same committed log holds the same ledger.
  */
 
+/** Why an order failed; it changed no stock. */
+export interface OrderFailure {
+  code: 'OUT_OF_STOCK' | 'UNKNOWN_BOOK';
+  message: string;
+}
+
+/**
+ * What executing an order came to, decided by the books database before the order is proposed (see
+ * execute-order.ts) and replicated with it, so every replica and every later leader knows it.
+ */
+export type OrderOutcome = { state: 'executed' } | { state: 'failed'; failure: OrderFailure };
+
 /** What a leader proposes for one order: everything execution needs, no card data. */
 export interface OrderCommand {
   orderId: string;
@@ -17,6 +29,8 @@ export interface OrderCommand {
   items: { name: string; quantity: number }[];
   /** The checkout's W3C traceparent, so the execution span can link to it. */
   traceparent: string;
+  /** The stock decrement's outcome (absent in entries written before the books database: executed). */
+  outcome?: OrderOutcome;
 }
 
 export interface Execution {
@@ -24,6 +38,8 @@ export interface Execution {
   executor: string;
   term: number;
   index: number;
+  /** Present when the order failed (and changed nothing). */
+  failure?: OrderFailure;
 }
 
 export function encodeCommand(command: OrderCommand): string {
@@ -33,6 +49,10 @@ export function encodeCommand(command: OrderCommand): string {
 export function decodeCommand(data: string): OrderCommand {
   const command = JSON.parse(data) as OrderCommand;
   if (typeof command?.orderId !== 'string' || command.orderId === '') throw new Error('command without an orderId');
+  const outcome = command.outcome;
+  if (outcome !== undefined && outcome.state !== 'executed' && !(outcome.state === 'failed' && typeof outcome.failure?.code === 'string')) {
+    throw new Error(`command for ${command.orderId} has a malformed outcome`);
+  }
   return command;
 }
 
@@ -55,7 +75,8 @@ interface LedgerSnapshot {
   version: 1;
   lastApplied: number;
   executedTotal: number;
-  executions: [orderId: string, executor: string, term: number, index: number][];
+  /** A failed order's tuple adds its failure code and message. */
+  executions: [orderId: string, executor: string, term: number, index: number, failureCode?: OrderFailure['code'], failureMessage?: string][];
 }
 
 export class ExecutionLedger {
@@ -73,7 +94,8 @@ export class ExecutionLedger {
     const command = decodeCommand(entry.data);
     const existing = this.executions.get(command.orderId);
     if (existing) return { kind: 'duplicate', execution: existing, command };
-    const execution = { orderId: command.orderId, executor: command.leader, term: entry.term, index: entry.index };
+    const execution: Execution = { orderId: command.orderId, executor: command.leader, term: entry.term, index: entry.index };
+    if (command.outcome?.state === 'failed') execution.failure = { ...command.outcome.failure };
     this.executions.set(command.orderId, execution);
     this.total++;
     if (this.executions.size > this.retain) this.executions.delete(this.executions.keys().next().value!);
@@ -104,7 +126,9 @@ export class ExecutionLedger {
       version: 1,
       lastApplied: this.lastApplied,
       executedTotal: this.total,
-      executions: [...this.executions.values()].map((e) => [e.orderId, e.executor, e.term, e.index]),
+      executions: [...this.executions.values()].map((e) =>
+        e.failure ? [e.orderId, e.executor, e.term, e.index, e.failure.code, e.failure.message] : [e.orderId, e.executor, e.term, e.index],
+      ),
     };
     return JSON.stringify(state);
   }
@@ -116,8 +140,10 @@ export class ExecutionLedger {
       throw new Error('not a ledger snapshot (version 1)');
     }
     this.executions = new Map();
-    for (const [orderId, executor, term, index] of state.executions.slice(-this.retain)) {
-      this.executions.set(orderId, { orderId, executor, term, index });
+    for (const [orderId, executor, term, index, failureCode, failureMessage] of state.executions.slice(-this.retain)) {
+      const execution: Execution = { orderId, executor, term, index };
+      if (failureCode) execution.failure = { code: failureCode, message: failureMessage ?? '' };
+      this.executions.set(orderId, execution);
     }
     this.lastApplied = state.lastApplied;
     this.total = state.executedTotal;

@@ -24,6 +24,8 @@ import { RaftTransport } from '../platform/raft-host/transport';
 import { RAFT_ELECTION_METRICS, RAFT_SERVICE_DEFINITION } from '../platform/raft-host/tokens';
 import { MEMBERSHIP, OrderExecutorService } from './service';
 import { EXECUTOR_ID, ORDER_QUEUE_CLIENT, PEER_ADDRESSES } from './tokens';
+import { BooksDatabaseClient } from '../books-database-client/client';
+import { BOOKS_DATABASE, EXECUTE_ORDER, OrderExecution } from './execute-order';
 
 /** How long one Dequeue long poll waits for an order. */
 const QUEUE_WAIT_MS = 500;
@@ -67,6 +69,10 @@ runMain('order-executor', async () => {
   // (grpc-js's public Channel API: asking for the state with tryToConnect starts connecting an idle channel.)
   queueChannel.getConnectivityState(true);
 
+  // Executing an order takes its stock out of the books database; one operation follows the database's leader
+  // through an election for a few seconds before the order is left to be delivered again.
+  const booksDatabase = new BooksDatabaseClient(ex.booksDatabase, { callDeadlineMs: ex.rpcDeadlineMs, totalMs: 5000 });
+
   let queueDepth: number | undefined;
   let consumer: QueueConsumer | undefined;
 
@@ -81,6 +87,7 @@ runMain('order-executor', async () => {
   container.register(RAFT_DRIVER_OPTIONS, { useValue: ex.raft });
   container.register(ExecutionLedger, { useValue: ledger });
   container.register(ORDER_QUEUE_CLIENT, { useValue: queue });
+  container.register(BOOKS_DATABASE, { useValue: booksDatabase });
   container.register(CONSUMER_OPTIONS, { useValue: { id: ex.id, ...ex.consumer, waitMs: QUEUE_WAIT_MS } satisfies QueueConsumerOptions });
   container.register(RAFT_STATUS, { useValue: () => node.status() });
   container.register(QUEUE_DEPTH, { useValue: () => queueDepth });
@@ -89,6 +96,8 @@ runMain('order-executor', async () => {
   container.registerSingleton(ExecutorMetrics);
   container.registerSingleton(ElectionTelemetry);
   container.registerSingleton(RaftDriver);
+  container.registerSingleton(OrderExecution);
+  container.register(EXECUTE_ORDER, { useFactory: (c) => c.resolve(OrderExecution).execute });
   container.registerSingleton(QueueConsumer);
   const transport = container.resolve(RaftTransport);
   const metrics = container.resolve(ExecutorMetrics);
@@ -108,7 +117,8 @@ runMain('order-executor', async () => {
             if (replay) logger.debug(`replayed order ${applied.execution.orderId}`, { order_id: applied.execution.orderId });
             else {
               announceExecution(applied.command, applied.execution, ex.id, node.status().role === 'leader', logger);
-              metrics.orderExecuted();
+              if (applied.execution.failure) metrics.orderFailed(applied.execution.failure.code);
+              else metrics.orderExecuted();
             }
           } else {
             logger.info(`order ${applied.command.orderId} was proposed again at ${entry.index}; already executed at ${applied.execution.index}`, {
@@ -165,6 +175,7 @@ runMain('order-executor', async () => {
       await driver.stop();
       transport.close();
       queueChannel.close();
+      booksDatabase.close();
       await storage.close();
     },
   });

@@ -20,6 +20,10 @@ export class ExecutorMetrics {
     description: 'Times this executor saw the cluster leader change',
   });
   private readonly executed = this.meter.createCounter('orders.executed', { unit: '{order}', description: 'Orders this replica executed' });
+  private readonly failed = this.meter.createCounter('orders.failed', {
+    unit: '{order}',
+    description: 'Orders this replica recorded as failed (nothing taken from stock), by failure.code',
+  });
   private readonly elections = this.meter.createCounter('executor.elections', { unit: '{election}', description: 'Elections this executor started' });
   private readonly attributes: { executor: string };
 
@@ -61,6 +65,10 @@ export class ExecutorMetrics {
 
   orderExecuted(): void {
     this.executed.add(1, this.attributes);
+  }
+
+  orderFailed(code: string): void {
+    this.failed.add(1, { ...this.attributes, 'failure.code': code });
   }
 
   electionStarted(): void {

@@ -3,6 +3,8 @@ import { createLogger } from '../platform/logger';
 import type { RaftStatus } from '../raft/node';
 import { decodeCommand, ExecutionLedger } from './execution-ledger';
 import { QueueConsumer } from './queue-consumer';
+import { DeposedError, type ExecuteOrder } from './execute-order';
+import type { OrderOutcome } from './execution-ledger';
 import type { RaftDriver } from '../platform/raft-host/driver';
 
 const lease = (orderId: string, delivery = 1): Lease => ({
@@ -89,6 +91,15 @@ describe('QueueConsumer', () => {
   let raft: FakeRaft;
   let ledger: ExecutionLedger;
   let consumer: QueueConsumer;
+  /** The execution step, answered by the test: executed unless `outcomes` says otherwise for an order. */
+  let executed: { orderId: string; fence: number }[];
+  let outcomes: Map<string, OrderOutcome | Error>;
+  const execute: ExecuteOrder = async (order, fence) => {
+    executed.push({ orderId: order.orderId, fence });
+    const outcome = outcomes.get(order.orderId) ?? { state: 'executed' };
+    if (outcome instanceof Error) throw outcome;
+    return outcome;
+  };
   const proposedIds = () => raft.proposed.map((c) => decodeCommand(c).orderId);
   /** The state machine executes a proposed order at the next index, and the consumer hears of it. */
   const commit = (orderId: string) => {
@@ -102,10 +113,13 @@ describe('QueueConsumer', () => {
     queue = new FakeQueue();
     raft = new FakeRaft();
     ledger = new ExecutionLedger();
+    executed = [];
+    outcomes = new Map();
     consumer = new QueueConsumer(
       queue.client,
       raft as unknown as RaftDriver,
       ledger,
+      execute,
       { id: 'executor-2', batch: 8, leaseMs: 2000, backoffMs: 5, waitMs: 500 },
       createLogger('test', 'error'),
     );
@@ -128,6 +142,7 @@ describe('QueueConsumer', () => {
         maskedCard: '**** 4444',
         items: [{ name: 'Dune', quantity: 1 }],
         traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+        outcome: { state: 'executed' },
       },
       expect.objectContaining({ orderId: 'o2' }),
     ]);
@@ -190,5 +205,63 @@ describe('QueueConsumer', () => {
     await until('a proposal', () => raft.proposed.length === 1);
     expect(queue.failNext).toBe(0);
     expect(queue.dequeues.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('executes each order fenced by its term before proposing it, and proposes the outcome with it', async () => {
+    outcomes.set('o2', { state: 'failed', failure: { code: 'OUT_OF_STOCK', message: 'not enough copies of "Dune" in stock' } });
+    consumer.start();
+    queue.deliver(lease('o1'), lease('o2'));
+    await until('two proposals', () => raft.proposed.length === 2);
+    expect(executed).toEqual([
+      { orderId: 'o1', fence: 3 },
+      { orderId: 'o2', fence: 3 },
+    ]);
+    expect(raft.proposed.map((c) => decodeCommand(c).outcome)).toEqual([
+      { state: 'executed' },
+      { state: 'failed', failure: { code: 'OUT_OF_STOCK', message: 'not enough copies of "Dune" in stock' } },
+    ]);
+    // A failed order is decided all the same: applied, then acked.
+    commit('o2');
+    await until('an ack', () => queue.acked().length === 1);
+    expect(queue.acked()).toEqual(['o2']);
+  });
+
+  it('proposes nothing for an order it could not execute, and executes it again when it is delivered again', async () => {
+    outcomes.set('o1', new Error('books database unavailable'));
+    outcomes.set('o2', new DeposedError(3));
+    consumer.start();
+    queue.deliver(lease('o1'), lease('o2'), lease('o3'));
+    await until('o3 proposed', () => raft.proposed.length === 1);
+    expect(proposedIds()).toEqual(['o3']);
+    // The lease expired and the queue delivers o1 again; the database answers now.
+    outcomes.delete('o1');
+    queue.deliver(lease('o1', 2));
+    await until('o1 proposed', () => raft.proposed.length === 2);
+    expect(proposedIds()).toEqual(['o3', 'o1']);
+    expect(executed.filter((e) => e.orderId === 'o1')).toHaveLength(2);
+  });
+
+  it('does not propose what it executed once its term has changed meanwhile', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let entered = false;
+    const slow: ExecuteOrder = async (order, fence) => {
+      entered = true;
+      await gate;
+      return execute(order, fence);
+    };
+    await consumer.stop();
+    consumer = new QueueConsumer(queue.client, raft as unknown as RaftDriver, ledger, slow, { id: 'executor-2', batch: 8, leaseMs: 2000, backoffMs: 5, waitMs: 500 }, createLogger('test', 'error'));
+    consumer.start();
+    queue.deliver(lease('o1'));
+    await until('o1 being executed', () => entered);
+    raft.term = 4;
+    release();
+    // In term 4 the consumer leases again; o1, redelivered, is executed and proposed then.
+    await until('a lease request in term 4', () => queue.dequeues.some((d) => d.term === 4));
+    expect(raft.proposed).toEqual([]);
+    queue.deliver(lease('o1', 2));
+    await until('o1 proposed in term 4', () => raft.proposed.length === 1);
+    expect(executed.map((e) => e.fence)).toEqual([3, 4]);
   });
 });

@@ -2,7 +2,8 @@ import { ClientError, Status } from 'nice-grpc';
 import type { Lease, OrderQueueClient } from '../gen/causeway/v1/order_queue';
 import { inject, injectable } from 'tsyringe';
 import { LOGGER, type Logger } from '../platform/logger';
-import { encodeCommand, ExecutionLedger } from './execution-ledger';
+import { encodeCommand, ExecutionLedger, type OrderOutcome } from './execution-ledger';
+import { DeposedError, EXECUTE_ORDER, type ExecuteOrder } from './execute-order';
 import { RaftDriver } from '../platform/raft-host/driver';
 import { ORDER_QUEUE_CLIENT } from './tokens';
 
@@ -23,10 +24,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The leader's work loop: lease orders from the queue (fenced by the Raft term),
- * propose each to the log, and ack the lease only after the order is committed
- * and applied. A lease that is never acked (leader crashed, lost leadership)
- * expires and the order is delivered again; the ledger makes the second copy a
- * no-op, so no order is lost and none runs twice.
+ * execute each (the books database's decrement, see execute-order.ts), propose
+ * it with its outcome to the log, and ack the lease only after the order is
+ * committed and applied. A lease that is never acked (leader crashed, lost
+ * leadership) expires and the order is delivered again; the database replays
+ * its first outcome and the ledger makes a second copy a no-op, so no order is
+ * lost and none runs twice.
  */
 @injectable()
 export class QueueConsumer {
@@ -42,6 +45,7 @@ export class QueueConsumer {
     @inject(ORDER_QUEUE_CLIENT) private readonly queue: OrderQueueClient,
     @inject(RaftDriver) private readonly raft: RaftDriver,
     @inject(ExecutionLedger) private readonly ledger: ExecutionLedger,
+    @inject(EXECUTE_ORDER) private readonly execute: ExecuteOrder,
     @inject(CONSUMER_OPTIONS) private readonly options: QueueConsumerOptions,
     @inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -101,8 +105,15 @@ export class QueueConsumer {
         });
         const fresh = this.triage(leases);
         if (fresh.length > 0 && this.raft.isServingLeader() && this.raft.status().term === term) {
-          this.raft.propose(fresh.map((lease) => this.command(lease)));
           for (const lease of fresh) this.inFlight.add(lease.order!.orderId);
+          const decided = await this.executeAll(fresh, term);
+          // Proposed only in the term the decrements were fenced with: a deposed leader's proposals would be
+          // replaced anyway, and the next leader executes the orders again (getting the same outcomes).
+          if (decided.length > 0 && this.raft.isServingLeader() && this.raft.status().term === term) {
+            this.raft.propose(decided.map(({ lease, outcome }) => this.command(lease, outcome)));
+          } else {
+            for (const { lease } of decided) this.inFlight.delete(lease.order!.orderId);
+          }
         }
       } catch (err) {
         if (err instanceof ClientError && err.code === Status.FAILED_PRECONDITION) {
@@ -113,6 +124,27 @@ export class QueueConsumer {
         await sleep(this.options.backoffMs);
       }
     }
+  }
+
+  /**
+   * Executes the orders at once; returns those with an outcome. An order whose execution failed (the database
+   * unreachable, or our fence refused) is left leased and not in flight: the queue delivers it again.
+   */
+  private async executeAll(leases: readonly Lease[], term: number): Promise<{ lease: Lease; outcome: OrderOutcome }[]> {
+    const results = await Promise.all(
+      leases.map(async (lease) => {
+        const order = lease.order!;
+        try {
+          return { lease, outcome: await this.execute({ orderId: order.orderId, items: order.items, traceparent: order.traceparent }, term) };
+        } catch (err) {
+          this.inFlight.delete(order.orderId);
+          if (err instanceof DeposedError) this.logger.warn(`order ${order.orderId} not executed: ${err.message}`, { order_id: order.orderId });
+          else this.logger.warn(`order ${order.orderId} could not be executed now, it will be delivered again: ${(err as Error).message}`, { order_id: order.orderId });
+          return undefined;
+        }
+      }),
+    );
+    return results.filter((r) => r !== undefined);
   }
 
   /** Already executed (a redelivery after a failover): just ack. Already proposed this term: wait. */
@@ -129,7 +161,7 @@ export class QueueConsumer {
     return fresh;
   }
 
-  private command(lease: Lease) {
+  private command(lease: Lease, outcome: OrderOutcome) {
     const order = lease.order!;
     return encodeCommand({
       orderId: order.orderId,
@@ -139,6 +171,7 @@ export class QueueConsumer {
       maskedCard: order.maskedCard,
       items: order.items.map((i) => ({ name: i.name, quantity: i.quantity })),
       traceparent: order.traceparent,
+      outcome,
     });
   }
 

@@ -48,6 +48,8 @@ export class OrderExecutorService implements OrderExecutorServiceImplementation 
       request.orderIds.length === 0
         ? this.ledger.all()
         : request.orderIds.flatMap((id) => this.ledger.get(id) ?? []);
-    return { executions };
+    return {
+      executions: executions.map(({ failure, ...e }) => ({ ...e, failureCode: failure?.code ?? '', failureMessage: failure?.message ?? '' })),
+    };
   }
 }

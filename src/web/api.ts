@@ -1,5 +1,5 @@
 /** The orchestrator's HTTP API, as the web app uses it. */
-import type { CheckoutResult, ClusterSnapshot } from '../orchestrator/api-types';
+import type { BookView, CheckoutResult, ClusterSnapshot } from '../orchestrator/api-types';
 import type { CheckoutRequest } from '../orchestrator/schema';
 
 export interface WebConfig {
@@ -9,7 +9,7 @@ export interface WebConfig {
 }
 
 
-export type { CheckoutEvent, ClusterSnapshot, ExecutorView } from '../orchestrator/api-types';
+export type { BookView, BooksReplicaView, CheckoutEvent, ClusterSnapshot, ExecutorView } from '../orchestrator/api-types';
 export type { CheckoutRequest } from '../orchestrator/schema';
 
 export interface Book {
@@ -62,6 +62,11 @@ export class Api {
     return this.call('/catalog');
   }
 
+  /** Every book with its price and stock, read linearizably from the books database. */
+  books(): Promise<{ books: BookView[] }> {
+    return this.call('/books');
+  }
+
   checkout(request: CheckoutRequest): Promise<OrderResult> {
     return this.call('/checkout', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request) });
   }
@@ -76,6 +81,10 @@ export class Api {
 
   killLeader(): Promise<{ killed: string; term: number }> {
     return this.call('/cluster/kill-leader', { method: 'POST' });
+  }
+
+  killBooksDatabaseLeader(): Promise<{ killed: string; term: number }> {
+    return this.call('/cluster/books-database/kill-leader', { method: 'POST' });
   }
 
   clusterEvents(): EventSource {

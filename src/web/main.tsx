@@ -7,11 +7,14 @@ import { Cluster } from './pages/Cluster';
 import { Order } from './pages/Order';
 import { Shop } from './pages/Shop';
 import { useRoute } from './router';
+import { useStock } from './stock';
 import './styles.css';
 
 function App({ config }: { config: WebConfig }) {
   const api = useMemo(() => new Api(config), [config]);
   const cart = useCart();
+  // Prices and stock, live: polled while the app is open, and at once when its window regains focus.
+  const stock = useStock(api);
   const route = useRoute();
   return (
     <>
@@ -35,8 +38,8 @@ function App({ config }: { config: WebConfig }) {
         </nav>
       </header>
       <main id="main">
-        {route.page === 'shop' && <Shop api={api} cart={cart} />}
-        {route.page === 'checkout' && <Checkout api={api} cart={cart} />}
+        {route.page === 'shop' && <Shop api={api} cart={cart} stock={stock} />}
+        {route.page === 'checkout' && <Checkout api={api} cart={cart} stock={stock} />}
         {route.page === 'order' && <Order key={route.orderId} api={api} orderId={route.orderId} />}
         {route.page === 'cluster' && <Cluster api={api} />}
       </main>

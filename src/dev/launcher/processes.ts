@@ -73,7 +73,8 @@ export function processSpecs(env: NodeJS.ProcessEnv = process.env): ProcessSpec[
       nodeFlags: LEAN_HEAP_FLAGS,
     })),
     // Long-lived like the executors, and holding the stock and the remembered outcomes: the same lean heap.
-    // Not (yet) separate hosts: the partition tests' namespaces cover the queue and the executors.
+    // Separate hosts like the executors: the executors call the database to execute an order, and a process in a
+    // namespace cannot reach one bound to the root namespace's loopback.
     ...books.map((id, i) => ({
       name: id,
       service: 'books-database',
@@ -84,7 +85,7 @@ export function processSpecs(env: NodeJS.ProcessEnv = process.env): ProcessSpec[
       },
       port: { peer: id, peersVariable: 'BOOKS_DATABASE_PEERS' as const },
       metricsPort: metricsBase + 1 + executors.length + i,
-      separateHost: false,
+      separateHost: true,
       nodeFlags: LEAN_HEAP_FLAGS,
     })),
     ...(['suggestions', 'fraud-detection', 'transaction-verification'] as const).map((s) => ({

@@ -3,6 +3,7 @@ import { ApiError, type Api } from '../api';
 import type { Cart } from '../cart';
 import { navigate } from '../router';
 import { toCheckoutRequest, validate, type FormErrors, type FormValues } from '../validation';
+import { cartTotalCents, formatPrice, stockLabel, type Stock } from '../stock';
 
 const INITIAL: FormValues = {
   name: '',
@@ -34,7 +35,7 @@ function Field(props: { id: keyof FormValues; label: string; errors: FormErrors;
   );
 }
 
-export function Checkout({ api, cart }: { api: Api; cart: Cart }) {
+export function Checkout({ api, cart, stock }: { api: Api; cart: Cart; stock: Stock }) {
   const [values, setValues] = useState<FormValues>(INITIAL);
   const [comment, setComment] = useState('');
   const [shipping, setShipping] = useState('Standard');
@@ -93,7 +94,15 @@ export function Checkout({ api, cart }: { api: Api; cart: Cart }) {
             <ul aria-describedby={errors.items ? 'items' : undefined}>
               {cart.lines.map((line) => (
                 <li key={line.name}>
-                  <span>{line.name}</span>
+                  <span>
+                    {line.name}
+                    {stock.byTitle.get(line.name) && (
+                      <small className="muted">
+                        {' '}
+                        {formatPrice(stock.byTitle.get(line.name)!.priceCents)} · {stockLabel(stock.byTitle.get(line.name)!.stock)}
+                      </small>
+                    )}
+                  </span>
                   <label className="qty">
                     <span className="visually-hidden">Quantity of {line.name}</span>
                     <input type="number" min={0} max={100} value={line.quantity} onChange={(e) => cart.setQuantity(line.name, Number(e.target.value))} />
@@ -101,6 +110,11 @@ export function Checkout({ api, cart }: { api: Api; cart: Cart }) {
                 </li>
               ))}
             </ul>
+          )}
+          {cart.lines.length > 0 && cartTotalCents(cart.lines, stock.byTitle) !== undefined && (
+            <p className="cart-total" data-testid="checkout-total">
+              Total: <strong>{formatPrice(cartTotalCents(cart.lines, stock.byTitle)!)}</strong>
+            </p>
           )}
           {cart.lines.length > 0 && errors.items && (
             <p id="items" tabIndex={-1} className="field-error" role="alert">

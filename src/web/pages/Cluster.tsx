@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import type { Api, ClusterSnapshot, ExecutorView } from '../api';
+import type { Api, BooksReplicaView, ClusterSnapshot, ExecutorView } from '../api';
 
 interface LeaderChange {
   at: number;
@@ -17,7 +17,8 @@ export function Cluster({ api }: { api: Api }) {
   const [snapshot, setSnapshot] = useState<ClusterSnapshot | undefined>();
   const [changes, setChanges] = useState<LeaderChange[]>([]);
   const [connected, setConnected] = useState(false);
-  const [message, setMessage] = useState<string | undefined>();
+  // What the last kill did, shown beside the button that asked for it.
+  const [message, setMessage] = useState<{ target: 'executors' | 'booksDatabase'; text: string } | undefined>();
   const [now, setNow] = useState(Date.now());
 
   // Live: the SSE stream says when roles change; a light poll keeps indexes and heartbeats fresh.
@@ -46,17 +47,19 @@ export function Cluster({ api }: { api: Api }) {
     };
   }, [api]);
 
-  async function kill() {
+  async function kill(target: 'executors' | 'booksDatabase' = 'executors') {
     setMessage(undefined);
     try {
-      const { killed, term } = await api.killLeader();
-      setMessage(`Killed ${killed} (leader of term ${term}) with SIGKILL. Watch the others elect a new leader; it restarts in a second.`);
+      const { killed, term } = target === 'executors' ? await api.killLeader() : await api.killBooksDatabaseLeader();
+      setMessage({ target, text: `Killed ${killed} (leader of term ${term}) with SIGKILL. Watch the others elect a new leader; it restarts in a second.` });
     } catch (err) {
-      setMessage((err as Error).message);
+      setMessage({ target, text: (err as Error).message });
     }
   }
 
   const leader = snapshot?.executors.find((e) => e.role === 'leader');
+  const booksLeader = snapshot?.booksDatabase?.find((r) => r.role === 'leader');
+  const localOnly = api.config.localMode ? undefined : 'Only when npm start runs the cluster on this machine';
   return (
     <section aria-labelledby="cluster-title">
       <div className="section-head">
@@ -75,10 +78,10 @@ export function Cluster({ api }: { api: Api }) {
         Queue depth: <strong data-testid="queue-depth">{snapshot?.queue.depth ?? '—'}</strong>.
       </p>
       <div className="actions">
-        <button type="button" className="danger" onClick={kill} disabled={!api.config.localMode || !leader} title={api.config.localMode ? undefined : 'Only when npm start runs the cluster on this machine'}>
+        <button type="button" className="danger" onClick={() => kill('executors')} disabled={!api.config.localMode || !leader} title={api.config.localMode ? undefined : 'Only when npm start runs the cluster on this machine'}>
           Kill leader
         </button>
-        {message && <p role="status">{message}</p>}
+        {message?.target === 'executors' && <p role="status">{message.text}</p>}
       </div>
       <ul className="executors">
         {(snapshot?.executors ?? []).map((e: ExecutorView) => (
@@ -100,6 +103,44 @@ export function Cluster({ api }: { api: Api }) {
               <dd>{e.executedCount}</dd>
               <dt>last heartbeat</dt>
               <dd>{ago(e.lastHeartbeatMs, now)}</dd>
+            </dl>
+          </li>
+        ))}
+      </ul>
+      <div className="section-head">
+        <h2 id="books-database-title">Books database</h2>
+      </div>
+      <p>
+        Three replicas keep every book's stock under Raft; the executor leader takes an order's books out of stock on
+        the database's leader before it replicates the order.{' '}
+        {booksLeader ? (
+          <span data-testid="books-leader">
+            Leader: <strong>{booksLeader.id}</strong> in term <strong>{booksLeader.term}</strong>.
+          </span>
+        ) : (
+          <span data-testid="books-leader">No leader right now: an election is under way.</span>
+        )}
+      </p>
+      <div className="actions">
+        <button type="button" className="danger" onClick={() => kill('booksDatabase')} disabled={!api.config.localMode || !booksLeader} title={localOnly}>
+          Kill database leader
+        </button>
+        {message?.target === 'booksDatabase' && <p role="status">{message.text}</p>}
+      </div>
+      <ul className="executors" aria-labelledby="books-database-title">
+        {(snapshot?.booksDatabase ?? []).map((r: BooksReplicaView) => (
+          <li key={r.id} className={`executor ${r.role}`} data-testid={`replica-${r.id}`} data-role={r.role}>
+            <h2>{r.id}</h2>
+            <p className="role">{r.role}</p>
+            <dl>
+              <dt>term</dt>
+              <dd>{r.role === 'unreachable' ? '—' : r.term}</dd>
+              <dt>leader</dt>
+              <dd>{r.leaderId ?? '—'}</dd>
+              <dt>commit / applied</dt>
+              <dd>
+                {r.commitIndex} / {r.appliedIndex}
+              </dd>
             </dl>
           </li>
         ))}

@@ -41,12 +41,22 @@ export function Order({ api, orderId }: { api: Api; orderId: string }) {
 
   if (!order) return error ? <p role="alert" className="error">{error}</p> : <p aria-busy="true">Loading order…</p>;
   const approved = order.status === 'Order Approved';
+  const failed = order.state === 'failed';
   const jaeger = order.traceId ? `${api.config.jaegerUrl}/trace/${order.traceId}` : undefined;
   return (
     <section aria-labelledby="order-title">
-      <div className={`banner ${approved ? 'ok' : 'rejected'}`} role="status">
-        <h1 id="order-title">{approved ? 'Order approved' : 'Order rejected'}</h1>
-        {approved ? (
+      <div className={`banner ${approved && !failed ? 'ok' : 'rejected'}`} role="status">
+        <h1 id="order-title">{failed ? 'Order failed' : approved ? 'Order approved' : 'Order rejected'}</h1>
+        {failed ? (
+          <p data-testid="failure">
+            Order <code>{order.orderId}</code> was approved but could not be executed, and no copies were taken:{' '}
+            {order.failure?.message}{' '}
+            <span className="muted">
+              (code {order.failure?.code}
+              {order.execution ? `; decided by ${order.execution.executor} in term ${order.execution.term}, log index ${order.execution.index}` : ''})
+            </span>
+          </p>
+        ) : approved ? (
           <p>
             Thank you! Order <code>{order.orderId}</code>{' '}
             {order.state === 'executed' && order.execution ? (
