@@ -6,6 +6,7 @@
  *
  * BENCH_KILLS (default 50) sets how many leader kills the failover measure uses; BENCH_GROWTH_ORDERS
  * (default 200,000) how many orders go through the queue before restart time and memory are measured again;
+ * BENCH_DB_KILLS (default 20) how many times the books database's leader is killed (step 8, `npm run bench:books` alone);
  * BENCH_HEALS (default 20) how many times the leader, and a follower, are cut off and healed (the heal measure
  * runs executors in network namespaces: it needs root, `ip` and `nft`, checked before anything runs).
  * For a quick try of the checkout measures (not for the README's figures): BENCH_TRACING_RUNS (saturation runs
@@ -20,6 +21,7 @@ import { measureFailover } from './failover';
 import { missingForNetworks } from '../harness/netns';
 import { measureGrowth } from './growth';
 import { measureHealsOnFreshSystem } from './heals';
+import { measureBooksDatabase } from './books-database';
 import { checkoutSession } from './checkout-session';
 import { writeCharts } from './results-chart';
 import { table } from './stats';
@@ -44,7 +46,7 @@ async function main(): Promise<void> {
   const log = (s: string) => process.stdout.write(`${s}\n`);
   log(`machine: ${machine()}`);
 
-  log('1-4/7 RPC floor R, checkout with tracing on (100 % sampled, exported over OTLP to a local receiver) and off, interleaved; open-loop latency; CPU; queue commit rate');
+  log('1-4/8 RPC floor R, checkout with tracing on (100 % sampled, exported over OTLP to a local receiver) and off, interleaved; open-loop latency; CPU; queue commit rate');
   const settings = {
     runs: Number(process.env.BENCH_TRACING_RUNS ?? 3),
     runSeconds: Number(process.env.BENCH_RUN_SECONDS ?? 8),
@@ -53,7 +55,7 @@ async function main(): Promise<void> {
   };
   const session = await checkoutSession({ env: LOAD_ENV, ...settings }, log);
 
-  log(`5/7 failover: ${kills} leader kills under load`);
+  log(`5/8 failover: ${kills} leader kills under load`);
   let failover;
   {
     const system = await startSystem({
@@ -69,7 +71,7 @@ async function main(): Promise<void> {
   }
 
   const growthOrders = Number(process.env.BENCH_GROWTH_ORDERS ?? 200_000);
-  log(`6/7 what history costs: executor restart time, memory and disk, fresh and after ${growthOrders} orders`);
+  log(`6/8 what history costs: executor restart time, memory and disk, fresh and after ${growthOrders} orders`);
   let growth;
   {
     const system = await startSystem({ CAUSEWAY_RESTART_DELAY_MS: '100', LOG_LEVEL: 'warn' });
@@ -80,8 +82,12 @@ async function main(): Promise<void> {
     }
   }
 
-  log(`7/7 heal → follower: ${heals} isolate-and-heal cycles of the leader and ${heals} of a follower, under a light load`);
+  log(`7/8 heal → follower: ${heals} isolate-and-heal cycles of the leader and ${heals} of a follower, under a light load`);
   const healed = await measureHealsOnFreshSystem(heals, log);
+
+  const dbKills = Number(process.env.BENCH_DB_KILLS ?? 20);
+  log(`8/8 books database: write throughput, and ${dbKills} leader kills under a trickle of decrements`);
+  const booksDatabase = await measureBooksDatabase(dbKills, log);
 
   const floorRatio = session.traced / (session.rpcFloor / session.k);
   const tracingOverhead = 1 - session.traced / session.untraced;
@@ -117,6 +123,9 @@ async function main(): Promise<void> {
     // Cut off from the other executors (both directions dropped), then healed: heal → a follower of the current
     // leader in its term, caught up to its commit at the heal (src/dev/bench/heals.ts).
     heals: { leader: healed.leader, follower: healed.follower, seed: healed.seed, history: healed.history },
+    // Its three replicas alone: committed one-copy decrements/s (64 clients), and SIGKILL of the leader → the first
+    // decrement another replica answered (src/dev/bench/books-database.ts).
+    booksDatabase: { writesPerSecond: booksDatabase.writesPerSecond, writes: booksDatabase.writes, failover: booksDatabase.failover },
   };
   const on = session.tracingRuns.filter((r) => r.tracing === 'on');
   const off = session.tracingRuns.filter((r) => r.tracing === 'off');
@@ -153,6 +162,12 @@ async function main(): Promise<void> {
       }),
       ['elections caused by a healed node (started on its way back, leader still there)', String(healed.leader.electionsByHealedNode + healed.follower.electionsByHealedNode), '0'],
       ['heals followed by any term change (who started it: the log)', String(healed.leader.termChanges + healed.follower.termChanges), ''],
+      ['books database: committed decrements (64 clients)', `${booksDatabase.writesPerSecond}/s`, ''],
+      [
+        `books database failover, kill → decrement answered (${booksDatabase.failover.kills} kills): p50 / p99 / max`,
+        `${booksDatabase.failover.p50Ms} / ${booksDatabase.failover.p99Ms} / ${booksDatabase.failover.maxMs} ms`,
+        '',
+      ],
     ]),
   );
   log('');
