@@ -140,19 +140,26 @@ describe('OTLP trace export', () => {
     }
   });
 
-  it("traces the execution's stock decrement: a span linked to the checkout, the database calls inside it, on both sides", async () => {
+  it("traces the execution's stock decrement: a span linked to the checkout and to the database call that carried it, traced on both sides", async () => {
     const take = await waitFor('a take-stock span for the order', async () =>
       receiver.spans().find((s) => s.name === 'take stock' && s.attributes['order.id'] === checkout.orderId),
     );
     expect(take.service).toBe('order-executor');
-    expect(take.links.map((l) => l.traceId)).toEqual([checkout.traceId]);
     expect(take.attributes['order.outcome']).toBe('executed');
-    const decrement = await waitFor('the Decrement call on both sides', async () => {
-      const spans = receiver.spans().filter((s) => s.traceId === take.traceId && s.name === 'causeway.v1.BooksDatabase/Decrement');
+    expect(take.links.filter((l) => l.attributes['causeway.link'] === 'checkout').map((l) => l.traceId)).toEqual([checkout.traceId]);
+    // Orders executed together share one DecrementBatch call, a trace of its own that each order's span links to.
+    const [toCall] = take.links.filter((l) => l.attributes['causeway.link'] === 'books-database call');
+    expect(toCall).toBeDefined();
+    const call = await waitFor('the database call span', async () =>
+      receiver.spans().find((s) => s.spanId === toCall.spanId && s.name === 'take stock: books database call'),
+    );
+    expect(call.attributes['orders.count']).toBeGreaterThanOrEqual(1);
+    const decrement = await waitFor('the DecrementBatch call on both sides', async () => {
+      const spans = receiver.spans().filter((s) => s.traceId === call.traceId && s.name === 'causeway.v1.BooksDatabase/DecrementBatch');
       return spans.length >= 2 ? spans : undefined;
     });
     const client = decrement.find((s) => s.service === 'order-executor')!;
-    expect(client.parentSpanId).toBe(take.spanId);
+    expect(client.parentSpanId).toBe(call.spanId);
     expect(decrement.some((s) => s.service === 'books-database' && s.parentSpanId === client.spanId)).toBe(true);
   });
 

@@ -73,6 +73,13 @@ export class BooksDatabaseClient {
     return this.call((c) => c.decrement({ term: 0, ...request }));
   }
 
+  /** Many orders' decrements in one call (each idempotent by its order id, so the whole call retries safely). */
+  async decrementBatch(orders: readonly Optional<DecrementRequest, 'term'>[]): Promise<DecrementResponse[]> {
+    const { outcomes } = await this.call((c) => c.decrementBatch({ orders: orders.map((o) => ({ term: 0, ...o })) }));
+    if (outcomes.length !== orders.length) throw new Error(`the books database answered ${outcomes.length} outcomes for ${orders.length} orders`);
+    return outcomes;
+  }
+
   setStock(request: Optional<SetStockRequest, 'term'>): Promise<SetStockResponse> {
     return this.call((c) => c.setStock({ term: 0, ...request }));
   }

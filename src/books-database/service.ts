@@ -1,6 +1,8 @@
 import { ServerError, Status } from 'nice-grpc';
 import { inject, injectable } from 'tsyringe';
 import type {
+  DecrementBatchRequest,
+  DecrementBatchResponse,
   BookStock,
   BooksDatabaseServiceImplementation,
   BooksDatabaseStatus,
@@ -82,6 +84,25 @@ export class BooksDatabaseService implements BooksDatabaseServiceImplementation 
     const applied = await this.write({ type: 'decrement', orderId: request.orderId, items: request.items, term: request.term });
     if (applied.kind !== 'decrement') throw new Error(`a decrement applied as ${applied.kind}`);
     return { outcome: applied.outcome.code, bookId: applied.outcome.bookId ?? '', index: applied.outcome.index, replayed: applied.replayed };
+  }
+
+  /**
+   * Every order validated first (one bad order refuses the call, deciding nothing), then all submitted in this
+   * turn, so they are proposed together: one Append per follower for the lot.
+   */
+  async decrementBatch(request: DecrementBatchRequest): Promise<DecrementBatchResponse> {
+    const commands = request.orders.map((o): StockCommand => ({ type: 'decrement', orderId: o.orderId, items: o.items, term: o.term }));
+    for (const [i, command] of commands.entries()) {
+      const problem = validateCommand(command);
+      if (problem) throw new ServerError(Status.INVALID_ARGUMENT, `orders[${i}]: ${problem}`);
+    }
+    const applied = await this.guard(() => Promise.all(commands.map((command) => this.proposals.submit(command))));
+    return {
+      outcomes: applied.map((a) => {
+        if (a.kind !== 'decrement') throw new Error(`a decrement applied as ${a.kind}`);
+        return { outcome: a.outcome.code, bookId: a.outcome.bookId ?? '', index: a.outcome.index, replayed: a.replayed };
+      }),
+    };
   }
 
   async setStock(request: SetStockRequest): Promise<SetStockResponse> {

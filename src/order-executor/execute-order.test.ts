@@ -16,9 +16,13 @@ class FakeDatabase implements StockDatabase {
     return { books: this.books, unknownBookIds: [], index: 7 };
   }
 
-  async decrement(request: Omit<DecrementRequest, 'term'> & { term?: number }): Promise<DecrementResponse> {
-    this.decrements.push({ term: 0, ...request });
-    return { outcome: 'OK', bookId: '', index: 9, replayed: false, ...this.answer };
+  /** The requests of each DecrementBatch call. */
+  readonly calls: DecrementRequest[][] = [];
+
+  async decrementBatch(requests: readonly DecrementRequest[]): Promise<DecrementResponse[]> {
+    this.calls.push([...requests]);
+    this.decrements.push(...requests);
+    return requests.map(() => ({ outcome: 'OK', bookId: '', index: 9, replayed: false, ...this.answer }));
   }
 }
 
@@ -32,6 +36,16 @@ describe('OrderExecution', () => {
     // The titles are read once: they never change after the seed.
     await execute({ orderId: 'o2', items: [{ name: 'Dune', quantity: 1 }] }, 4);
     expect(db.reads).toBe(1);
+  });
+
+  it('sends the decrements of orders executed at the same time in one call, each order getting its own outcome', async () => {
+    const db = new FakeDatabase();
+    const { execute } = new OrderExecution(db);
+    await execute({ orderId: 'o0', items: [{ name: 'Dune', quantity: 1 }] }, 2); // reads the titles
+    db.calls.length = 0;
+    const outcomes = await Promise.all(['o1', 'o2', 'o3'].map((orderId) => execute({ orderId, items: [{ name: 'Emma', quantity: 1 }] }, 2)));
+    expect(outcomes).toEqual([{ state: 'executed' }, { state: 'executed' }, { state: 'executed' }]);
+    expect(db.calls.map((c) => c.map((r) => r.orderId))).toEqual([['o1', 'o2', 'o3']]);
   });
 
   it("turns the database's refusal into the order's failure, naming the book by its title", async () => {

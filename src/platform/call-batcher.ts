@@ -1,0 +1,72 @@
+export interface CallBatcherOptions {
+  /** Most items in one call. */
+  maxBatch: number;
+  /** Most calls in flight at once; items arriving meanwhile wait for the next call. */
+  maxInFlight: number;
+}
+
+interface Waiting<Item, Outcome> {
+  item: Item;
+  resolve: (outcome: Outcome) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * Coalesces concurrent requests into batch calls, the way a group commit coalesces fsyncs: items that arrive in
+ * the same event-loop turn, or while `maxInFlight` calls are out, travel together. An idle caller sends each item
+ * at once, alone; a busy one sends one call per batch instead of one per item. Each caller's promise settles with
+ * its own item's outcome (the call answers one per item, in order); a failed call fails every item it carried, so
+ * the batch calls this serves must be safe to retry (idempotent per item).
+ */
+export class CallBatcher<Item, Outcome> {
+  private waiting: Waiting<Item, Outcome>[] = [];
+  private inFlight = 0;
+  private scheduled = false;
+
+  constructor(
+    private readonly send: (items: Item[]) => Promise<Outcome[]>,
+    private readonly options: CallBatcherOptions,
+    /** Who answers and what the items are, for the error when a call answers the wrong number of outcomes. */
+    private readonly names = { callee: 'the call', items: 'items' },
+  ) {}
+
+  /** Resolves with this item's outcome once its batch call has answered. */
+  submit(item: Item): Promise<Outcome> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ item, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= this.options.maxInFlight || this.waiting.length === 0) return;
+    this.scheduled = true;
+    // Let every request made in this turn join the batch.
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    while (this.inFlight < this.options.maxInFlight && this.waiting.length > 0) {
+      const batch = this.waiting.splice(0, this.options.maxBatch);
+      this.inFlight++;
+      this.send(batch.map((w) => w.item))
+        .then(
+          (outcomes) => {
+            if (outcomes.length !== batch.length) {
+              const err = new Error(`${this.names.callee} answered ${outcomes.length} outcomes for ${batch.length} ${this.names.items}`);
+              return batch.forEach((w) => w.reject(err));
+            }
+            batch.forEach((w, i) => w.resolve(outcomes[i]));
+          },
+          (err: unknown) => batch.forEach((w) => w.reject(err)),
+        )
+        .finally(() => {
+          this.inFlight--;
+          this.schedule();
+        });
+    }
+  }
+}
