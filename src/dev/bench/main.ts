@@ -175,7 +175,10 @@ async function main(): Promise<void> {
   for (const name of Object.keys(session.cpu.traced)) log(`  ${name.padEnd(26)} ${String(session.cpu.traced[name]).padStart(6)} / ${session.cpu.untraced[name] ?? '-'}`);
   const dir = path.join(ROOT, 'bench', 'results');
   fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${results.date.slice(0, 10)}.json`);
+  // A second run on the same day keeps the first: <date>-2.json, -3, …
+  const day = results.date.slice(0, 10);
+  let file = path.join(dir, `${day}.json`);
+  for (let n = 2; fs.existsSync(file); n++) file = path.join(dir, `${day}-${n}.json`);
   fs.writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
   log(`\nwrote ${path.relative(ROOT, file)}`);
   for (const written of writeCharts(dir)) log(`wrote ${path.relative(ROOT, written)}`);

@@ -30,7 +30,8 @@ export function shortened(r: BenchResults): boolean {
   return s !== undefined && (s.runs < 3 || s.runSeconds < 8 || s.warmUpSeconds < 15 || s.latencySeconds < 60 || s.kills < 50 || s.growthOrders < 200_000 || (s.heals ?? 20) < 20);
 }
 
-const DATED = /^\d{4}-\d{2}-\d{2}\.json$/;
+/** `<date>.json`, or `<date>-<n>.json` for a later run the same day. */
+const DATED = /^\d{4}-\d{2}-\d{2}(?:-\d+)?\.json$/;
 
 export function readResults(dir: string): BenchResults[] {
   if (!fs.existsSync(dir)) return [];
