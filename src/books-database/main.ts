@@ -10,7 +10,7 @@ import { hostGrpcService } from '../platform/grpc-host';
 import { createLogger, LOGGER } from '../platform/logger';
 import { RAFT_DRIVER_OPTIONS, RAFT_HOOKS, RAFT_STORAGE, RaftDriver, type RaftDriverHooks } from '../platform/raft-host/driver';
 import { ElectionTelemetry } from '../platform/raft-host/election-telemetry';
-import { RaftFileStorage } from '../platform/raft-host/storage';
+import { openRaftReplica, sharedRaftHooks } from '../platform/raft-host/host';
 import { RAFT_ELECTION_METRICS, RAFT_NODE_ID, RAFT_PEER_ADDRESSES, RAFT_SERVICE_DEFINITION } from '../platform/raft-host/tokens';
 import { RaftTransport } from '../platform/raft-host/transport';
 import { runMain } from '../platform/run-main';
@@ -31,20 +31,7 @@ runMain('books-database', async () => {
   const db = loadBooksDatabaseConfig();
   const logger = createLogger('books-database', db.logLevel, { replica: db.id });
 
-  const { storage, state, repairedBytes } = await RaftFileStorage.open(db.dataDir);
-  if (repairedBytes > 0) logger.warn(`cut ${repairedBytes} bytes of a torn final record off the raft log`, { dir: db.dataDir });
-  const node = new RaftNode(
-    {
-      id: db.id,
-      peers: Object.keys(db.peers),
-      electionTicks: db.raft.electionTicks,
-      heartbeatTicks: db.raft.heartbeatTicks,
-      random: Math.random,
-      preVote: true,
-      checkQuorum: true,
-    },
-    state,
-  );
+  const { storage, state, node } = await openRaftReplica({ id: db.id, peers: Object.keys(db.peers), dataDir: db.dataDir, raft: db.raft, logger });
   const stock = new StockState(db.outcomesRetain);
   if (state.snapshot) stock.restore(state.snapshot.data);
 
@@ -73,8 +60,7 @@ runMain('books-database', async () => {
   let proposals: Proposals | undefined;
   container.register<RaftDriverHooks>(RAFT_HOOKS, {
     useValue: {
-      send: (messages) => transport.send(messages),
-      heardFrom: (peer, type) => transport.heardFrom(peer, type),
+      ...sharedRaftHooks(transport, elections, logger),
       apply: (entries, replay) => {
         for (const entry of entries) {
           const applied = stock.apply(entry);
@@ -96,16 +82,6 @@ runMain('books-database', async () => {
         });
       },
       capture: () => stock.snapshot(),
-      compacted: (snapshot, bytes, ms) =>
-        logger.info(`snapshot at index ${snapshot.index} (${Math.round(bytes / 1024)} KiB, ${ms.toFixed(0)} ms); log before it dropped`, {
-          snapshot_index: snapshot.index,
-        }),
-      observe: (events) => elections.observe(events),
-      fatal: (error) => {
-        // Fail-stop: a supervisor (the launcher, Kubernetes) restarts us from what is on disk.
-        logger.error(`stopping: ${error.message}`, { stack: error.stack });
-        process.exit(1);
-      },
     },
   });
   const driver = container.resolve(RaftDriver);

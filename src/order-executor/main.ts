@@ -19,7 +19,7 @@ import { ExecutionLedger } from './execution-ledger';
 import { ExecutorMetrics, QUEUE_DEPTH, RAFT_STATUS } from './metrics';
 import { CONSUMER_OPTIONS, QueueConsumer, type QueueConsumerOptions } from './queue-consumer';
 import { RAFT_DRIVER_OPTIONS, RAFT_HOOKS, RAFT_STORAGE, RaftDriver, type RaftDriverHooks } from '../platform/raft-host/driver';
-import { RaftFileStorage } from '../platform/raft-host/storage';
+import { openRaftReplica, sharedRaftHooks } from '../platform/raft-host/host';
 import { RaftTransport } from '../platform/raft-host/transport';
 import { RAFT_ELECTION_METRICS, RAFT_SERVICE_DEFINITION } from '../platform/raft-host/tokens';
 import { MEMBERSHIP, OrderExecutorService } from './service';
@@ -36,23 +36,7 @@ runMain('order-executor', async () => {
   const ex = loadExecutorConfig();
   const logger = createLogger('order-executor', ex.logLevel, { executor: ex.id });
 
-  const { storage, state, repairedBytes } = await RaftFileStorage.open(ex.dataDir);
-  if (repairedBytes > 0) {
-    // A crash tore the last write; it was never acknowledged, so cutting it loses nothing promised.
-    logger.warn(`cut ${repairedBytes} bytes of a torn final record off the raft log`, { dir: ex.dataDir });
-  }
-  const node = new RaftNode(
-    {
-      id: ex.id,
-      peers: Object.keys(ex.peers),
-      electionTicks: ex.raft.electionTicks,
-      heartbeatTicks: ex.raft.heartbeatTicks,
-      random: Math.random,
-      preVote: true,
-      checkQuorum: true,
-    },
-    state,
-  );
+  const { storage, state, node } = await openRaftReplica({ id: ex.id, peers: Object.keys(ex.peers), dataDir: ex.dataDir, raft: ex.raft, logger });
   const ledger = new ExecutionLedger(ex.ledgerRetain);
   if (state.snapshot) ledger.restore(state.snapshot.data);
   // Not traced per call: an idle leader long-polls the queue continuously.
@@ -107,8 +91,7 @@ runMain('order-executor', async () => {
   // The state machine's side of the driver: apply to the ledger, snapshot it, and tell the consumer what was applied.
   container.register<RaftDriverHooks>(RAFT_HOOKS, {
     useValue: {
-      send: (messages) => transport.send(messages),
-      heardFrom: (peer, type) => transport.heardFrom(peer, type),
+      ...sharedRaftHooks(transport, elections, logger),
       apply: (entries, replay) => {
         for (const entry of entries) {
           const applied = ledger.apply(entry);
@@ -135,16 +118,6 @@ runMain('order-executor', async () => {
         });
       },
       capture: () => ledger.snapshot(),
-      compacted: (snapshot, bytes, ms) =>
-        logger.info(`snapshot at index ${snapshot.index} (${Math.round(bytes / 1024)} KiB, ${ms.toFixed(0)} ms); log before it dropped`, {
-          snapshot_index: snapshot.index,
-        }),
-      observe: (events) => elections.observe(events),
-      fatal: (error) => {
-        // Fail-stop: a supervisor (the launcher, Kubernetes) restarts us from what is on disk.
-        logger.error(`stopping: ${error.message}`, { stack: error.stack });
-        process.exit(1);
-      },
     },
   });
   const driver = container.resolve(RaftDriver);
