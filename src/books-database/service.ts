@@ -17,7 +17,8 @@ import type {
 import type { StepRequest } from '../gen/causeway/v1/raft';
 import { notLeaderMessage } from '../books-database-client/not-leader';
 import { NotLeaderError, RaftDriver, ReadTimeoutError } from '../platform/raft-host/driver';
-import { messageFromWire, type Membership } from '../platform/raft-host/wire';
+import { stepPeerStream, raftStatusFields } from '../platform/raft-host/host';
+import type { Membership } from '../platform/raft-host/wire';
 import { OutcomeUnknownError, Proposals, WRITE_TIMEOUT_MS } from './proposals';
 import { StockState, validateCommand, type BookRecord, type StockCommand } from './stock-state';
 
@@ -42,23 +43,13 @@ export class BooksDatabaseService implements BooksDatabaseServiceImplementation 
   ) {}
 
   /** A peer's stream of Raft messages; a malformed batch ends it with INVALID_ARGUMENT before any of it is stepped. */
-  async stream(requests: AsyncIterable<StepRequest>) {
-    for await (const request of requests) this.raft.receive(request.messages.map((m) => messageFromWire(m, this.members)));
-    return {};
+  stream(requests: AsyncIterable<StepRequest>) {
+    return stepPeerStream(this.raft, this.members, requests);
   }
 
   async status(): Promise<BooksDatabaseStatus> {
-    const s = this.raft.status();
     return {
-      id: s.id,
-      role: s.role,
-      term: s.term,
-      leaderId: s.leader ?? '',
-      commitIndex: s.commit,
-      appliedIndex: s.applied,
-      logLength: s.lastIndex,
-      snapshotIndex: s.snapshotIndex,
-      lastHeartbeatMs: this.raft.lastHeartbeatMs,
+      ...raftStatusFields(this.raft),
       seeded: this.state.isSeeded,
       bookCount: this.state.bookCount,
       totalStock: this.state.totalStock,

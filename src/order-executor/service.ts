@@ -3,7 +3,8 @@ import type { StepRequest } from '../gen/causeway/v1/raft';
 import { inject, injectable } from 'tsyringe';
 import { ExecutionLedger } from './execution-ledger';
 import { RaftDriver } from '../platform/raft-host/driver';
-import { messageFromWire, type Membership } from '../platform/raft-host/wire';
+import { stepPeerStream, raftStatusFields } from '../platform/raft-host/host';
+import type { Membership } from '../platform/raft-host/wire';
 
 /** Injection token: this executor's id and its peers', for validating incoming Raft messages. */
 export const MEMBERSHIP = Symbol('Membership');
@@ -17,28 +18,14 @@ export class OrderExecutorService implements OrderExecutorServiceImplementation 
     @inject(MEMBERSHIP) private readonly members: Membership,
   ) {}
 
-  /**
-   * A peer's stream of Raft messages, for as long as it stays connected. Each
-   * batch is decoded whole before any of it is stepped, so a malformed message
-   * changes nothing: it ends the stream with INVALID_ARGUMENT (the peer reconnects).
-   */
-  async stream(requests: AsyncIterable<StepRequest>) {
-    for await (const request of requests) this.raft.receive(request.messages.map((m) => messageFromWire(m, this.members)));
-    return {};
+  /** A peer's stream of Raft messages (see stepPeerStream). */
+  stream(requests: AsyncIterable<StepRequest>) {
+    return stepPeerStream(this.raft, this.members, requests);
   }
 
   async status(): Promise<ExecutorStatus> {
-    const s = this.raft.status();
     return {
-      id: s.id,
-      role: s.role,
-      term: s.term,
-      leaderId: s.leader ?? '',
-      commitIndex: s.commit,
-      appliedIndex: s.applied,
-      logLength: s.lastIndex,
-      snapshotIndex: s.snapshotIndex,
-      lastHeartbeatMs: this.raft.lastHeartbeatMs,
+      ...raftStatusFields(this.raft),
       executedCount: this.ledger.executedTotal,
     };
   }

@@ -2,10 +2,12 @@ import { RaftNode } from '../../raft/node';
 import type { NodeId } from '../../raft/types';
 import type { Logger } from '../logger';
 import type { RaftConfig } from './config';
-import type { RaftDriverHooks } from './driver';
+import type { StepRequest } from '../../gen/causeway/v1/raft';
+import type { RaftDriver, RaftDriverHooks } from './driver';
 import type { ElectionTelemetry } from './election-telemetry';
 import { RaftFileStorage } from './storage';
 import type { RaftTransport } from './transport';
+import { messageFromWire, type Membership } from './wire';
 
 /**
  * What every Raft cluster's composition root does alike (the order executors, the books database): open the
@@ -54,5 +56,30 @@ export function sharedRaftHooks(
       logger.error(`stopping: ${error.message}`, { stack: error.stack });
       process.exit(1);
     },
+  };
+}
+
+/**
+ * A peer's stream of Raft messages, for as long as it stays connected. Each batch is decoded whole before any of it
+ * is stepped, so a malformed message changes nothing: it ends the stream with INVALID_ARGUMENT (the peer reconnects).
+ */
+export async function stepPeerStream(driver: RaftDriver, members: Membership, requests: AsyncIterable<StepRequest>): Promise<Record<string, never>> {
+  for await (const request of requests) driver.receive(request.messages.map((m) => messageFromWire(m, members)));
+  return {};
+}
+
+/** The Raft part of a replica's Status answer, the same fields in both clusters' protos. */
+export function raftStatusFields(driver: RaftDriver) {
+  const s = driver.status();
+  return {
+    id: s.id,
+    role: s.role,
+    term: s.term,
+    leaderId: s.leader ?? '',
+    commitIndex: s.commit,
+    appliedIndex: s.applied,
+    logLength: s.lastIndex,
+    snapshotIndex: s.snapshotIndex,
+    lastHeartbeatMs: driver.lastHeartbeatMs,
   };
 }
