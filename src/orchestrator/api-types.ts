@@ -54,8 +54,8 @@ export interface BookView {
   stock: number;
 }
 
-/** One books database replica in GET /cluster. */
-export interface BooksReplicaView {
+/** One Raft replica in GET /cluster, as both clusters report it. */
+export interface ReplicaView {
   id: string;
   address: string;
   role: 'leader' | 'follower' | 'candidate' | 'unreachable';
@@ -65,14 +65,10 @@ export interface BooksReplicaView {
   appliedIndex: number;
 }
 
-export interface ExecutorView {
-  id: string;
-  address: string;
-  role: 'leader' | 'follower' | 'candidate' | 'unreachable';
-  term: number;
-  leaderId: string | null;
-  commitIndex: number;
-  appliedIndex: number;
+/** One books database replica in GET /cluster. */
+export type BooksReplicaView = ReplicaView;
+
+export interface ExecutorView extends ReplicaView {
   /** The last log index. */
   logLength: number;
   /** The last index covered by this replica's latest snapshot (0: never compacted). */

@@ -2,7 +2,7 @@ import { inject, injectable } from 'tsyringe';
 import type { OrderExecutorClient } from '../gen/causeway/v1/order_executor';
 import type { OrderQueueClient } from '../gen/causeway/v1/order_queue';
 import type { BooksDatabaseClient } from '../gen/causeway/v1/books_database';
-import type { BooksReplicaView, ClusterEvent, ClusterSnapshot, ExecutorView, OrderFailure } from './api-types';
+import type { BooksReplicaView, ClusterEvent, ClusterSnapshot, ExecutorView, OrderFailure, ReplicaView } from './api-types';
 import type { Execution } from './order-store';
 
 export type { ClusterEvent, ClusterSnapshot, ExecutorView } from './api-types';
@@ -21,6 +21,17 @@ export const BOOKS_DATABASE_REPLICAS = Symbol('BooksDatabaseReplicas');
  * The orchestrator's view of the executor cluster and the queue, for GET /cluster,
  * the Server-Sent Events stream of role and leader changes, and order state.
  */
+/** A replica's Raft fields from its Status answer; without one (it did not answer in time) it is unreachable. */
+function replicaView(
+  id: string,
+  address: string,
+  s?: { role: string; term: number; leaderId: string; commitIndex: number; appliedIndex: number },
+): ReplicaView {
+  if (!s) return { id, address, role: 'unreachable', term: 0, leaderId: null, commitIndex: 0, appliedIndex: 0 };
+  const role = s.role === 'leader' || s.role === 'follower' ? s.role : 'candidate';
+  return { id, address, role, term: s.term, leaderId: s.leaderId || null, commitIndex: s.commitIndex, appliedIndex: s.appliedIndex };
+}
+
 @injectable()
 export class ClusterView {
   private listeners = new Set<(event: ClusterEvent | { type: 'snapshot'; snapshot: ClusterSnapshot }) => void>();
@@ -39,35 +50,16 @@ export class ClusterView {
       [...this.executors].map(async ([id, { address, client }]): Promise<ExecutorView> => {
         try {
           const s = await client.status({}, { signal: signal() });
-          const role = s.role === 'leader' || s.role === 'follower' ? s.role : 'candidate';
-          return {
-            id,
-            address,
-            role,
-            term: s.term,
-            leaderId: s.leaderId || null,
-            commitIndex: s.commitIndex,
-            appliedIndex: s.appliedIndex,
-            logLength: s.logLength,
-            snapshotIndex: s.snapshotIndex,
-            lastHeartbeatMs: s.lastHeartbeatMs || null,
-            executedCount: s.executedCount,
-          };
+          return { ...replicaView(id, address, s), logLength: s.logLength, snapshotIndex: s.snapshotIndex, lastHeartbeatMs: s.lastHeartbeatMs || null, executedCount: s.executedCount };
         } catch {
-          return { id, address, role: 'unreachable', term: 0, leaderId: null, commitIndex: 0, appliedIndex: 0, logLength: 0, snapshotIndex: 0, lastHeartbeatMs: null, executedCount: 0 };
+          return { ...replicaView(id, address), logLength: 0, snapshotIndex: 0, lastHeartbeatMs: null, executedCount: 0 };
         }
       }),
     );
     const booksDatabase = await Promise.all(
-      [...this.booksReplicas].map(async ([id, { address, client }]): Promise<BooksReplicaView> => {
-        try {
-          const s = await client.status({}, { signal: signal() });
-          const role = s.role === 'leader' || s.role === 'follower' ? s.role : 'candidate';
-          return { id, address, role, term: s.term, leaderId: s.leaderId || null, commitIndex: s.commitIndex, appliedIndex: s.appliedIndex };
-        } catch {
-          return { id, address, role: 'unreachable', term: 0, leaderId: null, commitIndex: 0, appliedIndex: 0 };
-        }
-      }),
+      [...this.booksReplicas].map(async ([id, { address, client }]): Promise<BooksReplicaView> =>
+        replicaView(id, address, await client.status({}, { signal: signal() }).catch(() => undefined)),
+      ),
     );
     const depth = await this.queue.stats({}, { signal: signal() }).then(
       (s) => s.depth,
