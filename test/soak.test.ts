@@ -12,7 +12,8 @@ import { formatReport, soak } from '../src/dev/bench/soak';
 it('keeps a clean history under a 25 s nemesis of kills, pauses and partitions', async () => {
   const seed = Number(process.env.SOAK_SEED ?? Date.now() % 1_000_000);
   const lines: string[] = [];
-  const report = await soak(25, (s) => lines.push(s), seed, 'all');
+  // At least 4 faults, 2 of them partitions: the nemesis runs over time (up to 25 s more) to reach them.
+  const report = await soak(25, (s) => lines.push(s), seed, 'all', { total: 4, partitions: 2 });
   const summary = `seed ${seed}\n${formatReport(report)}\n${lines.join('\n')}`;
   expect({ lost: report.lost, duplicated: report.duplicated, unexpected: report.unexpected, divergent: report.divergent, summary }).toEqual({
     lost: 0,

@@ -46,20 +46,44 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const PROCESS_FAULTS = ['kill leader', 'kill executor', 'pause executor', 'kill queue'];
 
+/**
+ * The fewest faults a soak must inject: the nemesis goes on past `seconds` (by at
+ * most `seconds` more) until it has injected this many, so a slow machine or an
+ * unlucky seed cannot turn a short soak into one that tested nothing.
+ */
+export interface FaultQuota {
+  total: number;
+  partitions: number;
+}
+
 /** Runs the soak against a fresh system for `seconds`, then heals it and checks the history. */
-export async function soak(seconds: number, log: (s: string) => void, seed = Date.now(), nemesis: Nemesis = 'process'): Promise<SoakReport> {
+export async function soak(
+  seconds: number,
+  log: (s: string) => void,
+  seed = Date.now(),
+  nemesis: Nemesis = 'process',
+  quota: FaultQuota = { total: 0, partitions: 0 },
+): Promise<SoakReport> {
   const random = seededRandom(seed);
   log(`soak: ${seconds} s, nemesis ${nemesis}, seed ${seed}`);
   const system = await startSystem({ ...PARTITION_ENV, CAUSEWAY_RESTART_DELAY_MS: '300' }, { hosts: nemesis !== 'process' });
   try {
-    return await run(system, seconds, random, log, nemesis);
+    return await run(system, seconds, random, log, nemesis, quota);
   } finally {
     await system.stop();
   }
 }
 
-async function run(system: RunningSystem, seconds: number, random: () => number, log: (s: string) => void, nemesis: Nemesis): Promise<SoakReport> {
+async function run(
+  system: RunningSystem,
+  seconds: number,
+  random: () => number,
+  log: (s: string) => void,
+  nemesis: Nemesis,
+  quota: FaultQuota,
+): Promise<SoakReport> {
   const deadline = Date.now() + seconds * 1000;
+  const overtime = deadline + seconds * 1000;
   const load = OrderLoad.start(system, 4, 'soak');
   const partitioner = nemesis === 'process' ? undefined : new Partitioner(system);
   const kinds = [...(nemesis === 'partition' ? [] : PROCESS_FAULTS), ...(partitioner ? PARTITION_KINDS : [])];
@@ -117,9 +141,11 @@ async function run(system: RunningSystem, seconds: number, random: () => number,
     }
   };
 
+  const injected = (names: readonly string[]) => names.reduce((sum, k) => sum + (faults[k] ?? 0), 0);
+  const quotaMet = () => injected(kinds) >= quota.total && injected(PARTITION_KINDS) >= quota.partitions;
   const nemesisLoop = async () => {
     // `all` alternates, partition first, so even a short soak has both kinds.
-    for (let n = 0; Date.now() < deadline - 1500; n++) {
+    for (let n = 0; Date.now() < deadline - 1500 || (!quotaMet() && Date.now() < overtime); n++) {
       await sleep(1500 + random() * 2500);
       try {
         if (partitioner && (nemesis === 'partition' || n % 2 === 0)) await partitionFault(partitioner);
