@@ -1,0 +1,52 @@
+/**
+ * `npm run load` against a running system: the generator as users run it (the built CLI, its --json summary), an
+ * open-loop mix of good, fraudulent and invalid orders, every answer counted by what it was, and every approved
+ * order followed to its execution.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { ROOT, startSystem, type RunningSystem } from './support/system';
+
+let system: RunningSystem;
+
+beforeAll(async () => {
+  system = await startSystem();
+}, 90_000);
+afterAll(async () => {
+  await system?.stop();
+});
+
+function load(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'dev', 'load', 'load.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+it('sends an open-loop mix, counts every answer by kind and outcome, and follows approved orders to execution', async () => {
+  const run = await load(['--url', system.baseUrl, '--rate', '10', '--seconds', '3', '--mix', 'good=3,fraud=1,invalid=1', '--seed', '42', '--json']);
+  expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+  const summary = JSON.parse(run.stdout);
+  expect(summary.planned).toBe(30);
+  expect(summary.answered).toBe(30);
+  expect(summary.latency.count).toBe(30);
+  const count = (kind: string) => (summary.byKind[kind] ?? []).reduce((n: number, [, c]: [string, number]) => n + c, 0);
+  expect(count('good') + count('fraud') + count('invalid')).toBe(30);
+  // Each kind is judged as it was built: good orders approved (each its own customer and card), the blocked customer
+  // rejected by fraud detection, the Luhn-invalid card by transaction verification.
+  expect(summary.byKind.good).toEqual([['approved', count('good')]]);
+  expect(summary.byKind.fraud).toEqual([['rejected: USER_BLOCKLISTED', count('fraud')]]);
+  expect(summary.byKind.invalid).toEqual([['rejected: CARD_NUMBER_INVALID', count('invalid')]]);
+  expect(count('good')).toBeGreaterThan(0);
+  expect(summary.finalStates).toEqual([['executed', count('good')]]);
+}, 120_000);
+
+it('refuses a bad argument with a clear message and exit code 2', async () => {
+  const run = await load(['--url', system.baseUrl, '--mix', 'good=1,robbery=2']);
+  expect(run.code).toBe(2);
+  expect(run.stderr).toContain('unknown kind "robbery"');
+});
