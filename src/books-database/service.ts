@@ -42,6 +42,19 @@ export class BooksDatabaseService implements BooksDatabaseServiceImplementation 
     @inject(WRITE_TIMEOUT_MS) private readonly timeoutMs: number,
   ) {}
 
+  // Issue 14's participant RPCs: not built yet; callers get UNIMPLEMENTED, not a wrong answer.
+  async prepareBatch(): Promise<never> {
+    throw new ServerError(Status.UNIMPLEMENTED, 'two-phase commit is not built yet (issue 14)');
+  }
+
+  async finishBatch(): Promise<never> {
+    throw new ServerError(Status.UNIMPLEMENTED, 'two-phase commit is not built yet (issue 14)');
+  }
+
+  async transactions(): Promise<never> {
+    throw new ServerError(Status.UNIMPLEMENTED, 'two-phase commit is not built yet (issue 14)');
+  }
+
   /** A peer's stream of Raft messages; a malformed batch ends it with INVALID_ARGUMENT before any of it is stepped. */
   stream(requests: AsyncIterable<StepRequest>) {
     return stepPeerStream(this.raft, this.members, requests);
