@@ -5,6 +5,11 @@ import {
   type BooksDatabaseClient as GeneratedClient,
   type DecrementRequest,
   type DecrementResponse,
+  type FinishStockRequest,
+  type FinishStockResponse,
+  type PrepareStockRequest,
+  type PrepareStockResponse,
+  type StockTransaction,
   type ReadStockResponse,
   type SetStockRequest,
   type SetStockResponse,
@@ -40,7 +45,8 @@ const RETRYABLE: ReadonlySet<Status> = new Set([Status.UNAVAILABLE, Status.DEADL
 /**
  * The books database's client side: talks to the leader, follows a follower's NOT_LEADER hint, and tries the
  * other replicas while no leader is known or one is unreachable. Retrying is safe for every operation: reads
- * change nothing, a decrement is idempotent by order id (a retry gets the first outcome), SetStock sets a value.
+ * change nothing, a decrement is idempotent by order id (a retry gets the first outcome), SetStock sets a value,
+ * Prepare and Finish are idempotent by transaction id.
  * Also resolves titles, case-insensitively, to books (the course's API sends titles, the database keys by id).
  */
 export class BooksDatabaseClient {
@@ -78,6 +84,31 @@ export class BooksDatabaseClient {
     const { outcomes } = await this.call((c) => c.decrementBatch({ orders: orders.map((o) => ({ term: 0, ...o })) }));
     if (outcomes.length !== orders.length) throw new Error(`the books database answered ${outcomes.length} outcomes for ${orders.length} orders`);
     return outcomes;
+  }
+
+  /**
+   * Two-phase commit, phase one: reserve each transaction's items (all or none), one vote per transaction in the
+   * request's order. A retry gets the standing vote (YES again for a prepared transaction), so the call retries safely.
+   */
+  async prepareBatch(txs: readonly Optional<PrepareStockRequest, 'term'>[]): Promise<PrepareStockResponse[]> {
+    const { votes } = await this.call((c) => c.prepareBatch({ txs: txs.map((t) => ({ term: 0, ...t })) }));
+    if (votes.length !== txs.length) throw new Error(`the books database answered ${votes.length} votes for ${txs.length} transactions`);
+    return votes;
+  }
+
+  /**
+   * Phase two: the coordinator's decisions (idempotent). A decision contradicting the one taken is refused with
+   * FAILED_PRECONDITION `DECISION_CONFLICT: …`, passed on to the caller.
+   */
+  async finishBatch(txs: readonly FinishStockRequest[]): Promise<FinishStockResponse[]> {
+    const { results } = await this.call((c) => c.finishBatch({ txs: [...txs] }));
+    if (results.length !== txs.length) throw new Error(`the books database answered ${results.length} results for ${txs.length} transactions`);
+    return results;
+  }
+
+  /** The transactions the leader holds prepared, waiting for their decision. */
+  async transactions(): Promise<StockTransaction[]> {
+    return (await this.call((c) => c.transactions({}))).prepared;
   }
 
   setStock(request: Optional<SetStockRequest, 'term'>): Promise<SetStockResponse> {

@@ -3,6 +3,7 @@ import {
   readBool,
   readBooksDatabasePeers,
   readDataDir,
+  readExecutorPeers,
   readInt,
   readPort,
   readProcessConfig,
@@ -22,6 +23,8 @@ import { DEFAULT_OUTCOMES_RETAIN } from './stock-state';
  * - BOOKS_DATABASE_OUTCOMES_RETAIN: how many decrement outcomes are remembered for retries (50,000);
  * - BOOKS_DATABASE_SEED: `false` leaves a new database empty instead of seeding the catalog (true);
  * - BOOKS_DATABASE_WRITE_TIMEOUT_MS: how long a write or a read waits for its commit or confirmation (3,000);
+ * - BOOKS_DATABASE_DECISION_TIMEOUT_MS: how long a transaction stays prepared on the leader before it asks the
+ *   executors for the decision (cooperative termination; 10,000); EXECUTOR_PEERS: whom it asks;
  * - RAFT_TICK_MS, RAFT_ELECTION_TICKS, RAFT_HEARTBEAT_TICKS, RAFT_TRACE_SAMPLE_RATE: Raft timing, as the executors'.
  */
 export interface BooksDatabaseConfig extends ProcessConfig {
@@ -33,6 +36,8 @@ export interface BooksDatabaseConfig extends ProcessConfig {
   outcomesRetain: number;
   seed: boolean;
   writeTimeoutMs: number;
+  decisionTimeoutMs: number;
+  executors: Record<string, string>;
 }
 
 export function loadBooksDatabaseConfig(env: Env = process.env): BooksDatabaseConfig {
@@ -49,5 +54,7 @@ export function loadBooksDatabaseConfig(env: Env = process.env): BooksDatabaseCo
     outcomesRetain: readInt(env, 'BOOKS_DATABASE_OUTCOMES_RETAIN', DEFAULT_OUTCOMES_RETAIN, 1),
     seed: readBool(env, 'BOOKS_DATABASE_SEED', true),
     writeTimeoutMs: readInt(env, 'BOOKS_DATABASE_WRITE_TIMEOUT_MS', 3000, 1),
+    decisionTimeoutMs: readInt(env, 'BOOKS_DATABASE_DECISION_TIMEOUT_MS', 10_000, 1),
+    executors: readExecutorPeers(env),
   };
 }

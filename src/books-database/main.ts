@@ -16,11 +16,14 @@ import { RaftTransport } from '../platform/raft-host/transport';
 import { runMain } from '../platform/run-main';
 import { RaftNode } from '../raft/node';
 import { loadBooksDatabaseConfig } from './config';
-import { BOOKS_RAFT_STATUS, BooksDatabaseMetrics } from './metrics';
+import { ExecutorDecisionClient } from '../order-executor-client/decision-client';
+import { systemTime } from '../platform/time';
+import { BOOKS_PREPARED_COUNT, BOOKS_RAFT_STATUS, BooksDatabaseMetrics } from './metrics';
 import { Proposals, WRITE_TIMEOUT_MS } from './proposals';
 import { seedBooks } from './seed';
-import { BOOKS_MEMBERSHIP, BooksDatabaseService } from './service';
-import { StockState } from './stock-state';
+import { BOOKS_MEMBERSHIP, BooksDatabaseService, finishResponse } from './service';
+import { StockState, type Applied } from './stock-state';
+import { CooperativeTermination } from './termination';
 
 /** A snapshot travels in one Raft message: allow far more than the books and remembered outcomes need. */
 const MAX_RAFT_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -46,6 +49,7 @@ runMain('books-database', async () => {
   container.register(StockState, { useValue: stock });
   container.register(WRITE_TIMEOUT_MS, { useValue: db.writeTimeoutMs });
   container.register(BOOKS_RAFT_STATUS, { useValue: () => node.status() });
+  container.register(BOOKS_PREPARED_COUNT, { useValue: () => stock.preparedCount });
   container.registerSingleton(RaftTransport);
   container.registerSingleton(BooksDatabaseMetrics);
   container.registerSingleton(ElectionTelemetry);
@@ -58,6 +62,18 @@ runMain('books-database', async () => {
 
   // Resolved after the driver (which needs the hooks): the hooks reach it through this variable.
   let proposals: Proposals | undefined;
+  /** Telemetry of an applied two-phase-commit entry (on every replica, as the writes'). */
+  const observeTransaction = (applied: Extract<Applied, { kind: 'prepare' | 'finish' }>) => {
+    if (applied.kind === 'prepare') {
+      metrics.prepared(applied.vote, applied.replayed);
+      return;
+    }
+    if (applied.refused) {
+      // A coordinator bug: the decision contradicts the one taken. Nothing was applied; the caller is refused.
+      logger.error(`refused a ${applied.commit ? 'commit' : 'abort'} of ${applied.txId}: ${applied.refused}`, { tx_id: applied.txId, source: applied.source });
+    }
+    metrics.finished(applied.refused ? 'refused' : applied.state, applied.source, applied.replayed);
+  };
   container.register<RaftDriverHooks>(RAFT_HOOKS, {
     useValue: {
       ...sharedRaftHooks(transport, elections, logger),
@@ -69,6 +85,8 @@ runMain('books-database', async () => {
           if (applied.kind === 'seed') {
             if (applied.seeded) logger.info(`seeded ${stock.bookCount} books at index ${entry.index}`, { index: entry.index });
             metrics.write('seed', applied.seeded ? 'OK' : 'ALREADY_SEEDED');
+          } else if (applied.kind === 'prepare' || applied.kind === 'finish') {
+            observeTransaction(applied);
           } else {
             metrics.write(applied.kind, applied.kind === 'decrement' && applied.replayed ? 'REPLAYED' : applied.outcome.code);
           }
@@ -87,6 +105,32 @@ runMain('books-database', async () => {
   const driver = container.resolve(RaftDriver);
   proposals = container.resolve(Proposals);
   const service = container.resolve(BooksDatabaseService);
+
+  // Cooperative termination: the leader asks the executors about transactions prepared too long (termination.ts).
+  const decisions = new ExecutorDecisionClient(db.executors, { callDeadlineMs: 1000, totalMs: 3000, traced: true }, logger);
+  const termination = new CooperativeTermination(
+    {
+      prepared: () => stock.prepared(),
+      isLeader: () => driver.isServingLeader(),
+      finish: async (txId, commit) => {
+        finishResponse(await proposals!.submit({ type: 'finish', txId, commit, source: 'termination' }));
+      },
+    },
+    decisions,
+    systemTime,
+    { timeoutMs: db.decisionTimeoutMs, retryMs: Math.min(db.decisionTimeoutMs, 5000), participant: 'books-database' },
+    logger,
+    (answer) => metrics.terminationAsked(answer),
+  );
+  let terminating: Promise<void> | undefined;
+  const terminator = setInterval(
+    () => {
+      // One round at a time: a slow executor cluster does not pile up questions.
+      terminating ??= termination.check().finally(() => (terminating = undefined));
+    },
+    Math.max(20, Math.min(1000, Math.floor(db.decisionTimeoutMs / 4))),
+  );
+  terminator.unref();
 
   // Seeding: the first serving leader of an empty database proposes the catalog; the state machine applies only the
   // first seed, so a second leader's (or a retry's) changes nothing.
@@ -116,6 +160,8 @@ runMain('books-database', async () => {
     untraced: ['/causeway.v1.BooksDatabase/Stream', '/causeway.v1.BooksDatabase/Status', '/causeway.v1.BooksDatabase/Dump'],
     onShutdown: async () => {
       clearInterval(seeder);
+      clearInterval(terminator);
+      decisions.close();
       proposals?.close();
       await driver.stop();
       transport.close();

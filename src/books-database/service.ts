@@ -9,6 +9,13 @@ import type {
   DecrementRequest,
   DecrementResponse,
   DumpResponse,
+  FinishStockBatchRequest,
+  FinishStockBatchResponse,
+  FinishStockResponse,
+  PrepareStockBatchRequest,
+  PrepareStockBatchResponse,
+  PrepareStockResponse,
+  StockTransactionsResponse,
   ReadStockRequest,
   ReadStockResponse,
   SetStockRequest,
@@ -20,12 +27,27 @@ import { NotLeaderError, RaftDriver, ReadTimeoutError } from '../platform/raft-h
 import { stepPeerStream, raftStatusFields } from '../platform/raft-host/host';
 import type { Membership } from '../platform/raft-host/wire';
 import { OutcomeUnknownError, Proposals, WRITE_TIMEOUT_MS } from './proposals';
-import { StockState, validateCommand, type BookRecord, type StockCommand } from './stock-state';
+import { StockState, validateCommand, type Applied, type BookView, type StockCommand } from './stock-state';
 
 /** Injection token: this replica's id and its peers', for validating incoming Raft messages. */
 export const BOOKS_MEMBERSHIP = Symbol('BooksMembership');
 
-const toWire = (b: BookRecord): BookStock => ({ bookId: b.bookId, title: b.title, priceCents: b.priceCents, stock: b.stock });
+const toWire = (b: BookView): BookStock => ({ bookId: b.bookId, title: b.title, priceCents: b.priceCents, stock: b.stock });
+
+/** How a refused decision (a coordinator bug: commit after abort, or the reverse) reaches the caller. */
+export const DECISION_CONFLICT = 'DECISION_CONFLICT';
+
+export function prepareResponse(a: Applied): PrepareStockResponse {
+  if (a.kind !== 'prepare') throw new Error(`a prepare applied as ${a.kind}`);
+  return { vote: a.vote, bookId: a.bookId ?? '', index: a.index };
+}
+
+/** A finish's answer; a refused decision throws FAILED_PRECONDITION (the caller holds a decision we contradict). */
+export function finishResponse(a: Applied): FinishStockResponse {
+  if (a.kind !== 'finish') throw new Error(`a finish applied as ${a.kind}`);
+  if (a.refused) throw new ServerError(Status.FAILED_PRECONDITION, `${DECISION_CONFLICT}: ${a.refused}`);
+  return { state: a.state, index: a.index };
+}
 
 /**
  * The books database's gRPC face. Writes go through the Raft log on the leader and are answered with their
@@ -42,6 +64,33 @@ export class BooksDatabaseService implements BooksDatabaseServiceImplementation 
     @inject(WRITE_TIMEOUT_MS) private readonly timeoutMs: number,
   ) {}
 
+  /**
+   * Two-phase commit, phase one: each transaction's items reserved (all or none) by its own log entry, all proposed
+   * in this turn like a DecrementBatch; a vote is answered once its entry is applied, so a yes is replicated (on a
+   * majority's disk) before it is given.
+   */
+  async prepareBatch(request: PrepareStockBatchRequest): Promise<PrepareStockBatchResponse> {
+    const commands = request.txs.map((t): StockCommand => ({ type: 'prepare', txId: t.txId, items: t.items, term: t.term }));
+    const applied = await this.writeAll(commands, 'txs');
+    return { votes: applied.map(prepareResponse) };
+  }
+
+  /**
+   * Phase two: the coordinator's decisions, idempotent. One that contradicts a decision taken before refuses the
+   * call with FAILED_PRECONDITION `DECISION_CONFLICT: …` (the others in the batch are applied: each is its own entry).
+   */
+  async finishBatch(request: FinishStockBatchRequest): Promise<FinishStockBatchResponse> {
+    const commands = request.txs.map((t): StockCommand => ({ type: 'finish', txId: t.txId, commit: t.commit, source: 'coordinator' }));
+    const applied = await this.writeAll(commands, 'txs');
+    return { results: applied.map(finishResponse) };
+  }
+
+  /** The prepared transactions, on the leader after a ReadIndex round: every Prepare and Finish answered before is in it. */
+  async transactions(): Promise<StockTransactionsResponse> {
+    await this.guard(() => this.raft.linearizableRead(this.timeoutMs));
+    return { prepared: this.state.prepared().map(({ txId, items }) => ({ txId, state: 'prepared', items })) };
+  }
+
   /** A peer's stream of Raft messages; a malformed batch ends it with INVALID_ARGUMENT before any of it is stepped. */
   stream(requests: AsyncIterable<StepRequest>) {
     return stepPeerStream(this.raft, this.members, requests);
@@ -53,6 +102,8 @@ export class BooksDatabaseService implements BooksDatabaseServiceImplementation 
       seeded: this.state.isSeeded,
       bookCount: this.state.bookCount,
       totalStock: this.state.totalStock,
+      totalReserved: this.state.totalReserved,
+      preparedCount: this.state.preparedCount,
     };
   }
 
@@ -77,17 +128,10 @@ export class BooksDatabaseService implements BooksDatabaseServiceImplementation 
     return { outcome: applied.outcome.code, bookId: applied.outcome.bookId ?? '', index: applied.outcome.index, replayed: applied.replayed };
   }
 
-  /**
-   * Every order validated first (one bad order refuses the call, deciding nothing), then all submitted in this
-   * turn, so they are proposed together: one Append per follower for the lot.
-   */
+  /** Many orders' decrements, proposed together (see writeAll), each decided on its own. */
   async decrementBatch(request: DecrementBatchRequest): Promise<DecrementBatchResponse> {
     const commands = request.orders.map((o): StockCommand => ({ type: 'decrement', orderId: o.orderId, items: o.items, term: o.term }));
-    for (const [i, command] of commands.entries()) {
-      const problem = validateCommand(command);
-      if (problem) throw new ServerError(Status.INVALID_ARGUMENT, `orders[${i}]: ${problem}`);
-    }
-    const applied = await this.guard(() => Promise.all(commands.map((command) => this.proposals.submit(command))));
+    const applied = await this.writeAll(commands, 'orders');
     return {
       outcomes: applied.map((a) => {
         if (a.kind !== 'decrement') throw new Error(`a decrement applied as ${a.kind}`);
@@ -103,7 +147,22 @@ export class BooksDatabaseService implements BooksDatabaseServiceImplementation 
   }
 
   async dump(): Promise<DumpResponse> {
-    return { appliedIndex: this.state.applied, books: this.state.all().map(toWire), digest: this.state.digest() };
+    const books = this.state.all();
+    const reserved = books.filter((b) => b.reserved > 0).map((b) => ({ bookId: b.bookId, quantity: b.reserved }));
+    return { appliedIndex: this.state.applied, books: books.map(toWire), digest: this.state.digest(), reserved };
+  }
+
+  /**
+   * Every command validated first (one bad command refuses the call, deciding nothing), then all submitted in this
+   * turn, so they are proposed together: one Append per follower for the lot.
+   */
+  private async writeAll(commands: StockCommand[], field: string): Promise<Applied[]> {
+    if (commands.length > 10_000) throw new ServerError(Status.INVALID_ARGUMENT, `at most 10000 ${field} per call`);
+    for (const [i, command] of commands.entries()) {
+      const problem = validateCommand(command);
+      if (problem) throw new ServerError(Status.INVALID_ARGUMENT, `${field}[${i}]: ${problem}`);
+    }
+    return this.guard(() => Promise.all(commands.map((command) => this.proposals.submit(command))));
   }
 
   private async write(command: StockCommand) {

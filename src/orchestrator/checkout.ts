@@ -79,6 +79,9 @@ export function toQueuedOrder(order: Order, traceparent: string, enqueuedAtMs: n
     maskedCard: digits.length >= 4 ? `**** ${digits.slice(-4)}` : '****',
     traceparent,
     enqueuedAtMs,
+    // Issue 14: the payment token and the amount are not filled in yet.
+    paymentToken: '',
+    amountCents: 0,
   };
 }
 

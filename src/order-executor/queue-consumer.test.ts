@@ -16,6 +16,8 @@ const lease = (orderId: string, delivery = 1): Lease => ({
     maskedCard: '**** 4444',
     traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
     enqueuedAtMs: 0,
+    paymentToken: '',
+    amountCents: 0,
   },
   expiresAtMs: 0,
   delivery,

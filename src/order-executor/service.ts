@@ -1,5 +1,6 @@
 import type { ExecutionsRequest, ExecutionsResponse, ExecutorStatus, OrderExecutorServiceImplementation } from '../gen/causeway/v1/order_executor';
 import type { StepRequest } from '../gen/causeway/v1/raft';
+import { ServerError, Status } from 'nice-grpc';
 import { inject, injectable } from 'tsyringe';
 import { ExecutionLedger } from './execution-ledger';
 import { RaftDriver } from '../platform/raft-host/driver';
@@ -17,6 +18,11 @@ export class OrderExecutorService implements OrderExecutorServiceImplementation 
     @inject(ExecutionLedger) private readonly ledger: ExecutionLedger,
     @inject(MEMBERSHIP) private readonly members: Membership,
   ) {}
+
+  // Issue 14's cooperative termination: not built yet; callers get UNIMPLEMENTED, not a wrong answer.
+  async getDecision(): Promise<never> {
+    throw new ServerError(Status.UNIMPLEMENTED, 'two-phase commit is not built yet (issue 14)');
+  }
 
   /** A peer's stream of Raft messages (see stepPeerStream). */
   stream(requests: AsyncIterable<StepRequest>) {

@@ -9,6 +9,8 @@ const order = (orderId: string): QueuedOrder => ({
   maskedCard: '**** 1111',
   traceparent: '',
   enqueuedAtMs: 0,
+  paymentToken: '',
+  amountCents: 0,
 });
 
 /** A queue whose calls the test answers by hand. */

@@ -10,6 +10,8 @@ function order(orderId: string, shippingMethod = 'Standard'): QueuedOrder {
     maskedCard: '**** 1111',
     traceparent: '',
     enqueuedAtMs: 0,
+    paymentToken: '',
+    amountCents: 0,
   };
 }
 

@@ -65,7 +65,7 @@ export async function saturationRun(system: RunningSystem, seconds = 8): Promise
 
 /** An order as the orchestrator enqueues one, straight into the queue (no checkout in front of it). */
 export function benchOrder(orderId: string): QueuedOrder {
-  return { orderId, shippingMethod: 'Standard', items: [{ name: 'Book A', quantity: 1 }], customerName: 'Bench', maskedCard: '**** 1111', traceparent: '', enqueuedAtMs: 0 };
+  return { orderId, shippingMethod: 'Standard', items: [{ name: 'Book A', quantity: 1 }], customerName: 'Bench', maskedCard: '**** 1111', traceparent: '', enqueuedAtMs: 0, paymentToken: '', amountCents: 0 };
 }
 
 /**
