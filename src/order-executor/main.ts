@@ -95,7 +95,7 @@ runMain('order-executor', async () => {
       apply: (entries, replay) => {
         for (const entry of entries) {
           const applied = ledger.apply(entry);
-          if (applied.kind === 'noop') continue;
+          if (applied.kind === 'noop' || applied.kind === 'finished') continue;
           if (applied.kind === 'executed') {
             if (replay) logger.debug(`replayed order ${applied.execution.orderId}`, { order_id: applied.execution.orderId });
             else {
