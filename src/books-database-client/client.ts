@@ -5,6 +5,10 @@ import {
   type BooksDatabaseClient as GeneratedClient,
   type DecrementRequest,
   type DecrementResponse,
+  type FinishStockRequest,
+  type FinishStockResponse,
+  type PrepareStockRequest,
+  type PrepareStockResponse,
   type ReadStockResponse,
   type SetStockRequest,
   type SetStockResponse,
@@ -78,6 +82,20 @@ export class BooksDatabaseClient {
     const { outcomes } = await this.call((c) => c.decrementBatch({ orders: orders.map((o) => ({ term: 0, ...o })) }));
     if (outcomes.length !== orders.length) throw new Error(`the books database answered ${outcomes.length} outcomes for ${orders.length} orders`);
     return outcomes;
+  }
+
+  /** Two-phase commit: reserve each transaction's items (idempotent by tx id, fenced by `term`), one vote each. */
+  async prepareBatch(txs: readonly PrepareStockRequest[]): Promise<PrepareStockResponse[]> {
+    const { votes } = await this.call((c) => c.prepareBatch({ txs: [...txs] }));
+    if (votes.length !== txs.length) throw new Error(`the books database answered ${votes.length} votes for ${txs.length} transactions`);
+    return votes;
+  }
+
+  /** Two-phase commit: the coordinator's logged decisions (idempotent; a decision is never changed). */
+  async finishBatch(txs: readonly FinishStockRequest[]): Promise<FinishStockResponse[]> {
+    const { results } = await this.call((c) => c.finishBatch({ txs: [...txs] }));
+    if (results.length !== txs.length) throw new Error(`the books database answered ${results.length} results for ${txs.length} transactions`);
+    return results;
   }
 
   setStock(request: Optional<SetStockRequest, 'term'>): Promise<SetStockResponse> {
