@@ -13,7 +13,7 @@ describe('order-executor config', () => {
     expect(config.ledgerRetain).toBe(50_000);
     expect(config.commitProtocol).toBe('decrement');
     expect(config.paymentAddress).toBe('127.0.0.1:50075');
-    expect(config.twoPhase).toEqual({ prepareTimeoutMs: 8000, finishRetryMs: 1000, proposeRetryMs: 3000 });
+    expect(config.twoPhase).toEqual({ prepareTimeoutMs: 8000, retryMs: 1000, proposeRetryMs: 3000 });
   });
 
   it('commits by two-phase commit when CAUSEWAY_COMMIT_PROTOCOL=2pc, and refuses another protocol or a bad payment address', () => {

@@ -38,7 +38,7 @@ export interface TwoPhaseConfig {
   /** Both votes within this long of Prepare, or abort (PARTICIPANT_UNAVAILABLE). */
   prepareTimeoutMs: number;
   /** A Finish not acknowledged is sent again after this long. */
-  finishRetryMs: number;
+  retryMs: number;
   /** A decision or completion not applied is proposed again after this long. */
   proposeRetryMs: number;
 }
@@ -92,7 +92,7 @@ export function loadExecutorConfig(env: Env = process.env): ExecutorConfig {
     twoPhase: {
       // Above the books client's 5 s of following a leader election, so one election does not abort orders.
       prepareTimeoutMs: readInt(env, 'EXECUTOR_PREPARE_TIMEOUT_MS', 8000, 1),
-      finishRetryMs: readInt(env, 'EXECUTOR_FINISH_RETRY_MS', 1000, 1),
+      retryMs: readInt(env, 'EXECUTOR_2PC_RETRY_MS', 1000, 1),
       proposeRetryMs: readInt(env, 'EXECUTOR_PROPOSE_RETRY_MS', 3000, 1),
     },
   };

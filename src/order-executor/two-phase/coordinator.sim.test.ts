@@ -28,7 +28,7 @@ import type { Decision, Participant, Vote } from './types';
 const SCHEDULES = Number(process.env.TWO_PC_SCHEDULES ?? 400);
 const STEPS = 400;
 const STEP_MS = 10;
-const OPTIONS: CoordinatorOptions = { prepareTimeoutMs: 250, finishRetryMs: 100, proposeRetryMs: 300 };
+const OPTIONS: CoordinatorOptions = { prepareTimeoutMs: 250, retryMs: 100, proposeRetryMs: 300 };
 /** A participant holding a prepared transaction this long asks the leader for its decision, then every ASK_EVERY_MS. */
 const TERMINATION_MS = 600;
 const ASK_EVERY_MS = 200;

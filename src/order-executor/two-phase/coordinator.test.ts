@@ -5,7 +5,7 @@ import { ExecutionLedger } from '../execution-ledger';
 import { Coordinator, type CoordinatorOutput } from './coordinator';
 import { decisionEntry, decisionLogOf, finishedEntry } from './log-entries';
 
-const OPTIONS = { prepareTimeoutMs: 1000, finishRetryMs: 200, proposeRetryMs: 500 };
+const OPTIONS = { prepareTimeoutMs: 1000, retryMs: 200, proposeRetryMs: 500 };
 const YES = { kind: 'yes' } as const;
 
 function setup() {
@@ -72,14 +72,18 @@ describe('Coordinator', () => {
     expect(core.ready().map((o) => o.type === 'finish' && o.commit)).toEqual([false, false]);
   });
 
-  it('aborts a transaction whose votes do not all come in time (PARTICIPANT_UNAVAILABLE)', () => {
+  it('asks again for a missing vote, and aborts a transaction whose votes do not all come in time (PARTICIPANT_UNAVAILABLE)', () => {
     const { core } = setup();
     core.lead(2, 0);
     core.begin('o1', 0);
     core.ready();
     core.voted('o1', 'books-database', YES, 2, 10);
-    core.tick(999);
+    core.tick(199);
     expect(core.ready()).toEqual([]);
+    core.tick(200);
+    expect(core.ready()).toEqual([{ type: 'prepare', participant: 'payment', txId: 'o1', term: 2 }]);
+    core.tick(999);
+    expect(types(core.ready())).toEqual(['prepare payment']);
     core.tick(1000);
     expect(core.ready()).toEqual([
       expect.objectContaining({ type: 'propose-decision', decision: 'abort', reason: 'PARTICIPANT_UNAVAILABLE', votes: { 'books-database': 'YES', payment: 'UNAVAILABLE' } }),
@@ -96,6 +100,7 @@ describe('Coordinator', () => {
     expect(core.ready()).toEqual([]);
     core.voted('o1', 'books-database', { kind: 'stale' }, 2, 2);
     core.tick(5000);
+    core.tick(10000);
     expect(core.ready()).toEqual([]);
     expect(core.progress('o1')).toBeUndefined();
   });

@@ -8,7 +8,7 @@ import { PARTICIPANTS, type AbortReason, type Decision, type Participant, type P
  * simulation in coordinator.sim.test.ts) does the I/O.
  *
  * The protocol, per transaction (tx id = order id):
- * 1. Prepare goes to both participants at once, fenced by this leader's term.
+ * 1. Prepare goes to both participants at once, fenced by this leader's term, and again while a vote is due.
  * 2. Commit iff both vote yes; the first "no" (or a vote that does not come in time) decides abort with its reason.
  * 3. The decision is proposed to the executors' log. Nothing is sent until the entry is APPLIED: a decision that
  *    never commits was never sent, and the next leader may prepare the order again and decide afresh.
@@ -39,8 +39,8 @@ export interface DecisionLog {
 export interface CoordinatorOptions {
   /** Both votes must arrive within this long of the Prepare, or the transaction aborts (PARTICIPANT_UNAVAILABLE). */
   prepareTimeoutMs: number;
-  /** A Finish not acknowledged within this long is sent again. */
-  finishRetryMs: number;
+  /** A Prepare not answered (while votes are still due) or a Finish not acknowledged within this long is sent again. */
+  retryMs: number;
   /** A proposal not applied within this long is proposed again (a duplicate entry changes nothing). */
   proposeRetryMs: number;
 }
@@ -67,7 +67,7 @@ export type CoordinatorOutput =
 export type Phase = 'preparing' | 'deciding' | 'finishing' | 'completing';
 
 type Tx =
-  | { phase: 'preparing'; startedAt: number; votes: Partial<Record<Participant, Vote>> }
+  | { phase: 'preparing'; startedAt: number; votes: Partial<Record<Participant, Vote>>; sentAt: Partial<Record<Participant, number>> }
   | { phase: 'deciding'; decision: Decision; reason?: AbortReason; detail?: string; votes: ParticipantStates; proposedAt: number; presumed: boolean }
   | { phase: 'finishing'; decision: Decision; acked: ParticipantStates; sentAt: Partial<Record<Participant, number>> }
   | { phase: 'completing'; states: ParticipantStates; proposedAt: number };
@@ -129,8 +129,12 @@ export class Coordinator {
     if (this.term === undefined) return 'not-leader';
     if (this.log.decision(txId)) return 'decided';
     if (this.txs.has(txId)) return 'busy';
-    this.txs.set(txId, { phase: 'preparing', startedAt: now, votes: {} });
-    for (const participant of PARTICIPANTS) this.outbox.push({ type: 'prepare', participant, txId, term: this.term });
+    const tx: Tx = { phase: 'preparing', startedAt: now, votes: {}, sentAt: {} };
+    this.txs.set(txId, tx);
+    for (const participant of PARTICIPANTS) {
+      tx.sentAt[participant] = now;
+      this.outbox.push({ type: 'prepare', participant, txId, term: this.term });
+    }
     return 'started';
   }
 
@@ -188,7 +192,16 @@ export class Coordinator {
     for (const [txId, tx] of this.txs) {
       switch (tx.phase) {
         case 'preparing':
-          if (now - tx.startedAt >= this.options.prepareTimeoutMs) this.decide(txId, 'abort', 'PARTICIPANT_UNAVAILABLE', tx.votes, now);
+          if (now - tx.startedAt >= this.options.prepareTimeoutMs) {
+            this.decide(txId, 'abort', 'PARTICIPANT_UNAVAILABLE', tx.votes, now);
+            break;
+          }
+          // Prepare is idempotent at the participants: a lost request or answer costs a retry, not the order.
+          for (const participant of PARTICIPANTS) {
+            if (tx.votes[participant] || now - (tx.sentAt[participant] ?? 0) < this.options.retryMs) continue;
+            tx.sentAt[participant] = now;
+            this.outbox.push({ type: 'prepare', participant, txId, term: this.term });
+          }
           break;
         case 'deciding':
           if (now - tx.proposedAt >= this.options.proposeRetryMs) {
@@ -198,7 +211,7 @@ export class Coordinator {
           break;
         case 'finishing':
           for (const participant of PARTICIPANTS) {
-            if (tx.acked[participant] !== undefined || now - (tx.sentAt[participant] ?? 0) < this.options.finishRetryMs) continue;
+            if (tx.acked[participant] !== undefined || now - (tx.sentAt[participant] ?? 0) < this.options.retryMs) continue;
             tx.sentAt[participant] = now;
             this.outbox.push({ type: 'finish', participant, txId, commit: tx.decision === 'commit' });
           }

@@ -106,7 +106,7 @@ describe('two-phase commit driver and GetDecision', () => {
       ledger,
       books,
       payment,
-      { id: 'executor-1', prepareTimeoutMs: 5000, finishRetryMs: 50, proposeRetryMs: 5000, tickMs: 10, decisionWaitMs: 500 },
+      { id: 'executor-1', prepareTimeoutMs: 300, retryMs: 50, proposeRetryMs: 5000, tickMs: 10, decisionWaitMs: 500 },
       metrics,
       createLogger('test', 'error'),
     );
@@ -134,12 +134,14 @@ describe('two-phase commit driver and GetDecision', () => {
     expect(ledger.unfinished()).toEqual([]);
   });
 
-  it('aborts when a participant cannot be reached, and keeps sending Finish until it answers', async () => {
+  it('asks again while a participant cannot be reached, aborts at the deadline, and keeps sending Finish until it answers', async () => {
     payment.down = true;
+    twoPhase.start();
     twoPhase.begin(order('o1'), 3);
     await until('the decision proposed', () => raft.proposed.length === 1);
+    expect(payment.prepares.length).toBeGreaterThan(1);
+    expect(books.prepares.length).toBe(1);
     expect(decodeCommand(raft.proposed[0]).commit).toMatchObject({ decision: 'abort', reason: 'PARTICIPANT_UNAVAILABLE' });
-    twoPhase.start();
     applyProposed();
     await until('Finish retried at payment', () => payment.finishes.length >= 2);
     expect(raft.proposed.length).toBe(1);

@@ -268,21 +268,19 @@ export class TwoPhaseCommit implements LeaseCommitter {
     const txs = txIds.flatMap((id) => this.orders.get(id) ?? []);
     const call = this.batchSpan(`two-phase: prepare batch → ${participant}`, txs.length);
     for (const tx of txs) this.openPhase(tx.txId, `prepare: ${participant}`, call.spanContext());
-    let votes: Vote[];
     try {
-      votes = await context.with(trace.setSpan(ROOT_CONTEXT, call), () => this.participants[participant].prepare(txs, term));
+      const votes = await context.with(trace.setSpan(ROOT_CONTEXT, call), () => this.participants[participant].prepare(txs, term));
+      const now = this.now();
+      txs.forEach((tx, i) => {
+        this.closePhase(tx.txId, `prepare: ${participant}`, { vote: voteName(votes[i]) });
+        this.core.voted(tx.txId, participant, votes[i], term, now);
+      });
     } catch (err) {
-      // Unreachable (after the client's own retries): it cannot vote yes in time; abort rather than hold the other.
+      // Sent again after retryMs (Prepare is idempotent); no vote by prepareTimeoutMs aborts (PARTICIPANT_UNAVAILABLE).
       this.fail(call, err as Error);
-      this.logger.warn(`prepare at ${participant} failed for ${txs.length} transactions, aborting them: ${(err as Error).message}`);
-      votes = txs.map(() => ({ kind: 'no', reason: 'PARTICIPANT_UNAVAILABLE', detail: participant }));
+      this.logger.warn(`prepare at ${participant} failed for ${txs.length} transactions, retrying: ${(err as Error).message}`);
     }
     call.end();
-    const now = this.now();
-    txs.forEach((tx, i) => {
-      this.closePhase(tx.txId, `prepare: ${participant}`, { vote: voteName(votes[i]) });
-      this.core.voted(tx.txId, participant, votes[i], term, now);
-    });
     this.flush();
   }
 
@@ -297,7 +295,7 @@ export class TwoPhaseCommit implements LeaseCommitter {
         this.core.finishAcked(tx.txId, participant, states[i], now);
       });
     } catch (err) {
-      // The core sends it again after finishRetryMs: a decision, once logged, is delivered however long it takes.
+      // The core sends it again after retryMs: a decision, once logged, is delivered however long it takes.
       this.fail(call, err as Error);
       this.logger.warn(`finish at ${participant} failed for ${txs.length} transactions, retrying: ${(err as Error).message}`);
     }
