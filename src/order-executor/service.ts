@@ -26,6 +26,9 @@ export interface DecisionSource {
   getDecision(txId: string, participant: string): Promise<DecisionReply>;
 }
 
+const definedOnly = (states: Record<string, string | undefined>): Record<string, string> =>
+  Object.fromEntries(Object.entries(states).filter((kv): kv is [string, string] => kv[1] !== undefined));
+
 /** The executor's gRPC face: Raft messages in, status and the replicated ledger out. */
 @injectable()
 export class OrderExecutorService implements OrderExecutorServiceImplementation {
@@ -74,7 +77,12 @@ export class OrderExecutorService implements OrderExecutorServiceImplementation 
         ? this.ledger.all()
         : request.orderIds.flatMap((id) => this.ledger.get(id) ?? []);
     return {
-      executions: executions.map(({ failure, ...e }) => ({ ...e, failureCode: failure?.code ?? '', failureMessage: failure?.message ?? '' })),
+      executions: executions.map(({ failure, commit, ...e }) => ({
+        ...e,
+        failureCode: failure?.code ?? '',
+        failureMessage: failure?.message ?? '',
+        commit: commit && { ...commit, reason: commit.reason ?? '', participants: definedOnly(commit.participants) },
+      })),
     };
   }
 }

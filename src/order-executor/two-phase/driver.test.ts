@@ -132,6 +132,13 @@ describe('two-phase commit driver and GetDecision', () => {
     applyProposed();
     expect(ledger.get('o1')?.commit).toMatchObject({ decision: 'commit', finished: true, participants: { 'books-database': 'committed', payment: 'committed' } });
     expect(ledger.unfinished()).toEqual([]);
+    // What GET /orders/:id reads: the decision with the participants' states.
+    const { executions } = await service.executions({ orderIds: ['o1'] });
+    expect(executions[0]).toMatchObject({
+      orderId: 'o1',
+      failureCode: '',
+      commit: { decision: 'commit', reason: '', participants: { 'books-database': 'committed', payment: 'committed' }, coordinator: 'executor-1', term: 3, finished: true },
+    });
   });
 
   it('asks again while a participant cannot be reached, aborts at the deadline, and keeps sending Finish until it answers', async () => {
