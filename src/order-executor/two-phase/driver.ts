@@ -166,7 +166,8 @@ export class TwoPhaseCommit implements LeaseCommitter {
     if (!this.syncLeadership()) return { decision: 'pending', reason: '', term: status.term };
     let answer: DecisionAnswer = this.core.getDecision(txId, this.now());
     this.flush();
-    if (answer.kind === 'await') {
+    const presumed = answer.kind === 'await';
+    if (presumed) {
       await this.decisionApplied(txId, this.options.decisionWaitMs);
       answer = this.core.getDecision(txId, this.now());
       this.flush();
@@ -174,7 +175,7 @@ export class TwoPhaseCommit implements LeaseCommitter {
     const term = this.raft.status().term;
     switch (answer.kind) {
       case 'decided':
-        if (answer.decision === 'abort' && answer.reason === 'COORDINATOR_TIMEOUT') {
+        if (presumed && answer.reason === 'COORDINATOR_TIMEOUT') {
           this.logger.info(`${participant || 'a participant'} asked for the decision of ${txId}, which no leader was driving: aborted (presumed abort)`, {
             order_id: txId,
           });
