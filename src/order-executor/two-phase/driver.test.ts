@@ -157,6 +157,13 @@ describe('two-phase commit driver and GetDecision', () => {
     expect(books.finishes.flat().every((f) => !f.commit)).toBe(true);
   });
 
+  it("prepares the orders of one lease in one call per participant", async () => {
+    for (const id of ['o1', 'o2', 'o3']) twoPhase.begin(order(id), 3);
+    await until('the decisions proposed', () => raft.proposed.length === 3);
+    expect(books.prepares).toEqual([{ txIds: ['o1', 'o2', 'o3'], term: 3 }]);
+    expect(payment.prepares).toEqual([{ txIds: ['o1', 'o2', 'o3'], term: 3 }]);
+  });
+
   it('GetDecision on a follower points at the leader', async () => {
     raft.role = 'follower';
     raft.leader = 'executor-2';

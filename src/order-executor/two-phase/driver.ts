@@ -65,6 +65,7 @@ export class TwoPhaseCommit implements LeaseCommitter {
   private readonly decisionWaiters = new Map<string, (() => void)[]>();
   private readonly participants: Record<Participant, TwoPhaseParticipant>;
   private timer: NodeJS.Timeout | undefined;
+  private flushQueued = false;
 
   constructor(
     @inject(RaftDriver) private readonly raft: RaftDriver,
@@ -113,7 +114,7 @@ export class TwoPhaseCommit implements LeaseCommitter {
         ROOT_CONTEXT,
       );
       this.traced.set(order.orderId, { span, startedAt: now, phases: new Map() });
-      this.flush();
+      this.flushSoon();
     }
     return result;
   }
@@ -218,6 +219,16 @@ export class TwoPhaseCommit implements LeaseCommitter {
         resolve();
       });
       this.decisionWaiters.set(txId, waiters);
+    });
+  }
+
+  /** The orders of one lease arrive in one turn: their Prepares go out together, one call per participant. */
+  private flushSoon(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      this.flush();
     });
   }
 
