@@ -11,6 +11,18 @@ describe('order-executor config', () => {
     expect(config.raft).toEqual({ tickMs: 10, electionTicks: 8, heartbeatTicks: 2, replicationSampleRate: 0.05, snapshotEntries: 10_000 });
     expect(config.consumer).toEqual({ batch: 64, leaseMs: 5000, backoffMs: 100 });
     expect(config.ledgerRetain).toBe(50_000);
+    expect(config.commitProtocol).toBe('decrement');
+    expect(config.paymentAddress).toBe('127.0.0.1:50075');
+    expect(config.twoPhase).toEqual({ prepareTimeoutMs: 8000, retryMs: 1000, proposeRetryMs: 3000 });
+  });
+
+  it('commits by two-phase commit when CAUSEWAY_COMMIT_PROTOCOL=2pc, and refuses another protocol or a bad payment address', () => {
+    expect(loadExecutorConfig({ CAUSEWAY_COMMIT_PROTOCOL: '2pc', PAYMENT_ADDRESS: 'payment:50075' })).toMatchObject({
+      commitProtocol: '2pc',
+      paymentAddress: 'payment:50075',
+    });
+    expect(() => loadExecutorConfig({ CAUSEWAY_COMMIT_PROTOCOL: '3pc' })).toThrow(/CAUSEWAY_COMMIT_PROTOCOL="3pc" must be one of decrement, 2pc/);
+    expect(() => loadExecutorConfig({ PAYMENT_ADDRESS: 'payment' })).toThrow(/PAYMENT_ADDRESS must look like host:port/);
   });
 
   it('takes its id, port and directory from the environment', () => {

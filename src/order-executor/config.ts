@@ -1,6 +1,8 @@
 import {
+  checkAddress,
   ConfigError,
   readBooksDatabasePeers,
+  readChoice,
   readDataDir,
   readExecutorPeers,
   readInt,
@@ -27,6 +29,20 @@ export interface ConsumerConfig {
   backoffMs: number;
 }
 
+/** How the leader commits an order: the books database's decrement alone, or two-phase commit with payment. */
+export const COMMIT_PROTOCOLS = ['decrement', '2pc'] as const;
+export type CommitProtocol = (typeof COMMIT_PROTOCOLS)[number];
+
+/** The two-phase-commit coordinator's timers (see two-phase/coordinator.ts). */
+export interface TwoPhaseConfig {
+  /** Both votes within this long of Prepare, or abort (PARTICIPANT_UNAVAILABLE). */
+  prepareTimeoutMs: number;
+  /** A Finish not acknowledged is sent again after this long. */
+  retryMs: number;
+  /** A decision or completion not applied is proposed again after this long. */
+  proposeRetryMs: number;
+}
+
 /** One order executor's settings. */
 export interface ExecutorConfig extends ProcessConfig {
   /** This executor's id (EXECUTOR_ID); one of `peers`. */
@@ -44,6 +60,11 @@ export interface ExecutorConfig extends ProcessConfig {
   ledgerRetain: number;
   /** The books database's replicas (BOOKS_DATABASE_PEERS), id → host:port: executing an order takes its stock. */
   booksDatabase: Record<string, string>;
+  /** CAUSEWAY_COMMIT_PROTOCOL: `decrement` until the participants' 2PC calls land, then `2pc`. */
+  commitProtocol: CommitProtocol;
+  /** The payment service (PAYMENT_ADDRESS), a participant under `2pc`. */
+  paymentAddress: string;
+  twoPhase: TwoPhaseConfig;
 }
 
 export function loadExecutorConfig(env: Env = process.env): ExecutorConfig {
@@ -66,5 +87,13 @@ export function loadExecutorConfig(env: Env = process.env): ExecutorConfig {
     },
     ledgerRetain: readInt(env, 'EXECUTOR_LEDGER_RETAIN', 50_000, 1),
     booksDatabase: readBooksDatabasePeers(env),
+    commitProtocol: readChoice(env, 'CAUSEWAY_COMMIT_PROTOCOL', COMMIT_PROTOCOLS, 'decrement'),
+    paymentAddress: checkAddress(readString(env, 'PAYMENT_ADDRESS', '127.0.0.1:50075'), 'PAYMENT_ADDRESS'),
+    twoPhase: {
+      // Above the books client's 5 s of following a leader election, so one election does not abort orders.
+      prepareTimeoutMs: readInt(env, 'EXECUTOR_PREPARE_TIMEOUT_MS', 8000, 1),
+      retryMs: readInt(env, 'EXECUTOR_2PC_RETRY_MS', 1000, 1),
+      proposeRetryMs: readInt(env, 'EXECUTOR_PROPOSE_RETRY_MS', 3000, 1),
+    },
   };
 }

@@ -1,4 +1,4 @@
-import { encodeCommand, ExecutionLedger, type OrderCommand } from './execution-ledger';
+import { encodeCommand, ExecutionLedger, outcomeOfDecision, type FinishedCommand, type OrderCommand } from './execution-ledger';
 
 const command = (orderId: string, leader = 'executor-1'): OrderCommand => ({
   orderId,
@@ -108,5 +108,82 @@ describe('ExecutionLedger outcomes', () => {
   it('refuses a committed command whose outcome is malformed (a broken invariant, not a guess)', () => {
     const bad = JSON.stringify({ ...command('o1'), outcome: { state: 'failed' } });
     expect(() => new ExecutionLedger().apply({ term: 1, index: 1, type: 'command', data: bad })).toThrow(/malformed outcome/);
+  });
+});
+
+describe('ExecutionLedger two-phase commit decisions', () => {
+  const decided = (orderId: string, decision: 'commit' | 'abort', leader = 'executor-1'): OrderCommand => ({
+    ...command(orderId, leader),
+    outcome: outcomeOfDecision(decision, decision === 'abort' ? 'PAYMENT_DECLINED' : undefined, 'the card was declined'),
+    commit: {
+      decision,
+      ...(decision === 'abort' ? { reason: 'PAYMENT_DECLINED' as const } : {}),
+      participants: { 'books-database': 'YES', payment: decision === 'commit' ? 'YES' : 'DECLINED' },
+      term: 3,
+    },
+  });
+  const at = (index: number, data: string, term = 3) => ({ term, index, type: 'command' as const, data });
+
+  it('records the decision as the order outcome with its commit details, unfinished until both participants acknowledge', () => {
+    const ledger = new ExecutionLedger();
+    ledger.apply(at(1, encodeCommand(decided('o1', 'commit'))));
+    ledger.apply(at(2, encodeCommand(decided('o2', 'abort'))));
+    expect(ledger.get('o1')).toEqual({
+      orderId: 'o1',
+      executor: 'executor-1',
+      term: 3,
+      index: 1,
+      commit: { decision: 'commit', participants: { 'books-database': 'YES', payment: 'YES' }, coordinator: 'executor-1', term: 3, finished: false },
+    });
+    expect(ledger.get('o2')?.failure).toEqual({ code: 'PAYMENT_DECLINED', message: 'the card was declined' });
+    expect(ledger.unfinished().map((e) => e.orderId)).toEqual(['o1', 'o2']);
+
+    const finished: FinishedCommand = { finished: 'o1', leader: 'executor-2', participants: { 'books-database': 'committed', payment: 'captured' } };
+    expect(ledger.apply(at(3, encodeCommand(finished)))).toMatchObject({ kind: 'finished', orderId: 'o1', first: true });
+    expect(ledger.get('o1')?.commit).toMatchObject({ finished: true, participants: { 'books-database': 'committed', payment: 'captured' } });
+    // A repeated completion (re-proposed after a lost proposal) changes nothing.
+    expect(ledger.apply(at(4, encodeCommand(finished)))).toMatchObject({ kind: 'finished', first: false });
+    expect(ledger.unfinished().map((e) => e.orderId)).toEqual(['o2']);
+  });
+
+  it('keeps the first decision: a later one for the same transaction is a duplicate and changes nothing', () => {
+    const ledger = new ExecutionLedger();
+    ledger.apply(at(1, encodeCommand(decided('o1', 'abort'))));
+    expect(ledger.apply(at(2, encodeCommand(decided('o1', 'commit', 'executor-2')))).kind).toBe('duplicate');
+    expect(ledger.get('o1')?.commit?.decision).toBe('abort');
+  });
+
+  it('never forgets an unfinished transaction past its horizon, and carries decisions through a snapshot', () => {
+    const ledger = new ExecutionLedger(1);
+    ledger.apply(at(1, encodeCommand(decided('o1', 'commit'))));
+    ledger.apply(at(2, encodeCommand(decided('o2', 'abort'))));
+    ledger.apply(at(3, encodeCommand(command('o3'))));
+    expect(ledger.all().map((e) => e.orderId)).toEqual(['o3']);
+    expect(ledger.get('o1')?.commit?.decision).toBe('commit');
+    // A redelivered copy of a decided, forgotten-by-horizon but unfinished order is still a duplicate.
+    expect(ledger.apply(at(4, encodeCommand(decided('o1', 'abort')))).kind).toBe('duplicate');
+    const copy = new ExecutionLedger(1);
+    copy.restore(ledger.snapshot());
+    expect(copy.unfinished()).toEqual(ledger.unfinished());
+    expect(copy.all()).toEqual(ledger.all());
+    expect(copy.snapshot()).toBe(ledger.snapshot());
+    copy.apply(at(5, encodeCommand({ finished: 'o2', leader: 'executor-1', participants: { 'books-database': 'aborted', payment: 'declined' } })));
+    expect(copy.unfinished().map((e) => e.orderId)).toEqual(['o1']);
+  });
+
+  it('still restores a snapshot written before two-phase commit (version 1)', () => {
+    const old = JSON.stringify({ version: 1, lastApplied: 2, executedTotal: 2, executions: [['a', 'executor-1', 1, 1], ['b', 'executor-1', 1, 2, 'OUT_OF_STOCK', 'no']] });
+    const ledger = new ExecutionLedger();
+    ledger.restore(old);
+    expect(ledger.get('b')?.failure?.code).toBe('OUT_OF_STOCK');
+    expect(ledger.unfinished()).toEqual([]);
+  });
+
+  it('refuses a decision that contradicts its outcome, or an abort without a known reason', () => {
+    const commitThatFailed = { ...decided('o1', 'commit'), outcome: { state: 'failed', failure: { code: 'OUT_OF_STOCK', message: '' } } };
+    expect(() => new ExecutionLedger().apply(at(1, JSON.stringify(commitThatFailed)))).toThrow(/malformed commit decision/);
+    const unknownReason = decided('o1', 'abort');
+    (unknownReason.commit as { reason: string }).reason = 'BECAUSE';
+    expect(() => new ExecutionLedger().apply(at(1, JSON.stringify(unknownReason)))).toThrow(/malformed commit decision/);
   });
 });

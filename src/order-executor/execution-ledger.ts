@@ -1,4 +1,5 @@
 import type { Entry } from '../raft/types';
+import { ABORT_REASONS, type AbortReason, type Decision, type ParticipantStates } from './two-phase/types';
 
 /**
  * The replicated state machine of the executors: which orders were executed,
@@ -6,10 +7,29 @@ import type { Entry } from '../raft/types';
  * replica that applies the same committed log holds the same ledger.
  */
 
-/** Why an order failed; it changed no stock. */
+/** Why an order failed; it changed no stock (and, under two-phase commit, captured no money). */
 export interface OrderFailure {
-  code: 'OUT_OF_STOCK' | 'UNKNOWN_BOOK';
+  code: 'OUT_OF_STOCK' | 'UNKNOWN_BOOK' | AbortReason;
   message: string;
+}
+
+/**
+ * A two-phase commit's decision as the log records it (issue 14). The order's outcome is the decision: commit is
+ * `executed`, abort is `failed` with the reason as its code. Finish is sent to the participants only once the
+ * entry carrying this is applied; a second, small entry (FinishedCommand) records that both acknowledged it, so
+ * a new leader knows which decided transactions still need their Finish.
+ */
+export interface CommitDetails {
+  decision: Decision;
+  reason?: AbortReason;
+  /** Each participant's vote when decided ("YES", "OUT_OF_STOCK", "UNAVAILABLE", …), its state once finished. */
+  participants: ParticipantStates;
+  /** The leader that logged the decision. */
+  coordinator: string;
+  /** The coordinator's term (its participants' fence) when it decided. */
+  term: number;
+  /** Both participants acknowledged the decision. */
+  finished: boolean;
 }
 
 /**
@@ -31,6 +51,15 @@ export interface OrderCommand {
   traceparent: string;
   /** The stock decrement's outcome (absent in entries written before the books database: executed). */
   outcome?: OrderOutcome;
+  /** Under two-phase commit: the decision the outcome stands for (see CommitDetails; `coordinator` is `leader`). */
+  commit?: { decision: Decision; reason?: AbortReason; participants: ParticipantStates; term: number };
+}
+
+/** The log's record that both participants acknowledged a transaction's Finish (their states after it). */
+export interface FinishedCommand {
+  finished: string;
+  leader: string;
+  participants: ParticipantStates;
 }
 
 export interface Execution {
@@ -40,18 +69,48 @@ export interface Execution {
   index: number;
   /** Present when the order failed (and changed nothing). */
   failure?: OrderFailure;
+  /** Present when the order went through two-phase commit. */
+  commit?: CommitDetails;
 }
 
-export function encodeCommand(command: OrderCommand): string {
+export function encodeCommand(command: OrderCommand | FinishedCommand): string {
   return JSON.stringify(command);
 }
 
+/** The outcome a two-phase commit's decision stands for. */
+export function outcomeOfDecision(decision: Decision, reason: AbortReason | undefined, message: string): OrderOutcome {
+  return decision === 'commit' ? { state: 'executed' } : { state: 'failed', failure: { code: reason ?? 'COORDINATOR_TIMEOUT', message } };
+}
+
+/** An order's entry (its decision under two-phase commit); a finished-command entry is refused. */
 export function decodeCommand(data: string): OrderCommand {
-  const command = JSON.parse(data) as OrderCommand;
+  const command = decodeEntryCommand(data);
+  if ('finished' in command) throw new Error(`expected an order's command, got the finish of ${command.finished}`);
+  return command;
+}
+
+/** Any command entry of the executors' log: an order's (with its outcome or decision) or a FinishedCommand. */
+export function decodeEntryCommand(data: string): OrderCommand | FinishedCommand {
+  const parsed = JSON.parse(data) as Partial<OrderCommand & FinishedCommand>;
+  if (typeof parsed?.finished === 'string') {
+    if (parsed.finished === '' || typeof parsed.participants !== 'object') throw new Error('malformed finished command');
+    return parsed as FinishedCommand;
+  }
+  const command = parsed as OrderCommand;
   if (typeof command?.orderId !== 'string' || command.orderId === '') throw new Error('command without an orderId');
   const outcome = command.outcome;
   if (outcome !== undefined && outcome.state !== 'executed' && !(outcome.state === 'failed' && typeof outcome.failure?.code === 'string')) {
     throw new Error(`command for ${command.orderId} has a malformed outcome`);
+  }
+  const commit = command.commit;
+  if (commit !== undefined) {
+    // The outcome is the decision: a commit that failed the order, or an abort without a known reason, is a bug.
+    const consistent =
+      (commit.decision === 'commit' && outcome?.state === 'executed' && commit.reason === undefined) ||
+      (commit.decision === 'abort' && outcome?.state === 'failed' && ABORT_REASONS.includes(commit.reason!) && outcome.failure.code === commit.reason);
+    if (!consistent || typeof commit.participants !== 'object' || !Number.isSafeInteger(commit.term)) {
+      throw new Error(`command for ${command.orderId} has a malformed commit decision`);
+    }
   }
   return command;
 }
@@ -60,7 +119,9 @@ export type Applied =
   | { kind: 'noop' }
   | { kind: 'executed'; execution: Execution; command: OrderCommand }
   /** The order was proposed twice (redelivered before its first copy committed): executed once, at its first index. */
-  | { kind: 'duplicate'; execution: Execution; command: OrderCommand };
+  | { kind: 'duplicate'; execution: Execution; command: OrderCommand }
+  /** A decided transaction's Finish was acknowledged by both participants (`first`: not recorded before). */
+  | { kind: 'finished'; orderId: string; execution: Execution | undefined; first: boolean };
 
 /**
  * How many executions the ledger remembers (the latest ones). Exactly-once needs
@@ -70,18 +131,48 @@ export type Applied =
  */
 export const DEFAULT_LEDGER_RETAIN = 50_000;
 
+type ExecutionTuple = [
+  orderId: string,
+  executor: string,
+  term: number,
+  index: number,
+  failureCode?: OrderFailure['code'] | null,
+  failureMessage?: string | null,
+  commit?: CommitDetails,
+];
+
 /** The ledger as a snapshot holds it: executions as compact tuples, oldest first. */
 interface LedgerSnapshot {
-  version: 1;
+  /** 1: before two-phase commit (no commit details, no unfinished transactions); still read. */
+  version: 1 | 2;
   lastApplied: number;
   executedTotal: number;
-  /** A failed order's tuple adds its failure code and message. */
-  executions: [orderId: string, executor: string, term: number, index: number, failureCode?: OrderFailure['code'], failureMessage?: string][];
+  /** A failed order's tuple adds its failure code and message; a two-phase one, its commit details after them. */
+  executions: ExecutionTuple[];
+  /** Decided transactions whose Finish is not yet acknowledged, whether or not still among `executions`. */
+  unfinished?: ExecutionTuple[];
 }
+
+const toTuple = (e: Execution): ExecutionTuple => {
+  if (e.commit) return [e.orderId, e.executor, e.term, e.index, e.failure?.code ?? null, e.failure?.message ?? null, e.commit];
+  return e.failure ? [e.orderId, e.executor, e.term, e.index, e.failure.code, e.failure.message] : [e.orderId, e.executor, e.term, e.index];
+};
+
+const fromTuple = ([orderId, executor, term, index, failureCode, failureMessage, commit]: ExecutionTuple): Execution => {
+  const execution: Execution = { orderId, executor, term, index };
+  if (failureCode) execution.failure = { code: failureCode, message: failureMessage ?? '' };
+  if (commit) execution.commit = { ...commit, participants: { ...commit.participants } };
+  return execution;
+};
 
 export class ExecutionLedger {
   /** In application order, so the oldest is forgotten first. */
   private executions = new Map<string, Execution>();
+  /**
+   * Decided, not yet finished: kept apart from the horizon, since forgetting one would leave a participant
+   * prepared for good. The same objects as in `executions` while those remember them.
+   */
+  private unfinishedTxs = new Map<string, Execution>();
   private lastApplied = 0;
   private total = 0;
 
@@ -91,19 +182,39 @@ export class ExecutionLedger {
     if (entry.index !== this.lastApplied + 1) throw new Error(`entry ${entry.index} applied out of order (after ${this.lastApplied})`);
     this.lastApplied = entry.index;
     if (entry.type !== 'command' || !entry.data) return { kind: 'noop' };
-    const command = decodeCommand(entry.data);
-    const existing = this.executions.get(command.orderId);
+    const command = decodeEntryCommand(entry.data);
+    if ('finished' in command) return this.finish(command);
+    const existing = this.executions.get(command.orderId) ?? this.unfinishedTxs.get(command.orderId);
     if (existing) return { kind: 'duplicate', execution: existing, command };
     const execution: Execution = { orderId: command.orderId, executor: command.leader, term: entry.term, index: entry.index };
     if (command.outcome?.state === 'failed') execution.failure = { ...command.outcome.failure };
+    if (command.commit) {
+      const { decision, reason, participants, term } = command.commit;
+      execution.commit = { decision, ...(reason ? { reason } : {}), participants: { ...participants }, coordinator: command.leader, term, finished: false };
+      this.unfinishedTxs.set(command.orderId, execution);
+    }
     this.executions.set(command.orderId, execution);
     this.total++;
     if (this.executions.size > this.retain) this.executions.delete(this.executions.keys().next().value!);
     return { kind: 'executed', execution, command };
   }
 
+  private finish(command: FinishedCommand): Applied {
+    const execution = this.unfinishedTxs.get(command.finished);
+    if (!execution) return { kind: 'finished', orderId: command.finished, execution: this.executions.get(command.finished), first: false };
+    this.unfinishedTxs.delete(command.finished);
+    execution.commit!.finished = true;
+    execution.commit!.participants = { ...execution.commit!.participants, ...command.participants };
+    return { kind: 'finished', orderId: command.finished, execution, first: true };
+  }
+
   get(orderId: string): Execution | undefined {
-    return this.executions.get(orderId);
+    return this.executions.get(orderId) ?? this.unfinishedTxs.get(orderId);
+  }
+
+  /** Decided transactions whose Finish both participants have not yet acknowledged, in decision order. */
+  unfinished(): Execution[] {
+    return [...this.unfinishedTxs.values()];
   }
 
   all(): Execution[] {
@@ -123,12 +234,11 @@ export class ExecutionLedger {
   /** The whole ledger as of the last applied entry, for a Raft snapshot. */
   snapshot(): string {
     const state: LedgerSnapshot = {
-      version: 1,
+      version: 2,
       lastApplied: this.lastApplied,
       executedTotal: this.total,
-      executions: [...this.executions.values()].map((e) =>
-        e.failure ? [e.orderId, e.executor, e.term, e.index, e.failure.code, e.failure.message] : [e.orderId, e.executor, e.term, e.index],
-      ),
+      executions: [...this.executions.values()].map(toTuple),
+      unfinished: [...this.unfinishedTxs.values()].map(toTuple),
     };
     return JSON.stringify(state);
   }
@@ -136,15 +246,13 @@ export class ExecutionLedger {
   /** Replaces the ledger by a snapshot's (at start-up, or one installed from the leader). */
   restore(data: string): void {
     const state = JSON.parse(data) as LedgerSnapshot;
-    if (state?.version !== 1 || !Number.isSafeInteger(state.lastApplied) || !Array.isArray(state.executions)) {
-      throw new Error('not a ledger snapshot (version 1)');
+    if ((state?.version !== 1 && state?.version !== 2) || !Number.isSafeInteger(state.lastApplied) || !Array.isArray(state.executions)) {
+      throw new Error('not a ledger snapshot (version 1 or 2)');
     }
     this.executions = new Map();
-    for (const [orderId, executor, term, index, failureCode, failureMessage] of state.executions.slice(-this.retain)) {
-      const execution: Execution = { orderId, executor, term, index };
-      if (failureCode) execution.failure = { code: failureCode, message: failureMessage ?? '' };
-      this.executions.set(orderId, execution);
-    }
+    for (const tuple of state.executions.slice(-this.retain)) this.executions.set(tuple[0], fromTuple(tuple));
+    this.unfinishedTxs = new Map();
+    for (const tuple of state.unfinished ?? []) this.unfinishedTxs.set(tuple[0], this.executions.get(tuple[0]) ?? fromTuple(tuple));
     this.lastApplied = state.lastApplied;
     this.total = state.executedTotal;
   }

@@ -17,18 +17,23 @@ import { announceExecution } from './announce-execution';
 import { ElectionTelemetry } from '../platform/raft-host/election-telemetry';
 import { ExecutionLedger } from './execution-ledger';
 import { ExecutorMetrics, QUEUE_DEPTH, RAFT_STATUS } from './metrics';
-import { CONSUMER_OPTIONS, QueueConsumer, type QueueConsumerOptions } from './queue-consumer';
+import { CONSUMER_OPTIONS, LEASE_COMMITTER, QueueConsumer, type QueueConsumerOptions } from './queue-consumer';
 import { RAFT_DRIVER_OPTIONS, RAFT_HOOKS, RAFT_STORAGE, RaftDriver, type RaftDriverHooks } from '../platform/raft-host/driver';
 import { openRaftReplica, sharedRaftHooks } from '../platform/raft-host/host';
 import { RaftTransport } from '../platform/raft-host/transport';
 import { RAFT_ELECTION_METRICS, RAFT_SERVICE_DEFINITION } from '../platform/raft-host/tokens';
-import { MEMBERSHIP, OrderExecutorService } from './service';
+import { DECISION_SOURCE, MEMBERSHIP, OrderExecutorService, type DecisionSource } from './service';
 import { EXECUTOR_ID, ORDER_QUEUE_CLIENT, PEER_ADDRESSES } from './tokens';
 import { BooksDatabaseClient } from '../books-database-client/client';
 import { BOOKS_DATABASE, EXECUTE_ORDER, OrderExecution } from './execute-order';
+import { BOOKS_PARTICIPANT, PAYMENT_PARTICIPANT, TWO_PHASE_OPTIONS, TwoPhaseCommit, type LeaseCommitter, type TwoPhaseOptions } from './two-phase/driver';
+import { BooksParticipant, GrpcPaymentPort, PaymentParticipant } from './two-phase/participants';
 
 /** How long one Dequeue long poll waits for an order. */
 const QUEUE_WAIT_MS = 500;
+/** How often the two-phase-commit coordinator's timers run, and how long GetDecision waits for a presumed abort. */
+const TWO_PHASE_TICK_MS = 100;
+const DECISION_WAIT_MS = 2000;
 /** A snapshot travels in one Raft message: allow far more than the ledger's retained executions need. */
 const MAX_RAFT_MESSAGE_BYTES = 64 * 1024 * 1024;
 
@@ -57,8 +62,14 @@ runMain('order-executor', async () => {
   // through an election for a few seconds before the order is left to be delivered again.
   const booksDatabase = new BooksDatabaseClient(ex.booksDatabase, { callDeadlineMs: ex.rpcDeadlineMs, totalMs: 5000 });
 
+  // Two-phase commit (issue 14) with the books database and payment as participants, or, until both participants
+  // answer PrepareBatch/FinishBatch, the books database's decrement alone (CAUSEWAY_COMMIT_PROTOCOL).
+  const twoPhaseOn = ex.commitProtocol === '2pc';
+  const paymentPort = twoPhaseOn ? new GrpcPaymentPort(ex.paymentAddress, ex.rpcDeadlineMs) : undefined;
+
   let queueDepth: number | undefined;
   let consumer: QueueConsumer | undefined;
+  let twoPhase: TwoPhaseCommit | undefined;
 
   // Values first (config slices, logger, the pure core and its state, clients), then the classes that use them.
   container.register(LOGGER, { useValue: logger });
@@ -82,6 +93,17 @@ runMain('order-executor', async () => {
   container.registerSingleton(RaftDriver);
   container.registerSingleton(OrderExecution);
   container.register(EXECUTE_ORDER, { useFactory: (c) => c.resolve(OrderExecution).execute });
+  if (paymentPort) {
+    container.register(BOOKS_PARTICIPANT, { useValue: new BooksParticipant(booksDatabase) });
+    container.register(PAYMENT_PARTICIPANT, { useValue: new PaymentParticipant(paymentPort) });
+    container.register(TWO_PHASE_OPTIONS, {
+      useValue: { id: ex.id, ...ex.twoPhase, tickMs: TWO_PHASE_TICK_MS, decisionWaitMs: DECISION_WAIT_MS } satisfies TwoPhaseOptions,
+    });
+    container.registerSingleton(TwoPhaseCommit);
+  }
+  // Undefined under `decrement`: the consumer executes orders itself and GetDecision answers UNIMPLEMENTED.
+  container.register<LeaseCommitter | undefined>(LEASE_COMMITTER, { useFactory: (c) => (twoPhaseOn ? c.resolve(TwoPhaseCommit) : undefined) });
+  container.register<DecisionSource | undefined>(DECISION_SOURCE, { useFactory: (c) => (twoPhaseOn ? c.resolve(TwoPhaseCommit) : undefined) });
   container.registerSingleton(QueueConsumer);
   const transport = container.resolve(RaftTransport);
   const metrics = container.resolve(ExecutorMetrics);
@@ -95,10 +117,13 @@ runMain('order-executor', async () => {
       apply: (entries, replay) => {
         for (const entry of entries) {
           const applied = ledger.apply(entry);
-          if (applied.kind === 'noop') continue;
+          twoPhase?.applied(applied);
+          if (applied.kind === 'noop' || applied.kind === 'finished') continue;
           if (applied.kind === 'executed') {
             if (replay) logger.debug(`replayed order ${applied.execution.orderId}`, { order_id: applied.execution.orderId });
             else {
+              const commit = applied.execution.commit;
+              if (commit) metrics.decisionApplied(commit.decision, commit.reason);
               announceExecution(applied.command, applied.execution, ex.id, node.status().role === 'leader', logger);
               if (applied.execution.failure) metrics.orderFailed(applied.execution.failure.code);
               else metrics.orderExecuted();
@@ -123,6 +148,7 @@ runMain('order-executor', async () => {
   const driver = container.resolve(RaftDriver);
   const service = container.resolve(OrderExecutorService);
   consumer = container.resolve(QueueConsumer);
+  if (twoPhaseOn) twoPhase = container.resolve(TwoPhaseCommit);
   const depthPoller = setInterval(() => {
     if (driver.status().role !== 'leader') return;
     queue.stats({}).then(
@@ -145,6 +171,8 @@ runMain('order-executor', async () => {
     onShutdown: async () => {
       clearInterval(depthPoller);
       await consumer?.stop();
+      twoPhase?.stop();
+      paymentPort?.close();
       await driver.stop();
       transport.close();
       queueChannel.close();
@@ -156,6 +184,8 @@ runMain('order-executor', async () => {
   logger.info(
     `executor ${ex.id} recovered term ${state.hardState.term}, snapshot at ${snapshotIndex}, ${recovered} log entries after it; peers ${Object.keys(ex.peers).join(', ')}`,
   );
+  logger.info(`orders are committed by ${twoPhaseOn ? `two-phase commit (books database and payment at ${ex.paymentAddress})` : "the books database's decrement"}`);
   driver.start();
+  twoPhase?.start();
   consumer.start();
 });

@@ -25,6 +25,15 @@ export class ExecutorMetrics {
     description: 'Orders this replica recorded as failed (nothing taken from stock), by failure.code',
   });
   private readonly elections = this.meter.createCounter('executor.elections', { unit: '{election}', description: 'Elections this executor started' });
+  private readonly decisions = this.meter.createCounter('executor.commit.decisions', {
+    unit: '{transaction}',
+    description: 'Two-phase commit decisions this replica applied, by decision (commit, abort) and abort.reason',
+  });
+  private readonly commitDuration = this.meter.createHistogram('executor.commit.duration', {
+    unit: 'ms',
+    description: 'Leader: from a leased order handed to the coordinator to its decision applied, by decision',
+    advice: { explicitBucketBoundaries: [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000] },
+  });
   private readonly attributes: { executor: string };
 
   constructor(
@@ -37,6 +46,7 @@ export class ExecutorMetrics {
     this.leaderChanges.add(0, this.attributes);
     this.executed.add(0, this.attributes);
     this.elections.add(0, this.attributes);
+    this.decisions.add(0, { ...this.attributes, decision: 'commit' });
     const gauge = (name: string, unit: string, description: string, read: (s: RaftStatus) => number) =>
       this.meter
         .createObservableGauge(name, { unit, description })
@@ -69,6 +79,27 @@ export class ExecutorMetrics {
 
   orderFailed(code: string): void {
     this.failed.add(1, { ...this.attributes, 'failure.code': code });
+  }
+
+  /** A two-phase commit's decision entry applied on this replica. */
+  decisionApplied(decision: 'commit' | 'abort', reason: string | undefined): void {
+    this.decisions.add(1, { ...this.attributes, decision, ...(reason ? { 'abort.reason': reason } : {}) });
+  }
+
+  commitLatency(ms: number, decision: 'commit' | 'abort'): void {
+    this.commitDuration.record(ms, { ...this.attributes, decision });
+  }
+
+  /** The leader's transactions in flight, by phase (preparing, deciding, finishing, completing). */
+  observeTransactions(read: () => Record<string, number>): void {
+    this.meter
+      .createObservableGauge('executor.commit.in_flight', {
+        unit: '{transaction}',
+        description: "Leader: two-phase commits in the coordinator's hands, by phase (preparing: participants may hold them prepared)",
+      })
+      .addCallback((result) => {
+        for (const [phase, count] of Object.entries(read())) result.observe(count, { ...this.attributes, phase });
+      });
   }
 
   electionStarted(): void {

@@ -6,6 +6,10 @@ import { encodeCommand, ExecutionLedger, type OrderOutcome } from './execution-l
 import { DeposedError, EXECUTE_ORDER, type ExecuteOrder } from './execute-order';
 import { RaftDriver } from '../platform/raft-host/driver';
 import { ORDER_QUEUE_CLIENT } from './tokens';
+import type { LeaseCommitter } from './two-phase/driver';
+
+/** Injection token of the two-phase-commit coordinator the consumer hands leases to (undefined: decrement path). */
+export const LEASE_COMMITTER = Symbol('LeaseCommitter');
 
 /** Injection token of the consumer's options. */
 export const CONSUMER_OPTIONS = Symbol('QueueConsumerOptions');
@@ -30,6 +34,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * leadership) expires and the order is delivered again; the database replays
  * its first outcome and the ledger makes a second copy a no-op, so no order is
  * lost and none runs twice.
+ *
+ * Under two-phase commit (CAUSEWAY_COMMIT_PROTOCOL=2pc) a `committer` takes the leased orders instead: the
+ * coordinator proposes each order's decision itself, and the lease is acked the same way, once that entry applies.
  */
 @injectable()
 export class QueueConsumer {
@@ -48,6 +55,7 @@ export class QueueConsumer {
     @inject(EXECUTE_ORDER) private readonly execute: ExecuteOrder,
     @inject(CONSUMER_OPTIONS) private readonly options: QueueConsumerOptions,
     @inject(LOGGER) private readonly logger: Logger,
+    @inject(LEASE_COMMITTER) private readonly committer?: LeaseCommitter,
   ) {}
 
   start(): void {
@@ -104,6 +112,10 @@ export class QueueConsumer {
           waitMs: this.options.waitMs,
         });
         const fresh = this.triage(leases);
+        if (this.committer) {
+          for (const lease of fresh) this.handOver(lease, term);
+          continue;
+        }
         if (fresh.length > 0 && this.raft.isServingLeader() && this.raft.status().term === term) {
           for (const lease of fresh) this.inFlight.add(lease.order!.orderId);
           const decided = await this.executeAll(fresh, term);
@@ -145,6 +157,15 @@ export class QueueConsumer {
       }),
     );
     return results.filter((r) => r !== undefined);
+  }
+
+  /** Two-phase commit: the coordinator drives the order; a decision the log already holds acks it now. */
+  private handOver(lease: Lease, term: number): void {
+    const result = this.committer!.begin(lease.order!, term);
+    if (result === 'decided') {
+      this.pendingAcks.add(lease.order!.orderId);
+      this.flushAcksSoon();
+    }
   }
 
   /** Already executed (a redelivery after a failover): just ack. Already proposed this term: wait. */

@@ -119,7 +119,7 @@ export class SimNode {
     const applied = this.ledger.apply(entry);
     if (applied.kind === 'noop') return undefined;
     if (applied.kind === 'executed') this.executed.push({ orderId: applied.execution.orderId, index: applied.execution.index });
-    return applied.command.orderId;
+    return applied.kind === 'finished' ? applied.orderId : applied.command.orderId;
   }
 
   crash(): void {

@@ -1,0 +1,369 @@
+import { context, ROOT_CONTEXT, SpanStatusCode, trace, type Span, type SpanContext } from '@opentelemetry/api';
+import { inject, injectable } from 'tsyringe';
+import type { QueuedOrder } from '../../gen/causeway/v1/order_queue';
+import { LOGGER, type Logger } from '../../platform/logger';
+import { RaftDriver } from '../../platform/raft-host/driver';
+import { linkTo, linkToSpan } from '../../platform/telemetry/traceparent';
+import { ExecutionLedger, type Applied } from '../execution-ledger';
+import { ExecutorMetrics } from '../metrics';
+import { Coordinator, type BeginResult, type CoordinatorOptions, type DecisionAnswer } from './coordinator';
+import { decisionEntry, decisionLogOf, finishedEntry } from './log-entries';
+import type { TwoPhaseParticipant, TxOrder } from './participants';
+import type { Participant, Vote } from './types';
+
+/** Injection tokens: the two participants' adapters, and the driver's options. */
+export const BOOKS_PARTICIPANT = Symbol('BooksParticipant');
+export const PAYMENT_PARTICIPANT = Symbol('PaymentParticipant');
+export const TWO_PHASE_OPTIONS = Symbol('TwoPhaseOptions');
+
+export interface TwoPhaseOptions extends CoordinatorOptions {
+  /** This executor's id: the coordinator the log names. */
+  id: string;
+  /** How often the coordinator's timers run (vote deadlines, Finish retries). */
+  tickMs: number;
+  /** How long GetDecision waits for a presumed abort to apply before answering "pending". */
+  decisionWaitMs: number;
+  now?: () => number;
+}
+
+/** What the queue consumer hands a leased order to, in place of ExecuteOrder, under two-phase commit. */
+export interface LeaseCommitter {
+  /** 'decided': the log has its decision (ack the lease); otherwise its decision entry acks it once applied. */
+  begin(order: QueuedOrder, term: number): BeginResult;
+}
+
+/** GetDecision's answer, or: this node does not lead (leader: who does, if known). */
+export type DecisionReply = { decision: 'commit' | 'abort' | 'pending'; reason: string; term: number } | { notLeader: string | null };
+
+const tracer = trace.getTracer('causeway.executor');
+
+/** A transaction this leader drives, for its trace and its latency. */
+interface Traced {
+  span: Span;
+  startedAt: number;
+  /** One span per participant per phase, open until that participant answers. */
+  phases: Map<string, Span>;
+}
+
+/**
+ * The I/O around the pure Coordinator (coordinator.ts), on the executor leader: leased orders in, Prepare and
+ * Finish out to the participants in one batch call each per round, decisions and completions proposed to the
+ * executors' Raft log, the ledger's applied entries fed back. Leadership is read from the Raft driver at every
+ * entry point: serving leader of a new term ⇒ the core leads (and re-sends every unfinished Finish); anything
+ * else ⇒ it steps down and forgets.
+ *
+ * Traced as one 'two-phase commit' span per transaction, linked to the checkout, with a span per participant per
+ * phase ('prepare: payment', 'finish: books-database', …) linked to the batch call that carried it, and the
+ * decision as an event.
+ */
+@injectable()
+export class TwoPhaseCommit implements LeaseCommitter {
+  private readonly core: Coordinator;
+  private readonly now: () => number;
+  private readonly orders = new Map<string, TxOrder & { record: QueuedOrder }>();
+  private readonly traced = new Map<string, Traced>();
+  private readonly decisionWaiters = new Map<string, (() => void)[]>();
+  private readonly participants: Record<Participant, TwoPhaseParticipant>;
+  private timer: NodeJS.Timeout | undefined;
+  private flushQueued = false;
+
+  constructor(
+    @inject(RaftDriver) private readonly raft: RaftDriver,
+    @inject(ExecutionLedger) private readonly ledger: ExecutionLedger,
+    @inject(BOOKS_PARTICIPANT) books: TwoPhaseParticipant,
+    @inject(PAYMENT_PARTICIPANT) payment: TwoPhaseParticipant,
+    @inject(TWO_PHASE_OPTIONS) private readonly options: TwoPhaseOptions,
+    @inject(ExecutorMetrics) private readonly metrics: ExecutorMetrics,
+    @inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.core = new Coordinator(decisionLogOf(ledger), options);
+    this.now = options.now ?? Date.now;
+    this.participants = { 'books-database': books, payment };
+    metrics.observeTransactions(() => this.core.inFlight());
+  }
+
+  start(): void {
+    this.timer = setInterval(() => {
+      if (!this.syncLeadership()) return;
+      this.core.tick(this.now());
+      this.flush();
+    }, this.options.tickMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.endAll('executor stopping');
+  }
+
+  begin(order: QueuedOrder, term: number): BeginResult {
+    if (!this.syncLeadership() || this.core.currentTerm !== term) return 'not-leader';
+    const now = this.now();
+    const result = this.core.begin(order.orderId, now);
+    if (result === 'started') {
+      this.orders.set(order.orderId, {
+        txId: order.orderId,
+        items: order.items,
+        paymentToken: order.paymentToken,
+        amountCents: order.amountCents,
+        record: order,
+      });
+      const span = tracer.startSpan(
+        'two-phase commit',
+        { links: linkTo(order.traceparent, { 'causeway.link': 'checkout' }), attributes: { 'order.id': order.orderId, 'raft.term': term, 'executor.id': this.options.id } },
+        ROOT_CONTEXT,
+      );
+      this.traced.set(order.orderId, { span, startedAt: now, phases: new Map() });
+      this.flushSoon();
+    }
+    return result;
+  }
+
+  /** The state machine applied an entry (every replica calls this; only a leading core acts on it). */
+  applied(applied: Applied): void {
+    if (applied.kind === 'noop') return;
+    const orderId = applied.kind === 'finished' ? applied.orderId : applied.command.orderId;
+    const waiters = this.decisionWaiters.get(orderId);
+    if (waiters) {
+      this.decisionWaiters.delete(orderId);
+      for (const wake of waiters) wake();
+    }
+    if (!this.syncLeadership()) return;
+    const now = this.now();
+    if (applied.kind === 'finished') {
+      this.core.finishedApplied(orderId);
+      this.orders.delete(orderId);
+      const traced = this.traced.get(orderId);
+      if (traced) {
+        traced.span.addEvent('finished', { ...prefixed('participant.', applied.execution?.commit?.participants ?? {}) });
+        traced.span.end();
+        this.traced.delete(orderId);
+      }
+      return;
+    }
+    const commit = applied.execution.commit;
+    if (!commit) return;
+    const traced = this.traced.get(orderId);
+    if (traced && applied.kind === 'executed') {
+      traced.span.addEvent('decision', {
+        decision: commit.decision,
+        ...(commit.reason ? { 'abort.reason': commit.reason } : {}),
+        'raft.index': applied.execution.index,
+        'raft.term': applied.execution.term,
+      });
+      traced.span.setAttribute('commit.decision', commit.decision);
+      if (commit.reason) traced.span.setAttribute('commit.reason', commit.reason);
+      this.metrics.commitLatency(now - traced.startedAt, commit.decision);
+    }
+    this.core.decisionApplied(orderId, commit.decision, now);
+    this.flush();
+  }
+
+  /** Cooperative termination (see coordinator.ts getDecision): the answer once any presumed abort is logged. */
+  async getDecision(txId: string, participant: string): Promise<DecisionReply> {
+    const status = this.raft.status();
+    if (status.role !== 'leader') return { notLeader: status.leader };
+    // A leader that has not applied an entry of its own term may lack decisions its predecessors logged.
+    if (!this.syncLeadership()) return { decision: 'pending', reason: '', term: status.term };
+    let answer: DecisionAnswer = this.core.getDecision(txId, this.now());
+    this.flush();
+    const presumed = answer.kind === 'await';
+    if (presumed) {
+      await this.decisionApplied(txId, this.options.decisionWaitMs);
+      answer = this.core.getDecision(txId, this.now());
+      this.flush();
+    }
+    const term = this.raft.status().term;
+    switch (answer.kind) {
+      case 'decided':
+        if (presumed && answer.reason === 'COORDINATOR_TIMEOUT') {
+          this.logger.info(`${participant || 'a participant'} asked for the decision of ${txId}, which no leader was driving: aborted (presumed abort)`, {
+            order_id: txId,
+          });
+        }
+        return { decision: answer.decision, reason: answer.reason ?? '', term };
+      case 'not-leader':
+        return { notLeader: this.raft.status().leader };
+      default:
+        return { decision: 'pending', reason: '', term };
+    }
+  }
+
+  /** Serving leader: make sure the core leads this term. Otherwise make sure it does not. */
+  private syncLeadership(): boolean {
+    if (this.raft.isServingLeader()) {
+      const { term } = this.raft.status();
+      if (this.core.currentTerm !== term) {
+        this.endAll('leadership changed');
+        this.core.lead(term, this.now());
+        const unfinished = this.ledger.unfinished().length;
+        if (unfinished > 0) this.logger.info(`leading term ${term}: re-sending Finish for ${unfinished} decided, unfinished transactions`);
+        this.flush();
+      }
+      return true;
+    }
+    if (this.core.leading) {
+      this.core.stepDown();
+      this.endAll('leadership lost');
+    }
+    return false;
+  }
+
+  private decisionApplied(txId: string, timeoutMs: number): Promise<void> {
+    if (this.ledger.get(txId)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      const waiters = this.decisionWaiters.get(txId) ?? [];
+      waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.decisionWaiters.set(txId, waiters);
+    });
+  }
+
+  /** The orders of one lease arrive in one turn: their Prepares go out together, one call per participant. */
+  private flushSoon(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      this.flush();
+    });
+  }
+
+  /** Sends what the core asks for: one batch call per participant and phase, one proposal for all entries. */
+  private flush(): void {
+    const outputs = this.core.ready();
+    if (outputs.length === 0) return;
+    const prepares = new Map<Participant, { txIds: string[]; term: number }>();
+    const finishes = new Map<Participant, { txId: string; commit: boolean }[]>();
+    const proposals: string[] = [];
+    for (const out of outputs) {
+      switch (out.type) {
+        case 'prepare': {
+          const batch = prepares.get(out.participant) ?? { txIds: [], term: out.term };
+          batch.txIds.push(out.txId);
+          prepares.set(out.participant, batch);
+          break;
+        }
+        case 'finish':
+          finishes.set(out.participant, [...(finishes.get(out.participant) ?? []), { txId: out.txId, commit: out.commit }]);
+          break;
+        case 'propose-decision':
+          proposals.push(decisionEntry(out, this.options.id, out.presumed ? undefined : this.orderRecord(out.txId)));
+          break;
+        case 'propose-finished':
+          proposals.push(finishedEntry(out, this.options.id));
+          break;
+      }
+    }
+    // Lost the lead since: the core will not hear of these (it steps down); the next leader starts over.
+    if (proposals.length > 0 && this.raft.propose(proposals) === undefined) this.logger.debug('not leading: proposals dropped');
+    for (const [participant, { txIds, term }] of prepares) void this.prepare(participant, txIds, term);
+    for (const [participant, txs] of finishes) void this.finish(participant, txs);
+  }
+
+  private orderRecord(txId: string): CoordinatorOutputOrder | undefined {
+    const order = this.orders.get(txId)?.record;
+    if (!order) return undefined;
+    return {
+      shippingMethod: order.shippingMethod,
+      customerName: order.customerName,
+      maskedCard: order.maskedCard,
+      items: order.items.map((i) => ({ name: i.name, quantity: i.quantity })),
+      traceparent: order.traceparent,
+    };
+  }
+
+  private async prepare(participant: Participant, txIds: string[], term: number): Promise<void> {
+    const txs = txIds.flatMap((id) => this.orders.get(id) ?? []);
+    const call = this.batchSpan(`two-phase: prepare batch → ${participant}`, txs.length);
+    for (const tx of txs) this.openPhase(tx.txId, `prepare: ${participant}`, call.spanContext());
+    try {
+      const votes = await context.with(trace.setSpan(ROOT_CONTEXT, call), () => this.participants[participant].prepare(txs, term));
+      const now = this.now();
+      txs.forEach((tx, i) => {
+        this.closePhase(tx.txId, `prepare: ${participant}`, { vote: voteName(votes[i]) });
+        this.core.voted(tx.txId, participant, votes[i], term, now);
+      });
+    } catch (err) {
+      // Sent again after retryMs (Prepare is idempotent); no vote by prepareTimeoutMs aborts (PARTICIPANT_UNAVAILABLE).
+      this.fail(call, err as Error);
+      this.logger.warn(`prepare at ${participant} failed for ${txs.length} transactions, retrying: ${(err as Error).message}`);
+    }
+    call.end();
+    this.flush();
+  }
+
+  private async finish(participant: Participant, txs: { txId: string; commit: boolean }[]): Promise<void> {
+    const call = this.batchSpan(`two-phase: finish batch → ${participant}`, txs.length);
+    for (const tx of txs) this.openPhase(tx.txId, `finish: ${participant}`, call.spanContext());
+    try {
+      const states = await context.with(trace.setSpan(ROOT_CONTEXT, call), () => this.participants[participant].finish(txs));
+      const now = this.now();
+      txs.forEach((tx, i) => {
+        this.closePhase(tx.txId, `finish: ${participant}`, { state: states[i] });
+        this.core.finishAcked(tx.txId, participant, states[i], now);
+      });
+    } catch (err) {
+      // The core sends it again after retryMs: a decision, once logged, is delivered however long it takes.
+      this.fail(call, err as Error);
+      this.logger.warn(`finish at ${participant} failed for ${txs.length} transactions, retrying: ${(err as Error).message}`);
+    }
+    call.end();
+    this.flush();
+  }
+
+  private batchSpan(name: string, count: number): Span {
+    return tracer.startSpan(name, { attributes: { 'transactions.count': count } }, ROOT_CONTEXT);
+  }
+
+  private fail(span: Span, err: Error): void {
+    span.recordException(err);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: err.message });
+  }
+
+  private openPhase(txId: string, name: string, call: SpanContext): void {
+    let traced = this.traced.get(txId);
+    if (!traced) {
+      // A decided transaction this leader did not prepare (its predecessor crashed before finishing it).
+      const span = tracer.startSpan(
+        'two-phase commit: finish after failover',
+        { attributes: { 'order.id': txId, 'raft.term': this.core.currentTerm ?? 0, 'executor.id': this.options.id } },
+        ROOT_CONTEXT,
+      );
+      traced = { span, startedAt: this.now(), phases: new Map() };
+      this.traced.set(txId, traced);
+    }
+    traced.phases.get(name)?.end();
+    const span = tracer.startSpan(name, { links: linkToSpan(call, { 'causeway.link': 'participant call' }) }, trace.setSpan(ROOT_CONTEXT, traced.span));
+    traced.phases.set(name, span);
+  }
+
+  private closePhase(txId: string, name: string, attributes: Record<string, string>): void {
+    const span = this.traced.get(txId)?.phases.get(name);
+    if (!span) return;
+    span.setAttributes(attributes);
+    span.end();
+    this.traced.get(txId)!.phases.delete(name);
+  }
+
+  /** Spans of transactions this node no longer drives end here; the next leader's recovery carries on. */
+  private endAll(why: string): void {
+    for (const traced of this.traced.values()) {
+      for (const span of traced.phases.values()) span.end();
+      traced.span.setAttribute('commit.handover', why);
+      traced.span.end();
+    }
+    this.traced.clear();
+    this.orders.clear();
+  }
+}
+
+type CoordinatorOutputOrder = Parameters<typeof decisionEntry>[2];
+
+const voteName = (vote: Vote): string => (vote.kind === 'yes' ? 'YES' : vote.kind === 'no' ? vote.reason : 'STALE_TERM');
+
+const prefixed = (prefix: string, states: Record<string, string | undefined>): Record<string, string> =>
+  Object.fromEntries(Object.entries(states).flatMap(([k, v]) => (v === undefined ? [] : [[prefix + k, v]])));
