@@ -1,5 +1,6 @@
 import { checkCard } from './card';
 import {
+  type Change,
   finishProblem,
   prepareProblem,
   type FinishRequest,
@@ -21,8 +22,10 @@ export class InvalidPaymentRequest extends Error {
 
 /** What the ledger reports as it changes records (metrics). */
 export interface LedgerObserver {
-  prepared(answers: readonly PrepareAnswer[]): void;
-  finished(before: readonly (TxRecord | undefined)[], after: readonly TxRecord[]): void;
+  /** Every vote answered, retries included. */
+  voted(answers: readonly PrepareAnswer[]): void;
+  /** Transactions whose state changed (once per change: a retry changes nothing). */
+  recorded(txs: readonly TxRecord[]): void;
   tokenized(declined: boolean): void;
 }
 
@@ -69,7 +72,8 @@ export class PaymentLedger {
     }
     const { answers, changes } = this.o.state.prepareBatch(requests, this.o.time.now());
     this.persist(changes);
-    this.o.observer?.prepared(answers);
+    this.o.observer?.voted(answers);
+    this.o.observer?.recorded(txChanges(changes));
     return answers;
   }
 
@@ -78,14 +82,13 @@ export class PaymentLedger {
       const problem = finishProblem(r);
       if (problem) throw new InvalidPaymentRequest(`txs[${i}]: ${problem}`);
     }
-    const before = requests.map((r) => this.o.state.tx(r.txId));
     const { records, changes } = this.o.state.finishBatch(requests, this.o.time.now());
     this.persist(changes);
-    this.o.observer?.finished(before, records);
+    this.o.observer?.recorded(txChanges(changes));
     return records;
   }
 
-  private persist(changes: Parameters<PaymentStore['write']>[0]): void {
+  private persist(changes: readonly Change[]): void {
     try {
       this.o.store.write(changes);
     } catch (err) {
@@ -94,3 +97,5 @@ export class PaymentLedger {
     }
   }
 }
+
+const txChanges = (changes: readonly Change[]): TxRecord[] => changes.flatMap((c) => (c.kind === 'tx' ? [c.tx] : []));
