@@ -69,8 +69,9 @@ runMain('orchestrator', async () => {
   const payment = new PaymentClient(config.addresses.payment, { deadlineMs: config.rpcDeadlineMs });
   container.register(CARD_TOKENIZER, { useValue: payment });
   // Its own untraced client: a price read happens once (then on an unknown title), and a span for it in whichever
-  // checkout's trace happened to need it would only make traces differ from one another.
-  const priceSource = new BooksDatabaseClient(config.booksDatabase, { callDeadlineMs: config.rpcDeadlineMs, totalMs: 2000, traced: false });
+  // checkout's trace happened to need it would only make traces differ from one another. It waits out an election
+  // longer than GET /books does: the first checkouts after a start should not fail while the database elects.
+  const priceSource = new BooksDatabaseClient(config.booksDatabase, { callDeadlineMs: config.rpcDeadlineMs, totalMs: 5000, traced: false });
   container.register(PRICE_LIST, { useValue: new PriceList(priceSource) });
   container.register(HEALTH_CLIENTS, {
     useValue: Object.fromEntries([...CHECKOUT_SERVICES, 'order-queue' as const, 'payment' as const].map((s) => [s, connect(HealthDefinition, s, false)])),
