@@ -7,8 +7,10 @@
  * system: a checkout's queued order carries a token and the books' price, never the card.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { ClientError, createServer, ServerError, Status, type Server } from 'nice-grpc';
+import { ClientError, createChannel, createClient, createServer, ServerError, Status, type Server } from 'nice-grpc';
+import { PaymentDefinition } from '../src/gen/causeway/v1/payment';
 import { OrderExecutorDefinition, type GetDecisionRequest } from '../src/gen/causeway/v1/order_executor';
 import type { JournalRecord } from '../src/order-queue/journal';
 import { JOURNAL_FILE } from '../src/order-queue/journal';
@@ -164,6 +166,12 @@ describe('the payment service', () => {
     await payment.client.tokenize({ cardNumber: CARD, expirationDate: '12/30' });
     await payment.client.tokenize({ cardNumber: '4242-4242-4242-4242', expirationDate: '12/30' });
     await grpcError(payment.client.tokenize({ cardNumber: CARD, expirationDate: '13/30' }));
+    // The check finds a card where there is one (so its silence below means something).
+    const decoy = fs.mkdtempSync(path.join(os.tmpdir(), 'causeway-decoy-'));
+    fs.writeFileSync(path.join(decoy, 'leak.bin'), Buffer.from(`\u0000${CARD_GROUPED}\u0000`));
+    expect(() => expectNoCardIn(decoy, [], [CARD])).toThrow();
+    expect(() => expectNoCardIn(payment.dataDir, [`{"message":"${CARD}"}`], [CARD])).toThrow();
+    fs.rmSync(decoy, { recursive: true });
     // A SIGKILL leaves the WAL as it is: its bytes are read too.
     await payment.kill('SIGKILL');
     expectNoCardIn(payment.dataDir, payment.lines, [CARD, DECLINED]);
@@ -255,6 +263,18 @@ describe('checkout through the whole system', () => {
     if (enqueued?.op !== 'enqueue') return;
     // The course page's order: 1 × Book A ($10.00) and 2 × Book B ($15.00).
     expect(enqueued.order).toMatchObject({ maskedCard: '**** 4444', amountCents: 4000, paymentToken: expect.stringMatching(/^tok_/) });
+    // The token is payment's own: a Prepare with it holds the amount (then the probe is voided).
+    const channel = createChannel(system.addresses.payment);
+    try {
+      const payment = createClient(PaymentDefinition, channel);
+      const txId = `probe_${body.orderId}`;
+      const { votes } = await payment.prepareBatch({ txs: [{ txId, token: enqueued.order.paymentToken, amountCents: enqueued.order.amountCents, term: 0 }] });
+      expect(votes.map((v) => v.vote)).toEqual(['YES']);
+      expect((await payment.get({ txId })).maskedCard).toBe('**** 4444');
+      await payment.finishBatch({ txs: [{ txId, commit: false }] });
+    } finally {
+      channel.close();
+    }
     expectNoCardIn(system.dataDir, system.lines, [card]);
   });
 });
