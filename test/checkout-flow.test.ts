@@ -177,7 +177,7 @@ describe('operations', () => {
     const body = (await res.json()) as { status: string; services: Record<string, { status: string }> };
     expect(res.status).toBe(200);
     expect(body.status).toBe('ok');
-    expect(Object.keys(body.services).sort()).toEqual([FD, 'order-queue', SG, TV]);
+    expect(Object.keys(body.services).sort()).toEqual([FD, 'order-queue', 'payment', SG, TV]);
     for (const s of Object.values(body.services) as { status: string }[]) expect(s.status).toBe('SERVING');
   });
 
@@ -201,8 +201,8 @@ describe('operations', () => {
     // The books database's replicas export only once they have a span to send (an election they ran, a traced
     // call they served), which not every replica has: counted on their own below.
     const warnings = () => allWarnings().filter((r) => r.service !== 'books-database');
-    // orchestrator, the three checkout services, the queue and three executors
-    await waitFor('an export warning from every process', async () => (warnings().length >= 8 ? true : undefined));
+    // orchestrator, the three checkout services, the queue, payment (it tokenized the card) and three executors
+    await waitFor('an export warning from every process', async () => (warnings().length >= 9 ? true : undefined));
     // The collector files every export before failing it, so later failed exports are seen, not assumed.
     const exportsBy = () => {
       const counts: Record<string, number> = {};
@@ -212,14 +212,14 @@ describe('operations', () => {
     const before = exportsBy();
     const { body } = await postCheckout(system.baseUrl, coursePageOrder());
     expect(body.status).toBe('Order Approved');
-    const services = [TV, FD, SG, 'orchestrator', 'order-queue', 'order-executor'];
+    const services = [TV, FD, SG, 'orchestrator', 'order-queue', 'payment', 'order-executor'];
     await waitFor('a failed export from every service after the first warnings', async () => {
       const now = exportsBy();
       return services.every((s) => (now[s] ?? 0) > (before[s] ?? 0)) ? true : undefined;
     });
-    expect(warnings().length).toBe(8);
+    expect(warnings().length).toBe(9);
     expect(new Set(warnings().map((r) => r.service))).toEqual(
-      new Set([TV, FD, SG, 'orchestrator', 'order-queue', 'order-executor']),
+      new Set([TV, FD, SG, 'orchestrator', 'order-queue', 'payment', 'order-executor']),
     );
     const database = () => allWarnings().length - warnings().length;
     await waitFor("an export warning from the books database's leader", async () => (database() >= 1 ? true : undefined));

@@ -144,6 +144,7 @@ describe('gRPC fuzzing', () => {
     suggestions: ['causeway.v1.Suggestions/InitOrder', 'causeway.v1.Suggestions/Suggest', 'causeway.v1.Suggestions/ClearOrder'],
     'order-queue': ['causeway.v1.OrderQueue/Enqueue', 'causeway.v1.OrderQueue/EnqueueBatch', 'causeway.v1.OrderQueue/Dequeue', 'causeway.v1.OrderQueue/Ack', 'causeway.v1.OrderQueue/Nack', 'causeway.v1.OrderQueue/Stats'],
     'executor-1': ['causeway.v1.OrderExecutor/Status', 'causeway.v1.OrderExecutor/Executions'],
+    payment: ['causeway.v1.Payment/Tokenize', 'causeway.v1.Payment/PrepareBatch', 'causeway.v1.Payment/FinishBatch', 'causeway.v1.Payment/Get', 'causeway.v1.Payment/Status'],
   };
 
   it('answers malformed messages on every method with a gRPC status, and every service stays up', async () => {

@@ -14,9 +14,9 @@ const ROOT = path.resolve(__dirname, '..');
 const SRC = path.join(ROOT, 'src');
 
 /** Every folder under src/ is one of these; a new folder has to be placed here before the tests pass. */
-const SERVICES = ['orchestrator', 'transaction-verification', 'fraud-detection', 'suggestions', 'order-queue', 'order-executor', 'books-database', 'web-server', 'web'];
+const SERVICES = ['orchestrator', 'transaction-verification', 'fraud-detection', 'suggestions', 'order-queue', 'order-executor', 'books-database', 'payment', 'web-server', 'web'];
 /** Shared code any service may use: plumbing, pure cores, generated contracts, data, client modules. */
-const SHARED = ['platform', 'checkout', 'raft', 'storage', 'vector-clock', 'gen', 'catalog', 'order-queue-client', 'books-database-client', 'order-executor-client'];
+const SHARED = ['platform', 'checkout', 'raft', 'storage', 'vector-clock', 'gen', 'catalog', 'order-queue-client', 'books-database-client', 'payment-client', 'order-executor-client'];
 /** Helpers for unit tests (fault injection): only *.test.ts files may import them. */
 const TEST_HELPERS = ['testing'];
 const DEV = ['dev'];

@@ -38,7 +38,7 @@ describe('OTLP trace export', () => {
       // The HTTP server span ends after the response is written, so it may come in a later export batch.
       const httpServer = spans.some((s) => s.service === 'orchestrator' && s.name.startsWith('POST'));
       const complete =
-        eventSpans.length === 6 && httpServer && spans.some((s) => s.name === 'checkout') && spans.some((s) => s.service === 'order-queue');
+        eventSpans.length === 6 && httpServer && spans.some((s) => s.name === 'checkout') && spans.some((s) => s.service === 'order-queue') && spans.some((s) => s.service === 'payment');
       return complete ? spans : undefined;
     });
     events = Object.fromEntries(trace.filter((s) => /^event [A-F]$/.test(s.name)).map((s) => [s.attributes['order.event'] as string, s]));
@@ -47,8 +47,8 @@ describe('OTLP trace export', () => {
   it('puts the whole checkout in one trace, from the HTTP request down to event F', () => {
     expect(Object.keys(events).sort()).toEqual(['A', 'B', 'C', 'D', 'E', 'F']);
     const services = new Set(trace.map((s) => s.service));
-    // The four checkout services, and the queue the approved order was enqueued into.
-    expect(services).toEqual(new Set(['orchestrator', 'transaction-verification', 'fraud-detection', 'suggestions', 'order-queue']));
+    // The four checkout services, payment (which tokenized the card), and the queue the approved order was enqueued into.
+    expect(services).toEqual(new Set(['orchestrator', 'transaction-verification', 'fraud-detection', 'suggestions', 'payment', 'order-queue']));
     expect(trace.some((s) => s.service === 'orchestrator' && s.name.startsWith('POST'))).toBe(true);
     // gRPC client and server spans (src/platform/grpc-tracing.ts) join the same trace.
     const checkUser = trace.filter((s) => s.name === 'causeway.v1.FraudDetection/CheckUser');

@@ -149,7 +149,7 @@ describe('a checkout in Jaeger', () => {
         if (!found) return undefined;
         const names = found.spans.map((s) => s.operationName);
         const services = new Set(Object.values(found.processes).map((p) => p.serviceName));
-        return ['A', 'B', 'C', 'D', 'E', 'F'].every((e) => names.includes(`event ${e}`)) && services.has('order-queue') ? found : undefined;
+        return ['A', 'B', 'C', 'D', 'E', 'F'].every((e) => names.includes(`event ${e}`)) && services.has('order-queue') && services.has('payment') ? found : undefined;
       },
       45_000,
     );
@@ -159,7 +159,7 @@ describe('a checkout in Jaeger', () => {
   it('holds the whole checkout in one trace: the HTTP request, the gRPC calls and event A … F', () => {
     expect(Object.keys(events).sort()).toEqual(['A', 'B', 'C', 'D', 'E', 'F']);
     const services = new Set(trace.spans.map(serviceOf));
-    expect(services).toEqual(new Set(['orchestrator', 'transaction-verification', 'fraud-detection', 'suggestions', 'order-queue']));
+    expect(services).toEqual(new Set(['orchestrator', 'transaction-verification', 'fraud-detection', 'suggestions', 'payment', 'order-queue']));
     expect(trace.spans.some((s) => serviceOf(s) === 'orchestrator' && s.operationName === 'POST /checkout')).toBe(true);
     const checkUser = trace.spans.filter((s) => s.operationName === 'causeway.v1.FraudDetection/CheckUser');
     expect(checkUser.map(serviceOf).sort()).toEqual(['fraud-detection', 'transaction-verification']);

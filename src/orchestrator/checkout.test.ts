@@ -1,5 +1,9 @@
 import type { Order } from '../gen/causeway/v1/checkout';
-import { projections, toQueuedOrder } from './checkout';
+import { ClientError, Status } from 'nice-grpc';
+import type { QueuedOrder } from '../gen/causeway/v1/order_queue';
+import type { EnqueueBatcher } from '../order-queue-client/enqueue-batcher';
+import { CheckoutFlow, DependencyError, projections, toQueuedOrder, type CardTokenizer } from './checkout';
+import type { CheckoutRequest } from './schema';
 
 /** Who sees the card: each service only what its events need, the queue and the executors only its last four digits. */
 const order: Order = {
@@ -13,6 +17,7 @@ const order: Order = {
   giftWrapping: false,
 };
 const CARD_DATA = ['5555 5555 5555 4444', '5555555555554444', '12/30', '9071'];
+const noPayment = { paymentToken: '', amountCents: 0 };
 const leaks = (value: unknown) => CARD_DATA.filter((secret) => JSON.stringify(value).includes(secret));
 
 describe('projections of an order for each checkout service', () => {
@@ -45,8 +50,8 @@ describe('projections of an order for each checkout service', () => {
 });
 
 describe('the order as queued (and replicated by the executors)', () => {
-  it('keeps only the last four digits of the card, and nothing else of it', () => {
-    const queued = toQueuedOrder(order, '00-trace-span-01', 1234);
+  it('keeps only the last four digits of the card and its payment token, and nothing else of it', () => {
+    const queued = toQueuedOrder(order, '00-trace-span-01', 1234, { paymentToken: 'tok_abc', amountCents: 3000 });
     expect(queued).toEqual({
       orderId: 'ord_1',
       shippingMethod: 'Standard',
@@ -55,12 +60,63 @@ describe('the order as queued (and replicated by the executors)', () => {
       maskedCard: '**** 4444',
       traceparent: '00-trace-span-01',
       enqueuedAtMs: 1234,
+      paymentToken: 'tok_abc',
+      amountCents: 3000,
     });
     expect(leaks(queued)).toEqual([]);
   });
 
   it('masks a number too short to show four digits, or a missing card, whole', () => {
-    expect(toQueuedOrder({ ...order, creditCard: { number: '123', expirationDate: '', cvv: '' } }, '', 0).maskedCard).toBe('****');
-    expect(toQueuedOrder({ ...order, creditCard: undefined }, '', 0).maskedCard).toBe('****');
+    expect(toQueuedOrder({ ...order, creditCard: { number: '123', expirationDate: '', cvv: '' } }, '', 0, noPayment).maskedCard).toBe('****');
+    expect(toQueuedOrder({ ...order, creditCard: undefined }, '', 0, noPayment).maskedCard).toBe('****');
+  });
+});
+
+describe('an approved checkout pays with a token', () => {
+  const logger = { level: 'info', isLevelEnabled: () => true, error() {}, warn() {}, info() {}, debug() {} };
+  const participant = { initOrder: async () => ({}), clearOrder: async () => ({}) };
+
+  function flow(tokenize: CardTokenizer['tokenize']) {
+    const queued: QueuedOrder[] = [];
+    const tokenized: string[][] = [];
+    const verification = { ...participant, startChecks: async () => ({ events: [], suggestedBooks: [] }) };
+    const checkout = new CheckoutFlow(
+      verification as never,
+      participant as never,
+      participant as never,
+      { enqueue: async (o: QueuedOrder) => (queued.push(o), true) } as unknown as EnqueueBatcher,
+      { tokenize: (n: string, e: string) => (tokenized.push([n, e]), tokenize(n, e)) },
+      { amountCents: async (items) => items.reduce((sum, i) => sum + 1000 * i.quantity, 0) },
+      logger,
+    );
+    return { checkout, queued, tokenized };
+  }
+
+  const request = {
+    user: { name: 'John Doe', contact: 'john.doe@example.com' },
+    creditCard: { number: '4111111111111111', expirationDate: '12/30', cvv: '123' },
+    items: [{ name: 'Book A', quantity: 3 }],
+    termsAccepted: true,
+  } as unknown as CheckoutRequest;
+
+  it('enqueues the token and the amount, and nothing of the card but its last four digits', async () => {
+    const { checkout, queued, tokenized } = flow(async () => ({ token: 'tok_xyz', maskedCard: '**** 1111' }));
+    const result = await checkout.checkout(request);
+    expect(result.status).toBe('Order Approved');
+    expect(tokenized).toEqual([['4111111111111111', '12/30']]);
+    expect(queued).toHaveLength(1);
+    expect(queued[0]).toMatchObject({ paymentToken: 'tok_xyz', amountCents: 3000, maskedCard: '**** 1111' });
+    expect(JSON.stringify(queued[0])).not.toContain('4111111111111111');
+    expect(JSON.stringify(queued[0])).not.toContain('12/30');
+  });
+
+  it('fails as a dependency (503) and enqueues nothing when payment cannot be reached', async () => {
+    const { checkout, queued } = flow(async () => {
+      throw new ClientError('/causeway.v1.Payment/Tokenize', Status.UNAVAILABLE, 'No connection established');
+    });
+    const failure = checkout.checkout(request);
+    await expect(failure).rejects.toBeInstanceOf(DependencyError);
+    await expect(failure).rejects.toMatchObject({ timedOut: false, message: expect.stringMatching(/^payment is unavailable/) });
+    expect(queued).toEqual([]);
   });
 });

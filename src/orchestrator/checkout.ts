@@ -16,7 +16,13 @@ import { VectorClock } from '../vector-clock/vector-clock';
 import type { CheckoutResult } from './api-types';
 import { checkoutStarted } from './checkout-metrics';
 import type { CheckoutRequest } from './schema';
-import { ENQUEUE_BATCHER } from './tokens';
+import type { PriceList } from './prices';
+import { CARD_TOKENIZER, ENQUEUE_BATCHER, PRICE_LIST } from './tokens';
+
+/** What checkout needs of the payment service (PaymentClient). */
+export interface CardTokenizer {
+  tokenize(cardNumber: string, expirationDate: string): Promise<{ token: string; maskedCard: string }>;
+}
 
 export type { CheckoutEvent, CheckoutResult } from './api-types';
 
@@ -68,8 +74,17 @@ export const projections = {
   }),
 };
 
-/** What the queue (and from it the executors' replicated log) keeps of an approved order: the card masked to its last four digits. */
-export function toQueuedOrder(order: Order, traceparent: string, enqueuedAtMs: number) {
+/** What an approved order pays with: the payment service's token for its card, and what its books cost. */
+export interface OrderPayment {
+  paymentToken: string;
+  amountCents: number;
+}
+
+/**
+ * What the queue (and from it the executors' replicated log) keeps of an approved order: the card masked to its last
+ * four digits and the payment service's token for it, never the card itself.
+ */
+export function toQueuedOrder(order: Order, traceparent: string, enqueuedAtMs: number, payment: OrderPayment) {
   const digits = order.creditCard?.number.replace(/\D/g, '') ?? '';
   return {
     orderId: order.orderId,
@@ -79,9 +94,8 @@ export function toQueuedOrder(order: Order, traceparent: string, enqueuedAtMs: n
     maskedCard: digits.length >= 4 ? `**** ${digits.slice(-4)}` : '****',
     traceparent,
     enqueuedAtMs,
-    // Issue 14: the payment token and the amount are not filled in yet.
-    paymentToken: '',
-    amountCents: 0,
+    paymentToken: payment.paymentToken,
+    amountCents: payment.amountCents,
   };
 }
 
@@ -100,6 +114,8 @@ export class CheckoutFlow {
     @inject(FRAUD_DETECTION_CLIENT) private readonly fraud: FraudDetectionClient,
     @inject(SUGGESTIONS_CLIENT) private readonly suggestions: SuggestionsClient,
     @inject(ENQUEUE_BATCHER) private readonly queue: EnqueueBatcher,
+    @inject(CARD_TOKENIZER) private readonly payment: CardTokenizer,
+    @inject(PRICE_LIST) private readonly prices: Pick<PriceList, 'amountCents'>,
     @inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -172,9 +188,18 @@ export class CheckoutFlow {
    * there, so an approval the customer sees is never lost. Under load it shares
    * its call with other checkouts' orders (EnqueueBatcher). A few quick retries
    * ride out a queue restart; enqueue is idempotent by order id.
+   *
+   * First the card becomes a token (the payment service keeps only the token, the
+   * masked card and whether it is declined) and the books are priced: from here on
+   * the order carries those, never the card.
    */
   private async enqueue(order: Order, spanContext: SpanContext): Promise<void> {
-    const queued = toQueuedOrder(order, traceparentOf(spanContext), Date.now());
+    const card = order.creditCard ?? NO_CARD;
+    const [{ token }, amountCents] = await Promise.all([
+      this.call('payment', () => this.payment.tokenize(card.number, card.expirationDate)),
+      this.call('books-database', () => this.prices.amountCents(order.items)),
+    ]);
+    const queued = toQueuedOrder(order, traceparentOf(spanContext), Date.now(), { paymentToken: token, amountCents });
     for (let attempt = 1; ; attempt++) {
       try {
         await this.queue.enqueue(queued);

@@ -9,6 +9,7 @@ describe('orchestrator config', () => {
       'fraud-detection': '127.0.0.1:50051',
       suggestions: '127.0.0.1:50053',
       'order-queue': '127.0.0.1:50054',
+      payment: '127.0.0.1:50075',
     });
     expect(Object.keys(config.executors)).toEqual(['executor-1', 'executor-2', 'executor-3']);
     expect(config.corsOrigins).toEqual(['http://localhost:8080', 'http://127.0.0.1:8080']);

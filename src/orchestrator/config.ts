@@ -22,7 +22,7 @@ export interface OrchestratorConfig extends ProcessConfig {
   port: number;
   rpcDeadlineMs: number;
   /** Where each service it calls is reached (host:port). */
-  addresses: Record<CheckoutServiceName | 'order-queue', string>;
+  addresses: Record<CheckoutServiceName | 'order-queue' | 'payment', string>;
   /** The executor cluster, id → host:port, for the cluster view and order state. */
   executors: Record<string, string>;
   /** Browser origins allowed; control endpoints accept only these. */
@@ -63,7 +63,7 @@ export function loadOrchestratorConfig(env: Env = process.env): OrchestratorConf
     port: readServicePort(env, 'orchestrator'),
     rpcDeadlineMs: readRpcDeadlineMs(env),
     addresses: Object.fromEntries(
-      [...CHECKOUT_SERVICES, 'order-queue' as const].map((s) => [s, readServiceAddress(env, s)]),
+      [...CHECKOUT_SERVICES, 'order-queue' as const, 'payment' as const].map((s) => [s, readServiceAddress(env, s)]),
     ) as OrchestratorConfig['addresses'],
     executors: readExecutorPeers(env),
     corsOrigins: readList(env, 'CAUSEWAY_CORS_ORIGINS', [`http://localhost:${webPort}`, `http://127.0.0.1:${webPort}`]),

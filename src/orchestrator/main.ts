@@ -24,7 +24,9 @@ import { LocalLeaderKiller } from './leader-killer';
 import { ORDER_STORE, OrderStore, WRITER_SCRIPT } from './order-store';
 import { EXECUTION_LOOKUP, ORDER_RECONCILER_OPTIONS, OrderReconciler, type OrderReconcilerOptions } from './order-reconciler';
 import { ORDER_RETENTION_OPTIONS, OrderRetention, type OrderRetentionOptions } from './order-retention';
-import { ENQUEUE_BATCHER } from './tokens';
+import { CARD_TOKENIZER, ENQUEUE_BATCHER, PRICE_LIST } from './tokens';
+import { PaymentClient } from '../payment-client/client';
+import { PriceList } from './prices';
 import { EnqueueBatcher } from '../order-queue-client/enqueue-batcher';
 import { readProcessTable } from '../platform/process-table';
 import { runMain } from '../platform/run-main';
@@ -63,8 +65,16 @@ runMain('orchestrator', async () => {
   // GET /books and the admin endpoint: the leader-following client (a read waits through an election for up to
   // two seconds before GET /books answers 503).
   const booksDatabase = new BooksDatabaseClient(config.booksDatabase, { callDeadlineMs: config.rpcDeadlineMs, totalMs: 2000 });
+  // Approved orders: the card becomes a payment token, the books are priced (read once, see PriceList).
+  const payment = new PaymentClient(config.addresses.payment, { deadlineMs: config.rpcDeadlineMs });
+  container.register(CARD_TOKENIZER, { useValue: payment });
+  // Its own untraced client: a price read happens once (then on an unknown title), and a span for it in whichever
+  // checkout's trace happened to need it would only make traces differ from one another. It waits out an election
+  // longer than GET /books does: the first checkouts after a start should not fail while the database elects.
+  const priceSource = new BooksDatabaseClient(config.booksDatabase, { callDeadlineMs: config.rpcDeadlineMs, totalMs: 5000, traced: false });
+  container.register(PRICE_LIST, { useValue: new PriceList(priceSource) });
   container.register(HEALTH_CLIENTS, {
-    useValue: Object.fromEntries([...CHECKOUT_SERVICES, 'order-queue' as const].map((s) => [s, connect(HealthDefinition, s, false)])),
+    useValue: Object.fromEntries([...CHECKOUT_SERVICES, 'order-queue' as const, 'payment' as const].map((s) => [s, connect(HealthDefinition, s, false)])),
   });
   container.registerSingleton(ClusterView);
   const cluster = container.resolve(ClusterView);
@@ -119,5 +129,7 @@ runMain('orchestrator', async () => {
     await store.close();
     clients.close();
     booksDatabase.close();
+    payment.close();
+    priceSource.close();
   });
 });

@@ -7,7 +7,7 @@
 export const CHECKOUT_SERVICES = ['transaction-verification', 'fraud-detection', 'suggestions'] as const;
 export type CheckoutServiceName = (typeof CHECKOUT_SERVICES)[number];
 
-export const SERVICES = ['orchestrator', ...CHECKOUT_SERVICES, 'order-queue', 'web'] as const;
+export const SERVICES = ['orchestrator', ...CHECKOUT_SERVICES, 'order-queue', 'payment', 'web'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
 export const DEFAULT_EXECUTORS = ['executor-1', 'executor-2', 'executor-3'] as const;
@@ -18,6 +18,7 @@ export const DEFAULT_PORTS: Record<ServiceName, number> = {
   'transaction-verification': 50052,
   suggestions: 50053,
   'order-queue': 50054,
+  payment: 50075,
   web: 8080,
 };
 
@@ -136,7 +137,7 @@ export function readServicePort(env: Env, service: ServiceName): number {
 }
 
 /** `<SERVICE>_ADDRESS`: where the others reach a gRPC service (host:port), by default its port on loopback. */
-export function readServiceAddress(env: Env, service: CheckoutServiceName | 'order-queue'): string {
+export function readServiceAddress(env: Env, service: CheckoutServiceName | 'order-queue' | 'payment'): string {
   const name = `${envPrefix(service)}_ADDRESS`;
   const raw = env[name];
   if (isUnset(raw)) return `127.0.0.1:${readServicePort(env, service)}`;

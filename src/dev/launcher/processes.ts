@@ -38,18 +38,18 @@ export interface ProcessSpec {
 export const LEAN_HEAP_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size'];
 
 /**
- * In start order: the queue, the executor cluster and the books database, the end of the checkout chain first, the
- * HTTP front last. Replicas get their id and a Prometheus port each: the queue 9460, executors 9461–9463, the books
- * database 9464–9466 (by default).
+ * In start order: the queue, the executor cluster, the books database and payment, the end of the checkout chain
+ * first, the HTTP front last. Replicas get their id and a Prometheus port each: the queue 9460, executors 9461–9463,
+ * the books database 9464–9466, payment 9467 (by default).
  */
 export function processSpecs(env: NodeJS.ProcessEnv = process.env): ProcessSpec[] {
   const executors = Object.keys(readExecutorPeers(env));
   const books = Object.keys(readBooksDatabasePeers(env));
   const metricsBase = readPort(env, 'CAUSEWAY_METRICS_BASE_PORT', 9460);
-  const ownPort = (name: 'order-queue' | 'suggestions' | 'fraud-detection' | 'transaction-verification' | 'orchestrator' | 'web') => ({
+  const ownPort = (name: 'order-queue' | 'payment' | 'suggestions' | 'fraud-detection' | 'transaction-verification' | 'orchestrator' | 'web') => ({
     variable: `${envPrefix(name)}_PORT`,
   });
-  const grpc = (name: 'order-queue' | 'suggestions' | 'fraud-detection' | 'transaction-verification') => ({
+  const grpc = (name: 'order-queue' | 'payment' | 'suggestions' | 'fraud-detection' | 'transaction-verification') => ({
     port: ownPort(name),
     addressVariable: `${envPrefix(name)}_ADDRESS`,
   });
@@ -88,6 +88,17 @@ export function processSpecs(env: NodeJS.ProcessEnv = process.env): ProcessSpec[
       separateHost: true,
       nodeFlags: LEAN_HEAP_FLAGS,
     })),
+    // The third party of the commit, after the other two: a separate host like them, so partition tests can cut it
+    // off from the leader, and the executors (in their namespaces) can reach it.
+    {
+      name: 'payment',
+      service: 'payment',
+      env: { CAUSEWAY_METRICS_PORT: String(metricsBase + 1 + executors.length + books.length) },
+      ...grpc('payment'),
+      metricsPort: metricsBase + 1 + executors.length + books.length,
+      separateHost: true,
+      nodeFlags: [],
+    },
     ...(['suggestions', 'fraud-detection', 'transaction-verification'] as const).map((s) => ({
       name: s,
       service: s,

@@ -18,6 +18,7 @@ async function main(): Promise<void> {
     { job: 'order-queue', targets: metrics.filter((p) => p.service === 'order-queue').map((p) => `127.0.0.1:${p.metricsPort}`) },
     { job: 'executors', targets: metrics.filter((p) => p.service === 'order-executor').map((p) => `127.0.0.1:${p.metricsPort}`) },
     { job: 'books-database', targets: metrics.filter((p) => p.service === 'books-database').map((p) => `127.0.0.1:${p.metricsPort}`) },
+    { job: 'payment', targets: metrics.filter((p) => p.service === 'payment').map((p) => `127.0.0.1:${p.metricsPort}`) },
   ];
   console.log('Starting collector, Jaeger, Prometheus and Alertmanager...');
   const stack = await startStack({

@@ -149,12 +149,12 @@ export function prometheusConfig(options: { jobs: { job: string; file: string }[
 
 /**
  * Drops, from the collector's exporter, the series of the services Prometheus scrapes directly (the queue, the
- * executors and the books database), keeping their spanmetrics: mark spanmetrics, drop the unmarked series of those services, unmark.
+ * executors, the books database and payment), keeping their spanmetrics: mark spanmetrics, drop the unmarked series of those services, unmark.
  * dashboards/prometheus/prometheus.yml (compose) does the same.
  */
 export const COLLECTOR_DUPLICATES = [
   { source_labels: ['__name__'], regex: 'traces_span_metrics_.*', target_label: 'from_spans', replacement: 'true' },
-  { source_labels: ['service_name', 'from_spans'], regex: '(order-(executor|queue)|books-database);', action: 'drop' },
+  { source_labels: ['service_name', 'from_spans'], regex: '(order-(executor|queue)|books-database|payment);', action: 'drop' },
   { regex: 'from_spans', action: 'labeldrop' },
 ];
 

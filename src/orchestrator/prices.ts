@@ -1,0 +1,49 @@
+import { normalizeTitle } from '../books-database-client/client';
+import type { BookStock } from '../gen/causeway/v1/books_database';
+
+/** What the price list needs of the books database: every book, with its price (BooksDatabaseClient.read). */
+export interface BookSource {
+  read(): Promise<{ books: BookStock[] }>;
+}
+
+export interface PricedItem {
+  name: string;
+  quantity: number;
+}
+
+/**
+ * The books' prices by title, for the amount an approved order carries to the executors (and payment holds). Prices
+ * never change once the database is seeded (SetStock sets only stock), so they are read once and kept; a title not
+ * known yet reads the database again (a new book, or a first read before the seed), at most once per `refreshMs`.
+ * A title the database does not hold costs nothing here: the executors fail that order (UNKNOWN_BOOK) anyway.
+ */
+export class PriceList {
+  private prices = new Map<string, number>();
+  private lastReadMs = -Infinity;
+  private reading: Promise<void> | undefined;
+
+  constructor(
+    private readonly books: BookSource,
+    private readonly now: () => number = Date.now,
+    private readonly refreshMs = 1000,
+  ) {}
+
+  /** The items' price times quantity, summed, in cents. */
+  async amountCents(items: readonly PricedItem[]): Promise<number> {
+    const missing = items.some((i) => !this.prices.has(normalizeTitle(i.name)));
+    if (missing && (this.prices.size === 0 || this.now() - this.lastReadMs >= this.refreshMs)) await this.refresh();
+    return items.reduce((sum, i) => sum + (this.prices.get(normalizeTitle(i.name)) ?? 0) * Math.max(0, Math.floor(i.quantity)), 0);
+  }
+
+  private refresh(): Promise<void> {
+    // Checkouts arriving together share one read.
+    this.reading ??= this.books
+      .read()
+      .then(({ books }) => {
+        this.prices = new Map(books.map((b) => [normalizeTitle(b.title), b.priceCents]));
+        this.lastReadMs = this.now();
+      })
+      .finally(() => (this.reading = undefined));
+    return this.reading;
+  }
+}

@@ -1,0 +1,63 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PaymentLedger } from './ledger';
+import { PaymentState } from './payment-state';
+import { PAYMENT_DB, PaymentStore } from './payment-store';
+
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'causeway-payment-store-'));
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function ledger(store: PaymentStore, state = new PaymentState(store.load()), onStoreFailure: (err: Error) => void = () => undefined) {
+  let n = 0;
+  return new PaymentLedger({ state, store, time: { now: () => 1000 }, newToken: () => `tok_${++n}`, declinedCards: new Set(['4000000000000002']), onStoreFailure });
+}
+
+describe('PaymentStore', () => {
+  it('gives back after a reopen exactly what the ledger recorded: tokens, transactions and the fence', () => {
+    const store = PaymentStore.open(dir);
+    const before = ledger(store);
+    const good = before.tokenize('4242 4242 4242 4242', '12/30').token;
+    const bad = before.tokenize('4000000000000002', '12/30').token;
+    before.prepareBatch([
+      { txId: 'ord_1', token: good, amountCents: 100, term: 4 },
+      { txId: 'ord_2', token: bad, amountCents: 200, term: 4 },
+      { txId: 'ord_3', token: good, amountCents: 300, term: 4 },
+    ]);
+    before.finishBatch([
+      { txId: 'ord_1', commit: true },
+      { txId: 'ord_3', commit: false },
+      { txId: 'ord_4', commit: false },
+    ]);
+    store.close();
+    const reopened = PaymentStore.open(dir);
+    const after = new PaymentState(reopened.load());
+    const sorted = (s: PaymentState) => JSON.stringify({ ...s.snapshot(), txs: [...s.snapshot().txs].sort((a, b) => a.txId.localeCompare(b.txId)) });
+    expect(sorted(after)).toEqual(sorted(before.state));
+    expect(after.fence).toBe(4);
+    expect(after.token(bad)).toMatchObject({ declined: true, maskedCard: '**** 0002' });
+    reopened.close();
+  });
+
+  it('keeps no card number: not in the file, not in the WAL', () => {
+    const store = PaymentStore.open(dir);
+    ledger(store).tokenize('4242-4242-4242-4242', '12/30');
+    const bytes = fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f)));
+    expect(fs.readdirSync(dir)).toContain(PAYMENT_DB);
+    for (const b of bytes) for (const s of ['4242424242424242', '4242-4242-4242-4242']) expect(b.includes(s)).toBe(false);
+    expect(bytes.some((b) => b.includes('**** 4242'))).toBe(true);
+    store.close();
+  });
+
+  it('stops the ledger when a write fails: onStoreFailure hears of it before the caller gets the error', () => {
+    const store = PaymentStore.open(dir);
+    const failures: string[] = [];
+    const l = ledger(store, undefined, (err) => void failures.push(err.message));
+    store.close();
+    expect(() => l.tokenize('4242424242424242', '12/30')).toThrow();
+    expect(failures).toHaveLength(1);
+  });
+});
