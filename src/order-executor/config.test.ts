@@ -11,7 +11,7 @@ describe('order-executor config', () => {
     expect(config.raft).toEqual({ tickMs: 10, electionTicks: 8, heartbeatTicks: 2, replicationSampleRate: 0.05, snapshotEntries: 10_000 });
     expect(config.consumer).toEqual({ batch: 64, leaseMs: 5000, backoffMs: 100 });
     expect(config.ledgerRetain).toBe(50_000);
-    expect(config.commitProtocol).toBe('decrement');
+    expect(config.commitProtocol).toBe('2pc');
     expect(config.paymentAddress).toBe('127.0.0.1:50075');
     expect(config.twoPhase).toEqual({ prepareTimeoutMs: 8000, retryMs: 1000, proposeRetryMs: 3000 });
   });

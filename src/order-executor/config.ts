@@ -60,7 +60,7 @@ export interface ExecutorConfig extends ProcessConfig {
   ledgerRetain: number;
   /** The books database's replicas (BOOKS_DATABASE_PEERS), id → host:port: executing an order takes its stock. */
   booksDatabase: Record<string, string>;
-  /** CAUSEWAY_COMMIT_PROTOCOL: `decrement` until the participants' 2PC calls land, then `2pc`. */
+  /** CAUSEWAY_COMMIT_PROTOCOL: `2pc` (the default: books database and payment as participants) or `decrement` (the books database alone, as before issue 14). */
   commitProtocol: CommitProtocol;
   /** The payment service (PAYMENT_ADDRESS), a participant under `2pc`. */
   paymentAddress: string;
@@ -87,7 +87,7 @@ export function loadExecutorConfig(env: Env = process.env): ExecutorConfig {
     },
     ledgerRetain: readInt(env, 'EXECUTOR_LEDGER_RETAIN', 50_000, 1),
     booksDatabase: readBooksDatabasePeers(env),
-    commitProtocol: readChoice(env, 'CAUSEWAY_COMMIT_PROTOCOL', COMMIT_PROTOCOLS, 'decrement'),
+    commitProtocol: readChoice(env, 'CAUSEWAY_COMMIT_PROTOCOL', COMMIT_PROTOCOLS, '2pc'),
     paymentAddress: checkAddress(readString(env, 'PAYMENT_ADDRESS', '127.0.0.1:50075'), 'PAYMENT_ADDRESS'),
     twoPhase: {
       // Above the books client's 5 s of following a leader election, so one election does not abort orders.

@@ -109,6 +109,8 @@ const expectCount = (participant: Participant, got: number, want: number) => {
 export class BooksParticipant implements TwoPhaseParticipant {
   readonly name = 'books-database' as const;
   private idByTitle: Map<string, string> | undefined;
+  /** The book's title for a no vote's message ("not enough copies of \"Animal Farm\""), as the customer knows it. */
+  private titleById = new Map<string, string>();
 
   constructor(private readonly port: BooksParticipantPort) {}
 
@@ -133,7 +135,10 @@ export class BooksParticipant implements TwoPhaseParticipant {
     if (requests.length > 0) {
       const responses = await this.port.prepareBatch(requests);
       expectCount(this.name, responses.length, requests.length);
-      responses.forEach((response, j) => (votes[asked[j]] = booksVote(response)));
+      responses.forEach((response, j) => {
+        const vote = booksVote(response);
+        votes[asked[j]] = vote.kind === 'no' && vote.detail !== undefined && this.titleById.has(vote.detail) ? { ...vote, detail: this.titleById.get(vote.detail) } : vote;
+      });
     }
     return votes as Vote[];
   }
@@ -150,6 +155,7 @@ export class BooksParticipant implements TwoPhaseParticipant {
     // Before the first leader's seed commits the database is empty: not "every title unknown", just not ready.
     if (books.length === 0) throw new Error('the books database holds no books yet (not seeded)');
     this.idByTitle = new Map(books.map((b) => [normalizeTitle(b.title), b.bookId]));
+    this.titleById = new Map(books.map((b) => [b.bookId, b.title]));
     return this.idByTitle;
   }
 }
