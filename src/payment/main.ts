@@ -7,7 +7,7 @@ import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { container } from 'tsyringe';
 import { PaymentDefinition } from '../gen/causeway/v1/payment';
-import { ExecutorDecisions } from '../order-executor-client/decisions';
+import { ExecutorDecisionClient } from '../order-executor-client/decision-client';
 import { hostGrpcService } from '../platform/grpc-host';
 import { createLogger, LOGGER } from '../platform/logger';
 import { runMain } from '../platform/run-main';
@@ -48,7 +48,7 @@ runMain('payment', async () => {
       process.exit(1);
     },
   });
-  const executors = new ExecutorDecisions(config.executors, { callDeadlineMs: config.rpcDeadlineMs, participant: 'payment', logger });
+  const executors = new ExecutorDecisionClient(config.executors, { callDeadlineMs: config.rpcDeadlineMs, totalMs: 2 * config.rpcDeadlineMs }, logger);
 
   container.register(LOGGER, { useValue: logger });
   container.register(PaymentLedger, { useValue: ledger });

@@ -14,10 +14,11 @@ class FakeClock implements TimeSource {
 class FakeDecisions implements DecisionSource {
   readonly asked: string[] = [];
   answers = new Map<string, Decision | Error>();
-  decision(txId: string): Promise<Decision> {
+  decision(txId: string, participant: string): Promise<{ decision: Decision }> {
+    expect(participant).toBe('payment');
     this.asked.push(txId);
     const answer = this.answers.get(txId) ?? 'pending';
-    return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer);
+    return answer instanceof Error ? Promise.reject(answer) : Promise.resolve({ decision: answer });
   }
 }
 
@@ -115,10 +116,10 @@ describe('cooperative termination', () => {
     hold('ord_2');
     clock.ms += 10_000;
     // ord_1 is due, then committed by the coordinator while the question is in flight; the executors answer abort.
-    const slow = new Promise<Decision>((resolve) => setTimeout(() => resolve('abort'), 5));
+    const slow = new Promise<{ decision: Decision }>((resolve) => setTimeout(() => resolve({ decision: 'abort' }), 5));
     decisions.decision = (txId: string) => {
       decisions.asked.push(txId);
-      return txId === 'ord_1' ? slow : Promise.resolve('commit');
+      return txId === 'ord_1' ? slow : Promise.resolve({ decision: 'commit' });
     };
     const round = termination.tick();
     state.finishBatch([{ txId: 'ord_1', commit: true }], clock.now());
@@ -132,7 +133,7 @@ describe('cooperative termination', () => {
     const { clock, hold, decisions, termination } = setup();
     hold('ord_1');
     clock.ms += 10_000;
-    let release!: (d: Decision) => void;
+    let release!: (d: { decision: Decision }) => void;
     decisions.decision = (txId: string) => {
       decisions.asked.push(txId);
       return new Promise((r) => (release = r));
@@ -140,7 +141,7 @@ describe('cooperative termination', () => {
     const first = termination.tick();
     clock.ms += 5_000;
     expect(await termination.tick()).toEqual([]);
-    release('commit');
+    release({ decision: 'commit' });
     expect((await first).map((r) => r.state)).toEqual(['captured']);
     expect(decisions.asked).toEqual(['ord_1']);
   });

@@ -1,16 +1,10 @@
 import type { Logger } from '../platform/logger';
 import type { TimeSource } from '../platform/time';
+import type { DecisionSource } from '../order-executor-client/decision-source';
 import { DecisionConflict, type FinishRequest, type PaymentState, type TxRecord } from './payment-state';
 
+export type { DecisionSource };
 export type Decision = 'commit' | 'abort' | 'pending';
-
-/**
- * Where a participant learns the coordinator's logged decision (the executors' GetDecision; in tests, a fake).
- * Unreachable or not answering yet counts as `pending`: the question is asked again later.
- */
-export interface DecisionSource {
-  decision(txId: string): Promise<Decision>;
-}
 
 /** Injection token for the DecisionSource. */
 export const DECISION_SOURCE = Symbol('DecisionSource');
@@ -56,7 +50,7 @@ export class CooperativeTermination {
       const answers = await Promise.all(
         due.map(async (txId) => {
           try {
-            return { txId, decision: await this.source.decision(txId) };
+            return { txId, decision: (await this.source.decision(txId, 'payment')).decision };
           } catch (err) {
             this.logger.warn(`transaction ${txId}: could not ask the executors for its decision: ${(err as Error).message}`, { tx_id: txId });
             return { txId, decision: 'pending' as const };
