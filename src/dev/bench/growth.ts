@@ -5,7 +5,7 @@ import { OrderExecutorDefinition } from '../../gen/causeway/v1/order_executor';
 import { OrderQueueDefinition } from '../../gen/causeway/v1/order_queue';
 import { clusterExecutors, waitFor, type RunningSystem } from '../harness/system';
 import { EnqueueBatcher } from '../../order-queue-client/enqueue-batcher';
-import { benchOrder, runConcurrently } from './measures';
+import { benchOrder, benchToken, runConcurrently } from './measures';
 
 /** What history costs: the same measures on a fresh cluster and after many orders. */
 export interface GrowthSample {
@@ -84,13 +84,14 @@ export async function measureGrowth(
   const queue = EnqueueBatcher.over(createClient(OrderQueueDefinition, createChannel(system.addresses['order-queue'])), { maxBatch: 256, maxInFlight: 2 });
   const executors = Object.values(system.executors).map((a) => createClient(OrderExecutorDefinition, createChannel(a)));
   const executed = async () => Math.min(...(await Promise.all(executors.map(async (e) => (await e.status({})).executedCount))));
+  const token = await benchToken(system);
   const run = Date.now();
   let sent = 0;
   let enqueued = 0;
   const pour = async (count: number) => {
     const from = sent;
     await runConcurrently(count, 64, async (i) => {
-      await queue.enqueue(benchOrder(`growth-${run}-${from + i}`));
+      await queue.enqueue(benchOrder(`growth-${run}-${from + i}`, token));
       enqueued++;
     });
     sent += count;

@@ -2,6 +2,7 @@ import autocannon from 'autocannon';
 import { createChannel, createClient } from 'nice-grpc';
 import { OrderExecutorDefinition } from '../../gen/causeway/v1/order_executor';
 import { OrderQueueDefinition, type QueuedOrder } from '../../gen/causeway/v1/order_queue';
+import { PaymentDefinition } from '../../gen/causeway/v1/payment';
 import { coursePageOrder, type RunningSystem } from '../harness/system';
 import { EnqueueBatcher } from '../../order-queue-client/enqueue-batcher';
 import { percentile } from './stats';
@@ -63,22 +64,44 @@ export async function saturationRun(system: RunningSystem, seconds = 8): Promise
   return { ordersPerSecond: result.requests.average, answered: result['2xx'] };
 }
 
-/** An order as the orchestrator enqueues one, straight into the queue (no checkout in front of it). */
-export function benchOrder(orderId: string): QueuedOrder {
-  return { orderId, shippingMethod: 'Standard', items: [{ name: 'Book A', quantity: 1 }], customerName: 'Bench', maskedCard: '**** 1111', traceparent: '', enqueuedAtMs: 0, paymentToken: '', amountCents: 0 };
+/**
+ * An order as the orchestrator enqueues one, straight into the queue (no checkout in front of it): one Book A at its
+ * price, paid with `paymentToken` (benchToken), so that it commits through both participants as a checkout's does.
+ */
+export function benchOrder(orderId: string, paymentToken: string): QueuedOrder {
+  return { orderId, shippingMethod: 'Standard', items: [{ name: 'Book A', quantity: 1 }], customerName: 'Bench', maskedCard: '**** 1111', traceparent: '', enqueuedAtMs: 0, paymentToken, amountCents: 1000 };
+}
+
+/** A payment token for bench orders (the course page's test card), as the orchestrator gets one at checkout. */
+export async function benchToken(system: RunningSystem): Promise<string> {
+  const channel = createChannel(system.addresses['payment']);
+  try {
+    return (await createClient(PaymentDefinition, channel).tokenize({ cardNumber: '4111111111111111', expirationDate: '12/30' })).token;
+  } finally {
+    channel.close();
+  }
 }
 
 /**
- * Orders/s from enqueue to replicated commit and execution on the leader, with fsync on every step. 64 producers
+ * Orders/s from enqueue to the decision applied on the leader (under two-phase commit: both participants prepared
+ * and the decision committed in the executors' log), with fsync on every step. 64 producers
  * enqueue through the orchestrator's EnqueueBatcher, so concurrent orders share calls as checkouts' do.
  */
 export async function queueCommitRate(system: RunningSystem, orders = 3000): Promise<number> {
   const queue = EnqueueBatcher.over(createClient(OrderQueueDefinition, createChannel(system.addresses['order-queue'])), { maxBatch: 256, maxInFlight: 2 });
   const executors = Object.values(system.executors).map((a) => createClient(OrderExecutorDefinition, createChannel(a)));
   const executedNow = async () => Math.max(...(await Promise.all(executors.map(async (e) => (await e.status({})).executedCount))));
+  const token = await benchToken(system);
   const before = await executedNow();
+  const run = Date.now();
+  const ids = Array.from({ length: orders }, (_, i) => `bench-${run}-${i}`);
   const start = performance.now();
-  await runConcurrently(orders, 64, (i) => queue.enqueue(benchOrder(`bench-${Date.now()}-${i}`)));
+  await runConcurrently(orders, 64, (i) => queue.enqueue(benchOrder(ids[i], token)));
   while ((await executedNow()) < before + orders) await new Promise((r) => setTimeout(r, 20));
-  return Math.round(orders / ((performance.now() - start) / 1000));
+  const rate = Math.round(orders / ((performance.now() - start) / 1000));
+  // A rate of aborts would measure the wrong thing: every bench order must have committed.
+  const { executions } = await executors[0].executions({ orderIds: ids });
+  const failed = executions.filter((e) => e.failureCode !== '');
+  if (failed.length > 0) throw new Error(`${failed.length} of ${orders} bench orders failed (first: ${failed[0].failureCode} ${failed[0].failureMessage})`);
+  return rate;
 }
