@@ -183,7 +183,10 @@ describe('executor cluster', () => {
         const all: Record<string, Execution[]> = {};
         for (const [id, client] of Object.entries(clients)) all[id] = (await client.executions({ orderIds: [] })).executions;
         const complete = Object.values(all).every((list) => accepted.every((id) => list.some((e) => e.orderId === id)));
-        return complete ? all : undefined;
+        // Under two-phase commit an order's record is complete once both participants acknowledged its decision (the
+        // log's second entry for it); a replica may apply that entry a moment after the others.
+        const finished = Object.values(all).every((list) => list.every((e) => !e.commit || e.commit.finished));
+        return complete && finished ? all : undefined;
       },
       60000,
     );
