@@ -143,27 +143,29 @@ describe('OTLP trace export', () => {
     }
   });
 
-  it("traces the execution's stock decrement: a span linked to the checkout and to the database call that carried it, traced on both sides", async () => {
-    const take = await waitFor('a take-stock span for the order', async () =>
-      receiver.spans().find((s) => s.name === 'take stock' && s.attributes['order.id'] === checkout.orderId),
+  it("traces the order's two-phase commit: a span linked to the checkout, a child per participant and phase, each linked to the batch call that carried it", async () => {
+    const commit = await waitFor("the order's two-phase commit span, finished", async () =>
+      receiver.spans().find((s) => s.name === 'two-phase commit' && s.attributes['order.id'] === checkout.orderId && s.events.some((e) => e.name === 'finished')),
     );
-    expect(take.service).toBe('order-executor');
-    expect(take.attributes['order.outcome']).toBe('executed');
-    expect(take.links.filter((l) => l.attributes['causeway.link'] === 'checkout').map((l) => l.traceId)).toEqual([checkout.traceId]);
-    // Orders executed together share one DecrementBatch call, a trace of its own that each order's span links to.
-    const [toCall] = take.links.filter((l) => l.attributes['causeway.link'] === 'books-database call');
+    expect(commit.service).toBe('order-executor');
+    expect(commit.links.filter((l) => l.attributes['causeway.link'] === 'checkout').map((l) => l.traceId)).toEqual([checkout.traceId]);
+    expect(commit.attributes['commit.decision']).toBe('commit');
+    expect(commit.events.map((e) => e.name)).toEqual(expect.arrayContaining(['decision', 'finished']));
+    const phases = await waitFor('a span per participant and phase under the commit span', async () => {
+      const children = receiver.spans().filter((s) => s.traceId === commit.traceId && s.parentSpanId === commit.spanId);
+      return children.length >= 4 ? children : undefined;
+    });
+    expect(phases.map((s) => s.name).sort()).toEqual(['finish: books-database', 'finish: payment', 'prepare: books-database', 'prepare: payment']);
+    // Each phase links to the batch call that carried it (the orders of one lease share one call per participant),
+    // and that call is traced on both sides.
+    const prepareBooks = phases.find((s) => s.name === 'prepare: books-database')!;
+    const [toCall] = prepareBooks.links.filter((l) => l.attributes['causeway.link'] === 'participant call');
     expect(toCall).toBeDefined();
-    const call = await waitFor('the database call span', async () =>
-      receiver.spans().find((s) => s.spanId === toCall.spanId && s.name === 'take stock: books database call'),
-    );
-    expect(call.attributes['orders.count']).toBeGreaterThanOrEqual(1);
-    const decrement = await waitFor('the DecrementBatch call on both sides', async () => {
-      const spans = receiver.spans().filter((s) => s.traceId === call.traceId && s.name === 'causeway.v1.BooksDatabase/DecrementBatch');
+    const rpc = await waitFor('the PrepareBatch call on both sides', async () => {
+      const spans = receiver.spans().filter((s) => s.traceId === toCall.traceId && s.name === 'causeway.v1.BooksDatabase/PrepareBatch');
       return spans.length >= 2 ? spans : undefined;
     });
-    const client = decrement.find((s) => s.service === 'order-executor')!;
-    expect(client.parentSpanId).toBe(call.spanId);
-    expect(decrement.some((s) => s.service === 'books-database' && s.parentSpanId === client.spanId)).toBe(true);
+    expect(rpc.map((s) => s.service).sort()).toEqual(['books-database', 'order-executor']);
   });
 
   it('traces elections: candidate, term, votes and outcome', () => {

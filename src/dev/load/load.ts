@@ -25,6 +25,8 @@ export interface LoadOptions {
   followTimeoutMs: number;
   /** A request unanswered after this long counts as "no answer". */
   timeoutMs: number;
+  /** How long to wait for GET /books to answer before the first checkout. */
+  readyWaitMs: number;
   /** Called about once a second with the live line; and once at the end with ''. */
   progress?: (line: string) => void;
 }
@@ -75,19 +77,32 @@ function request(agent: http.Agent, base: URL, method: string, path: string, bod
   });
 }
 
-/** The catalog's titles, from GET /books (the course's Book A and Book B when the database does not answer). */
-async function catalogTitles(agent: http.Agent, base: URL): Promise<string[]> {
-  const res = await request(agent, base, 'GET', '/books', undefined, 5000);
-  const books = (res.body as { books?: { title: string; stock: number }[] } | undefined)?.books;
-  const inStock = books?.filter((b) => b.stock > 0).map((b) => b.title) ?? [];
-  return inStock.length > 0 ? inStock : ['Book A', 'Book B'];
+/**
+ * The catalog's titles in stock, from GET /books. Waits (up to `waitMs`) while the shop answers 503: just after
+ * `npm start` the books database is still electing its first leader and seeding, and checkouts sent then would only
+ * measure that wait.
+ */
+async function catalogTitles(agent: http.Agent, base: URL, waitMs: number, progress?: (line: string) => void): Promise<string[]> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const res = await request(agent, base, 'GET', '/books', undefined, 5000);
+    const books = (res.body as { books?: { title: string; stock: number }[] } | undefined)?.books;
+    if (res.status === 200 && books) {
+      const inStock = books.filter((b) => b.stock > 0).map((b) => b.title);
+      if (inStock.length === 0) throw new Error('GET /books lists no book in stock: nothing to order');
+      return inStock;
+    }
+    if (Date.now() > deadline) throw new Error(`GET ${base.origin}/books did not answer 200 within ${waitMs / 1000} s (last: ${res.status || 'no answer'}); is Causeway running?`);
+    progress?.(`waiting for the shop to list its books (GET /books: ${res.status || 'no answer'})`);
+    await sleep(500);
+  }
 }
 
 export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   const base = new URL(options.url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const random = seededRandom(options.seed);
-  const titles = await catalogTitles(agent, base);
+  const titles = await catalogTitles(agent, base, options.readyWaitMs, options.progress);
   // The same-book kind races for one title: the seeded first pick.
   const sameBook = titles[Math.floor(random() * titles.length)];
   const total = plannedRequests(options);
@@ -212,6 +227,7 @@ async function main(): Promise<void> {
     follow: !process.argv.includes('--no-follow'),
     followTimeoutMs: positive('--follow-seconds', 30) * 1000,
     timeoutMs: 30_000,
+    readyWaitMs: 60_000,
   };
   const json = process.argv.includes('--json');
   const live = !json && process.stderr.isTTY;
