@@ -44,19 +44,19 @@ export function decisionEntry(
   leader: string,
   order: OrderRecord | undefined,
 ): string {
-  const { decision, reason, detail, votes, term } = proposal;
+  const { decision, reason, detail, votes, term, times } = proposal;
   const command: OrderCommand = {
     orderId: proposal.txId,
     leader,
     ...(order ?? NO_ORDER),
     outcome: outcomeOfDecision(decision, reason, reason ? abortMessage(reason, detail) : ''),
-    commit: { decision, ...(reason ? { reason } : {}), participants: votes, term },
+    commit: { decision, ...(reason ? { reason } : {}), participants: votes, term, times },
   };
   return encodeCommand(command);
 }
 
 export function finishedEntry(proposal: Extract<CoordinatorOutput, { type: 'propose-finished' }>, leader: string): string {
-  const command: FinishedCommand = { finished: proposal.txId, leader, participants: proposal.states };
+  const command: FinishedCommand = { finished: proposal.txId, leader, participants: proposal.states, finishedAt: proposal.finishedAt };
   return encodeCommand(command);
 }
 
