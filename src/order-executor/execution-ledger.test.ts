@@ -182,8 +182,10 @@ describe('ExecutionLedger two-phase commit decisions', () => {
   it('records the times the entries carry (every replica the same), merging the acknowledgements in at completion', () => {
     const timed = decided('o1', 'commit');
     timed.commit!.times = { prepareStartedAt: 1_000, votedAt: { 'books-database': 1_020, payment: 1_015 }, decidedAt: 1_020 };
+    timed.commit!.amountCents = 2_599;
     const ledger = new ExecutionLedger();
     ledger.apply(at(1, encodeCommand(timed)));
+    expect(ledger.get('o1')?.commit?.amountCents).toBe(2_599);
     expect(ledger.get('o1')?.commit?.times).toEqual({ prepareStartedAt: 1_000, votedAt: { 'books-database': 1_020, payment: 1_015 }, decidedAt: 1_020 });
     const finished: FinishedCommand = {
       finished: 'o1',

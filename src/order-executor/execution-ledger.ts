@@ -35,6 +35,8 @@ export interface CommitDetails {
    * epoch, by the deciding and finishing leaders' clocks). Absent in entries logged before times were recorded.
    */
   times?: CommitTimes;
+  /** What payment was asked to hold (absent in older entries, and in a presumed abort, which has no order). */
+  amountCents?: number;
 }
 
 /**
@@ -57,7 +59,7 @@ export interface OrderCommand {
   /** The stock decrement's outcome (absent in entries written before the books database: executed). */
   outcome?: OrderOutcome;
   /** Under two-phase commit: the decision the outcome stands for (see CommitDetails; `coordinator` is `leader`). */
-  commit?: { decision: Decision; reason?: AbortReason; participants: ParticipantStates; term: number; times?: CommitTimes };
+  commit?: { decision: Decision; reason?: AbortReason; participants: ParticipantStates; term: number; times?: CommitTimes; amountCents?: number };
 }
 
 /** The log's record that both participants acknowledged a transaction's Finish (their states after it). */
@@ -115,7 +117,7 @@ export function decodeEntryCommand(data: string): OrderCommand | FinishedCommand
     const consistent =
       (commit.decision === 'commit' && outcome?.state === 'executed' && commit.reason === undefined) ||
       (commit.decision === 'abort' && outcome?.state === 'failed' && ABORT_REASONS.includes(commit.reason!) && outcome.failure.code === commit.reason);
-    if (!consistent || typeof commit.participants !== 'object' || !Number.isSafeInteger(commit.term) || !validTimes(commit.times)) {
+    if (!consistent || typeof commit.participants !== 'object' || !Number.isSafeInteger(commit.term) || !validTimes(commit.times) || !isTime(commit.amountCents)) {
       throw new Error(`command for ${command.orderId} has a malformed commit decision`);
     }
   }
@@ -221,7 +223,7 @@ export class ExecutionLedger {
     const execution: Execution = { orderId: command.orderId, executor: command.leader, term: entry.term, index: entry.index };
     if (command.outcome?.state === 'failed') execution.failure = { ...command.outcome.failure };
     if (command.commit) {
-      const { decision, reason, participants, term, times } = command.commit;
+      const { decision, reason, participants, term, times, amountCents } = command.commit;
       execution.commit = {
         decision,
         ...(reason ? { reason } : {}),
@@ -230,6 +232,7 @@ export class ExecutionLedger {
         term,
         finished: false,
         ...(times ? { times: copyTimes(times) } : {}),
+        ...(amountCents !== undefined ? { amountCents } : {}),
       };
       this.unfinishedTxs.set(command.orderId, execution);
     }

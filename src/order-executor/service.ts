@@ -95,6 +95,7 @@ export class OrderExecutorService implements OrderExecutorServiceImplementation 
           votedMs: definedOnly(commit.times?.votedAt ?? {}),
           decidedMs: commit.times?.decidedAt ?? 0,
           finishedMs: definedOnly(commit.times?.finishedAt ?? {}),
+          amountCents: commit.amountCents ?? 0,
         },
       })),
     };

@@ -278,6 +278,7 @@ export class TwoPhaseCommit implements LeaseCommitter {
       maskedCard: order.maskedCard,
       items: order.items.map((i) => ({ name: i.name, quantity: i.quantity })),
       traceparent: order.traceparent,
+      amountCents: order.amountCents,
     };
   }
 
