@@ -140,7 +140,11 @@ describe('ExecutionLedger two-phase commit decisions', () => {
 
     const finished: FinishedCommand = { finished: 'o1', leader: 'executor-2', participants: { 'books-database': 'committed', payment: 'captured' } };
     expect(ledger.apply(at(3, encodeCommand(finished)))).toMatchObject({ kind: 'finished', orderId: 'o1', first: true });
-    expect(ledger.get('o1')?.commit).toMatchObject({ finished: true, participants: { 'books-database': 'committed', payment: 'captured' } });
+    expect(ledger.get('o1')?.commit).toMatchObject({
+      finished: true,
+      participants: { 'books-database': 'committed', payment: 'captured' },
+      votes: { 'books-database': 'YES', payment: 'YES' },
+    });
     // A repeated completion (re-proposed after a lost proposal) changes nothing.
     expect(ledger.apply(at(4, encodeCommand(finished)))).toMatchObject({ kind: 'finished', first: false });
     expect(ledger.unfinished().map((e) => e.orderId)).toEqual(['o2']);

@@ -37,6 +37,8 @@ export interface CommitDetails {
   times?: CommitTimes;
   /** What payment was asked to hold (absent in older entries, and in a presumed abort, which has no order). */
   amountCents?: number;
+  /** Once finished: the votes `participants` held before the acknowledged states replaced them. */
+  votes?: ParticipantStates;
 }
 
 /**
@@ -195,7 +197,7 @@ const toTuple = (e: Execution): ExecutionTuple => {
 const fromTuple = ([orderId, executor, term, index, failureCode, failureMessage, commit]: ExecutionTuple): Execution => {
   const execution: Execution = { orderId, executor, term, index };
   if (failureCode) execution.failure = { code: failureCode, message: failureMessage ?? '' };
-  if (commit) execution.commit = { ...commit, participants: { ...commit.participants }, ...(commit.times ? { times: copyTimes(commit.times) } : {}) };
+  if (commit) execution.commit = { ...commit, participants: { ...commit.participants }, ...(commit.votes ? { votes: { ...commit.votes } } : {}), ...(commit.times ? { times: copyTimes(commit.times) } : {}) };
   return execution;
 };
 
@@ -247,6 +249,7 @@ export class ExecutionLedger {
     if (!execution) return { kind: 'finished', orderId: command.finished, execution: this.executions.get(command.finished), first: false };
     this.unfinishedTxs.delete(command.finished);
     execution.commit!.finished = true;
+    execution.commit!.votes = { ...execution.commit!.participants };
     execution.commit!.participants = { ...execution.commit!.participants, ...command.participants };
     if (command.finishedAt) execution.commit!.times = { ...execution.commit!.times, finishedAt: { ...command.finishedAt } };
     return { kind: 'finished', orderId: command.finished, execution, first: true };

@@ -96,6 +96,7 @@ export class OrderExecutorService implements OrderExecutorServiceImplementation 
           decidedMs: commit.times?.decidedAt ?? 0,
           finishedMs: definedOnly(commit.times?.finishedAt ?? {}),
           amountCents: commit.amountCents ?? 0,
+          votes: definedOnly(commit.votes ?? {}),
         },
       })),
     };
