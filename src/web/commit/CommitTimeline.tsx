@@ -16,7 +16,7 @@ function describe(step: CommitStep, commit: CommitView): string {
       return `Decision: ${step.outcome}${commit.reason ? ` (${commit.reason})` : ''}, logged by ${commit.coordinator} in term ${commit.term}`;
     case 'commit':
     case 'abort':
-      return `${who} ${step.step === 'commit' ? 'committed' : 'aborted'}: ${step.outcome}`;
+      return `${who} acknowledged the ${step.step}: ${step.outcome}`;
   }
 }
 
@@ -30,11 +30,13 @@ export function CommitTimeline({ commit, payment, traceLinks }: { commit: Commit
     <section aria-labelledby="commit-title" className="commit" data-testid="commit" data-decision={commit.decision} data-finished={commit.finished}>
       <div className="section-head">
         <h2 id="commit-title">How the order was committed</h2>
-        {traceLinks.map((l) => (
-          <a key={l.href} className="button" href={l.href} target="_blank" rel="noreferrer" data-testid="commit-trace-link">
-            {l.label}
-          </a>
-        ))}
+        <div className="trace-links">
+          {traceLinks.map((l) => (
+            <a key={l.href} className="button" href={l.href} target="_blank" rel="noreferrer" data-testid="commit-trace-link">
+              {l.label}
+            </a>
+          ))}
+        </div>
       </div>
       <p>
         Two-phase commit: <strong data-testid="commit-decision">{commit.decision}</strong>
