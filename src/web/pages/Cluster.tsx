@@ -115,8 +115,8 @@ export function Cluster({ api }: { api: Api }) {
         <h2 id="books-database-title">Books database</h2>
       </div>
       <p>
-        Three replicas keep every book's stock under Raft; the executor leader takes an order's books out of stock on
-        the database's leader before it replicates the order.{' '}
+        Three replicas keep every book's stock under Raft; in the two-phase commit the executor leader has the
+        database reserve an order's books (prepare), and take them out of stock only once the commit is decided.{' '}
         {booksLeader ? (
           <span data-testid="books-leader">
             Leader: <strong>{booksLeader.id}</strong> in term <strong>{booksLeader.term}</strong>.
