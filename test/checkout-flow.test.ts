@@ -98,7 +98,8 @@ describe('an approved order', () => {
     const { body } = await postCheckout(system.baseUrl, coursePageOrder());
     const res = await fetch(`${system.baseUrl}/orders/${body.orderId}`);
     expect(res.status).toBe(200);
-    const { state, execution: _execution, ...stored } = (await res.json()) as Record<string, unknown>;
+    // Once executed, the order adds where (execution) and, under two-phase commit, how (commit, payment).
+    const { state, execution: _execution, commit: _commit, payment: _payment, ...stored } = (await res.json()) as Record<string, unknown>;
     const { state: initialState, ...answered } = body;
     expect(stored).toEqual(answered);
     expect(initialState).toBe('queued');

@@ -131,7 +131,11 @@ describe('orders across a crash of every process', () => {
     const byId = new Map(ledgers[0].map((e) => [e.orderId, e]));
     for (const [id, answer] of approved) {
       const { executor, term, index } = byId.get(id)!;
-      expect(await getJson(`${second.baseUrl}/orders/${id}`)).toEqual({ ...answer, state: 'executed', execution: { executor, term, index } });
+      // Decided by two-phase commit: the decision (its delivery may still be under way) and the payment's state.
+      const { commit, payment, ...rest } = await getJson(`${second.baseUrl}/orders/${id}`);
+      expect(rest).toEqual({ ...answer, state: 'executed', execution: { executor, term, index } });
+      expect(commit).toMatchObject({ decision: 'commit', coordinator: executor });
+      expect(payment).toEqual({ status: expect.stringMatching(/^(captured|pending)$/), amountCents: expect.any(Number) });
     }
     for (const [id, answer] of rejected) {
       expect(answer).toMatchObject({ state: 'rejected', rejection: { event: 'A', code: 'ITEMS_EMPTY' } });

@@ -78,7 +78,7 @@ async function checkout(page: Page, contact: string, shot?: string): Promise<voi
 }
 
 /** From the shop: to the cart, the form filled in, the order placed. */
-async function fillAndPlace(page: Page, contact: string): Promise<void> {
+async function fillAndPlace(page: Page, contact: string, card = '4111 1111 1111 1111'): Promise<void> {
   await page.getByRole('link', { name: /Cart/ }).click();
   await page.getByLabel('Name').fill('John Doe');
   await page.getByLabel('E-mail or phone').fill(contact);
@@ -86,7 +86,7 @@ async function fillAndPlace(page: Page, contact: string): Promise<void> {
   await page.getByLabel('City').fill('Springfield');
   await page.getByLabel('ZIP / postcode').fill('62701');
   await page.getByLabel('Country').fill('USA');
-  await page.getByLabel('Card number').fill('4111 1111 1111 1111');
+  await page.getByLabel('Card number').fill(card);
   await page.getByLabel('Expiry (MM/YY)').fill('12/30');
   await page.getByLabel('CVV').fill('123');
   await page.getByLabel('I accept the terms and conditions').check();
@@ -114,6 +114,26 @@ describe('web app', () => {
 
     // The executor cluster runs the order, and the page follows it.
     await page.getByText(/was executed by executor-\d/).waitFor({ timeout: 15000 });
+
+    // Beside the causality diagram, the commit timeline: it follows the commit until both participants acknowledge.
+    const commit = page.locator('[data-testid="commit"][data-finished="true"]');
+    await commit.waitFor({ timeout: 15000 });
+    expect(await commit.getAttribute('data-decision')).toBe('commit');
+    expect(await page.getByTestId('commit-decision').textContent()).toBe('commit');
+    expect(await page.getByTestId('commit-participant-books-database').textContent()).toBe('committed');
+    expect(await page.getByTestId('commit-participant-payment').textContent()).toBe('captured');
+    expect(await page.getByTestId('payment-status').textContent()).toBe('captured');
+    const steps = page.getByTestId('commit-timeline').locator('li');
+    expect(await steps.count()).toBe(6);
+    const at = (await steps.locator('time').allTextContents()).map((t) => Number(/^\+(\d+) ms$/.exec(t.trim())![1]));
+    expect(at[0]).toBe(0);
+    expect(at).toEqual([...at].sort((a, b) => a - b));
+    expect(await steps.first().getAttribute('data-step')).toBe('prepare');
+    expect(await page.getByTestId('commit-timeline').textContent()).toMatch(/payment voted YES[\s\S]*Decision: commit, logged by executor-\d/);
+    const orderId = (await page.locator('.banner code').first().textContent())!;
+    const traceLinks = await page.getByTestId('commit-trace-link').evaluateAll((links) => links.map((l) => l.getAttribute('href')));
+    expect(traceLinks.some((href) => href!.startsWith('http://localhost:16686/search?') && decodeURIComponent(href!).includes(`"order.id":"${orderId}"`))).toBe(true);
+    expect(traceLinks).toContain(await page.getByTestId('jaeger-link').getAttribute('href'));
     await page.screenshot({ path: path.join(SHOTS, 'order-approved.png'), fullPage: true });
     await page.close();
   });
@@ -182,6 +202,25 @@ describe('web app', () => {
     await page.close();
   });
 
+  it('shows an order paid with a declined card as failed PAYMENT_DECLINED, with its aborted commit', async () => {
+    const page = await newPage();
+    await page.goto(system.webUrl);
+    await page.getByRole('button', { name: 'Add The Hobbit to cart' }).click();
+    await fillAndPlace(page, 'declined.card@example.com', '4000 0000 0000 0002');
+    await page.getByRole('heading', { name: 'Order failed' }).waitFor({ timeout: 20000 });
+    const why = await page.getByTestId('failure').textContent();
+    expect(why).toContain('PAYMENT_DECLINED');
+    expect(why).toContain('nothing was charged');
+    const commit = page.locator('[data-testid="commit"][data-finished="true"]');
+    await commit.waitFor({ timeout: 15000 });
+    expect(await commit.getAttribute('data-decision')).toBe('abort');
+    expect(await page.getByTestId('commit-participant-books-database').textContent()).toBe('aborted');
+    expect(['declined', 'voided']).toContain(await page.getByTestId('payment-status').textContent());
+    expect(await page.getByTestId('commit-timeline').textContent()).toContain('payment voted PAYMENT_DECLINED');
+    await page.screenshot({ path: path.join(SHOTS, 'order-declined.png'), fullPage: true });
+    await page.close();
+  });
+
   it('shows the cluster with exactly one leader, and a new leader in a higher term after "kill leader"', async () => {
     const page = await newPage();
     await page.goto(`${system.webUrl}/#/cluster`);
@@ -193,6 +232,13 @@ describe('web app', () => {
       (await page.locator('[data-testid^="replica-books-"][data-role="leader"]').count()) === 1 ? true : undefined,
     );
     expect(await page.locator('[data-testid^="replica-books-"]').count()).toBe(3);
+    // Two-phase commits in flight, at the executor leader and prepared at the database (numbers, once polled).
+    await waitFor('the in-flight transaction counts', async () =>
+      /^\d+$/.test((await page.getByTestId('transactions-coordinating').textContent()) ?? '') &&
+      /^\d+$/.test((await page.getByTestId('transactions-prepared').textContent()) ?? '')
+        ? true
+        : undefined,
+    );
     const before = Number(await page.getByTestId('leader-term').textContent());
     const leaderBefore = await page.locator('[data-testid^="executor-"][data-role="leader"] h2').textContent();
     await page.screenshot({ path: path.join(SHOTS, 'cluster.png'), fullPage: true });

@@ -4,6 +4,7 @@ import type { OrderQueueClient } from '../gen/causeway/v1/order_queue';
 import type { BooksDatabaseClient } from '../gen/causeway/v1/books_database';
 import type { BooksReplicaView, ClusterEvent, ClusterSnapshot, ExecutorView, OrderFailure, ReplicaView } from './api-types';
 import type { Execution } from './order-store';
+import { commitRecordFromWire } from './commit-view';
 
 export type { ClusterEvent, ClusterSnapshot, ExecutorView } from './api-types';
 
@@ -50,22 +51,31 @@ export class ClusterView {
       [...this.executors].map(async ([id, { address, client }]): Promise<ExecutorView> => {
         try {
           const s = await client.status({}, { signal: signal() });
-          return { ...replicaView(id, address, s), logLength: s.logLength, snapshotIndex: s.snapshotIndex, lastHeartbeatMs: s.lastHeartbeatMs || null, executedCount: s.executedCount };
+          return {
+            ...replicaView(id, address, s),
+            logLength: s.logLength,
+            snapshotIndex: s.snapshotIndex,
+            lastHeartbeatMs: s.lastHeartbeatMs || null,
+            executedCount: s.executedCount,
+            transactionsInFlight: s.transactionsInFlight,
+          };
         } catch {
-          return { ...replicaView(id, address), logLength: 0, snapshotIndex: 0, lastHeartbeatMs: null, executedCount: 0 };
+          return { ...replicaView(id, address), logLength: 0, snapshotIndex: 0, lastHeartbeatMs: null, executedCount: 0, transactionsInFlight: 0 };
         }
       }),
     );
-    const booksDatabase = await Promise.all(
-      [...this.booksReplicas].map(async ([id, { address, client }]): Promise<BooksReplicaView> =>
-        replicaView(id, address, await client.status({}, { signal: signal() }).catch(() => undefined)),
-      ),
+    const booksStatuses = await Promise.all(
+      [...this.booksReplicas].map(async ([id, { address, client }]) => {
+        const status = await client.status({}, { signal: signal() }).catch(() => undefined);
+        return { view: replicaView(id, address, status) as BooksReplicaView, preparedCount: status?.preparedCount };
+      }),
     );
+    const booksDatabase = booksStatuses.map((b) => b.view);
     const depth = await this.queue.stats({}, { signal: signal() }).then(
       (s) => s.depth,
       () => null,
     );
-    return { executors, booksDatabase, queue: { depth }, at: Date.now() };
+    return { executors, booksDatabase, queue: { depth }, transactions: transactionsInFlight(executors, booksStatuses), at: Date.now() };
   }
 
   /** Where an order was executed, from the replicated ledger, or undefined if no replica has it yet. */
@@ -88,7 +98,8 @@ export class ClusterView {
         for (const e of executions) {
           // Any failure code counts as failed (a newer executor may know more codes than this build's type).
           const failure = e.failureCode !== '' ? { failure: { code: e.failureCode as OrderFailure['code'], message: e.failureMessage } } : {};
-          found.set(e.orderId, { executor: e.executor, term: e.term, index: e.index, ...failure });
+          const commit = e.commit ? { commit: commitRecordFromWire(e.commit) } : {};
+          found.set(e.orderId, { executor: e.executor, term: e.term, index: e.index, ...failure, ...commit });
         }
         missing = missing.filter((id) => !found.has(id));
       } catch {
@@ -135,6 +146,19 @@ export class ClusterView {
     if (!previous) return;
     for (const event of diff(previous, next)) for (const listener of this.listeners) listener(event);
   }
+}
+
+/**
+ * Two-phase commits in flight: what the highest-term executor leader drives, and what the books database's leader
+ * holds prepared (a follower's count may lag). null when no leader answered.
+ */
+export function transactionsInFlight(
+  executors: readonly ExecutorView[],
+  books: readonly { view: BooksReplicaView; preparedCount: number | undefined }[],
+): ClusterSnapshot['transactions'] {
+  const leader = executors.filter((e) => e.role === 'leader').sort((a, b) => b.term - a.term)[0];
+  const booksLeader = books.filter((b) => b.view.role === 'leader').sort((a, b) => b.view.term - a.view.term)[0];
+  return { coordinating: leader ? leader.transactionsInFlight : null, prepared: booksLeader?.preparedCount ?? null };
 }
 
 /** Role changes per executor, and a change of the cluster's leader (as the highest-term leader). */

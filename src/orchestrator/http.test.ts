@@ -6,6 +6,8 @@ import type { DownstreamHealth } from './health';
 import { buildHttpApp } from './http';
 import { OrderStore } from './order-store';
 import type { BooksInventory } from './books';
+import type { CommitStep } from './api-types';
+import type { CommitRecord } from './commit-view';
 
 /** The HTTP layer alone, with a checkout flow that waits until released: back-pressure, not queueing. */
 describe('POST /checkout back-pressure', () => {
@@ -173,6 +175,53 @@ describe('GET /orders/:id', () => {
     // Executed is final: the cluster is not asked again.
     await app.call('GET', '/orders/ord_q');
     expect(asked).toEqual(['ord_q']);
+    await app.close();
+    await store.close();
+  });
+
+  it('shows the commit and the payment, and asks again while the commit is not finished, then no more', async () => {
+    const store = OrderStore.open(':memory:', { retentionMs: 60_000 });
+    await store.put(answer('ord_c'));
+    const execution = { executor: 'executor-1', term: 2, index: 9 };
+    const deciding: CommitRecord = {
+      decision: 'commit',
+      participants: { 'books-database': 'YES', payment: 'YES' },
+      coordinator: 'executor-1',
+      term: 2,
+      finished: false,
+      prepareStartedMs: 500,
+      votedMs: { 'books-database': 520, payment: 510 },
+      decidedMs: 520,
+      amountCents: 2_400,
+    };
+    const finished: CommitRecord = {
+      ...deciding,
+      finished: true,
+      votes: deciding.participants,
+      participants: { 'books-database': 'committed', payment: 'captured' },
+      finishedMs: { 'books-database': 540, payment: 530 },
+    };
+    const answers = [deciding, finished];
+    const asked: string[] = [];
+    const app = await appWith(store, { findExecution: async (id: string) => (asked.push(id), { ...execution, commit: answers[asked.length - 1] }) });
+    const first = await app.call('GET', '/orders/ord_c');
+    expect(first.body).toMatchObject({
+      state: 'executed',
+      execution,
+      commit: { decision: 'commit', participants: { 'books-database': 'YES', payment: 'YES' }, coordinator: 'executor-1', term: 2, finished: false },
+      payment: { status: 'pending', amountCents: 2_400 },
+    });
+    expect(first.body.commit.timeline.map((s: CommitStep) => s.step)).toEqual(['prepare', 'vote', 'vote', 'decision']);
+    const second = await app.call('GET', '/orders/ord_c');
+    expect(second.body).toMatchObject({
+      commit: { participants: { 'books-database': 'committed', payment: 'captured' }, finished: true },
+      payment: { status: 'captured', amountCents: 2_400 },
+    });
+    expect(second.body.commit.timeline.map((s: CommitStep) => s.sinceStartMs)).toEqual([0, 10, 20, 20, 30, 40]);
+    expect(store.get('ord_c')).toEqual(second.body);
+    // Finished is final: the cluster is not asked again.
+    expect((await app.call('GET', '/orders/ord_c')).body).toEqual(second.body);
+    expect(asked).toEqual(['ord_c', 'ord_c']);
     await app.close();
     await store.close();
   });

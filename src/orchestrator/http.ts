@@ -4,7 +4,8 @@ import { DependencyError, type CheckoutFlow } from './checkout';
 import type { ClusterView } from './cluster';
 import type { DownstreamHealth } from './health';
 import type { LeaderKiller } from './leader-killer';
-import type { OrderStore } from './order-store';
+import { withCommit, type OrderStore } from './order-store';
+import type { CheckoutResult } from './api-types';
 import { traceRequests, withRequestSpan } from './http-tracing';
 import { refuseForeignOrigins } from './origin-guard';
 import { checkoutRequestSchema, setStockRequestSchema, type CheckoutRequest, type SetStockBody } from './schema';
@@ -147,8 +148,19 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
         deps.store.markExecuted([[result.orderId, found]]).catch((err: Error) =>
           deps.logger.warn(`order ${result.orderId} could not be marked ${found.failure ? 'failed' : 'executed'}: ${err.message}`, { order_id: result.orderId }),
         );
-        const { failure, ...execution } = found;
-        return failure ? { ...result, state: 'failed' as const, execution, failure } : { ...result, state: 'executed' as const, execution };
+        const { failure, commit, ...execution } = found;
+        const decided: CheckoutResult = failure ? { ...result, state: 'failed', execution, failure } : { ...result, state: 'executed', execution };
+        return commit ? withCommit(decided, commit) : decided;
+      }
+    } else if (result.commit && !result.commit.finished) {
+      // Decided, but the decision is still being delivered: the participants' states move on (votes → captured,
+      // committed, …), so ask the executors again and keep what they say.
+      const commit = (await deps.cluster.findExecution(result.orderId))?.commit;
+      if (commit) {
+        deps.store.updateCommits([[result.orderId, commit]]).catch((err: Error) =>
+          deps.logger.warn(`order ${result.orderId}: its commit could not be updated: ${err.message}`, { order_id: result.orderId }),
+        );
+        return withCommit(result, commit);
       }
     }
     return result;

@@ -6,7 +6,7 @@ const executor = (id: string, role: ExecutorView['role'], term: number) => ({ id
 
 describe('LocalLeaderKiller', () => {
   const logger = createLogger('test', 'error');
-  const cluster = (...executors: ExecutorView[]) => ({ snapshot: async () => ({ executors, booksDatabase: [], queue: { depth: 0 }, at: 0 }) });
+  const cluster = (...executors: ExecutorView[]) => ({ snapshot: async () => ({ executors, booksDatabase: [], queue: { depth: 0 }, transactions: { coordinating: 0, prepared: 0 }, at: 0 }) });
 
   it("kills the leader's process, found by its executor id", async () => {
     const killed: number[] = [];
@@ -35,6 +35,7 @@ describe('LocalLeaderKiller', () => {
         { id: 'books-2', address: '', role: 'leader' as const, term: 7, leaderId: 'books-2', commitIndex: 9, appliedIndex: 9 },
       ],
       queue: { depth: 0 },
+      transactions: { coordinating: 0, prepared: 0 },
       at: 0,
     });
     const killer = new LocalLeaderKiller({ snapshot }, (id) => pids[id], logger, (pid) => killed.push(pid));

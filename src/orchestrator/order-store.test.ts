@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { CheckoutResult } from './api-types';
+import type { CommitRecord } from './commit-view';
 import { ORDERS_DB, OrderStore, SCHEMA_VERSION, type OrderStoreOptions, type WriterMode } from './order-store';
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -47,6 +48,26 @@ const rejected = (orderId: string): CheckoutResult => ({
 });
 
 const execution = { executor: 'executor-2', term: 3, index: 41 };
+
+/** A commit as the executors report it while its decision is still being delivered (votes, not yet states). */
+const deciding: CommitRecord = {
+  decision: 'commit',
+  participants: { 'books-database': 'YES', payment: 'YES' },
+  coordinator: 'executor-2',
+  term: 3,
+  finished: false,
+  prepareStartedMs: 1_000,
+  votedMs: { 'books-database': 1_012, payment: 1_009 },
+  decidedMs: 1_012,
+  amountCents: 2_598,
+};
+const finished: CommitRecord = {
+  ...deciding,
+  participants: { 'books-database': 'committed', payment: 'captured' },
+  votes: { 'books-database': 'YES', payment: 'YES' },
+  finished: true,
+  finishedMs: { 'books-database': 1_030, payment: 1_025 },
+};
 
 /** The compiled writer thread (`npm test` builds it first; a worker thread cannot run TypeScript). */
 const WRITER = path.resolve(__dirname, '..', '..', 'dist', 'orchestrator', 'order-store-writer.js');
@@ -178,6 +199,37 @@ describe.each<[string, WriterMode]>([
     expect(store.queued(10)).toEqual([]);
     await store.close();
   });
+
+  it('keeps the two-phase commit that decided an order, updates it until finished, and never after', async () => {
+    const dir = freshDir();
+    let store = open(dir, { retentionMs: 30 * DAY });
+    await store.put(approved('ord_c'));
+    await store.put(approved('ord_plain'));
+    expect(await store.markExecuted([['ord_c', { ...execution, commit: deciding }], ['ord_plain', execution]])).toBe(2);
+    expect(store.get('ord_c')).toMatchObject({
+      state: 'executed',
+      commit: { decision: 'commit', participants: { 'books-database': 'YES', payment: 'YES' }, finished: false },
+      payment: { status: 'pending', amountCents: 2_598 },
+    });
+    expect(store.commitOf('ord_c')).toEqual(deciding);
+    // An order decided without two-phase commit has neither.
+    expect(store.get('ord_plain')).toEqual({ ...approved('ord_plain'), state: 'executed', execution });
+    expect(await store.updateCommits([['ord_c', finished]])).toBe(1);
+    await store.close();
+    store = open(dir, { retentionMs: 30 * DAY });
+    expect(store.get('ord_c')).toMatchObject({
+      commit: { participants: { 'books-database': 'committed', payment: 'captured' }, finished: true },
+      payment: { status: 'captured', amountCents: 2_598 },
+    });
+    // Finished is final: a stale answer (a lagging replica) does not take it back.
+    expect(await store.updateCommits([['ord_c', deciding]])).toBe(0);
+    expect(store.commitOf('ord_c')).toEqual(finished);
+    // Nor does an order that is not decided get a commit.
+    await store.put(approved('ord_q'));
+    expect(await store.updateCommits([['ord_q', deciding]])).toBe(0);
+    expect(store.get('ord_q')).not.toHaveProperty('commit');
+    await store.close();
+  });
 });
 
 describe('OrderStore', () => {
@@ -210,6 +262,38 @@ describe('OrderStore', () => {
       expect(store.queued(10).map((o) => o.orderId)).toEqual(['ord_q']);
       expect(await store.markExecuted([['ord_q', { ...execution, failure: { code: 'UNKNOWN_BOOK', message: 'no book titled "Nope"' } }]])).toBe(1);
       expect(store.get('ord_q')).toMatchObject({ state: 'failed', failure: { code: 'UNKNOWN_BOOK' } });
+      await store.close();
+    });
+
+    it('migrates a version 2 database with its orders to one that can hold their commits', async () => {
+      const dir = freshDir();
+      const v2 = new Database(path.join(dir, ORDERS_DB));
+      v2.exec(`CREATE TABLE orders (
+         order_id TEXT PRIMARY KEY, state TEXT NOT NULL CHECK (state IN ('rejected', 'queued', 'executed', 'failed')),
+         answered_at_ms INTEGER NOT NULL, answer TEXT NOT NULL, executor TEXT, term INTEGER, log_index INTEGER,
+         failure_code TEXT, failure_message TEXT) STRICT;
+       CREATE INDEX orders_by_age ON orders (answered_at_ms);
+       CREATE INDEX queued_by_age ON orders (answered_at_ms, order_id) WHERE state = 'queued';`);
+      const insert = v2.prepare('INSERT INTO orders VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+      insert.run('ord_q', 'queued', 1, JSON.stringify(approved('ord_q')), null, null, null, null, null);
+      insert.run('ord_f', 'failed', 2, JSON.stringify(approved('ord_f')), 'executor-2', 3, 41, 'OUT_OF_STOCK', 'no Dune');
+      v2.pragma('user_version = 2');
+      v2.close();
+      const store = OrderStore.open(dir, { retentionMs: 1000 * DAY });
+      expect(store.get('ord_f')).toEqual({ ...approved('ord_f'), state: 'failed', execution, failure: { code: 'OUT_OF_STOCK', message: 'no Dune' } });
+      const declined: CommitRecord = {
+        decision: 'abort',
+        reason: 'PAYMENT_DECLINED',
+        participants: { 'books-database': 'aborted', payment: 'declined' },
+        votes: { 'books-database': 'YES', payment: 'PAYMENT_DECLINED' },
+        coordinator: 'executor-2',
+        term: 3,
+        finished: true,
+        amountCents: 1_299,
+      };
+      const failure = { code: 'PAYMENT_DECLINED' as const, message: 'the card was declined' };
+      expect(await store.markExecuted([['ord_q', { ...execution, failure, commit: declined }]])).toBe(1);
+      expect(store.get('ord_q')).toMatchObject({ state: 'failed', failure, commit: { decision: 'abort', reason: 'PAYMENT_DECLINED' }, payment: { status: 'declined' } });
       await store.close();
     });
 

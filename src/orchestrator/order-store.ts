@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { systemTime, type TimeSource } from '../platform/time';
 import type { CheckoutResult } from './api-types';
+import { commitView, paymentView, type CommitRecord } from './commit-view';
 import { orderWrites, type WriteRequest, type WriteRunner, type WriterCall, type WriterData, type WriterReply } from './order-writes';
 
 /**
@@ -28,8 +29,8 @@ export const ORDER_STORE = Symbol('OrderStore');
 
 type Failure = NonNullable<CheckoutResult['failure']>;
 
-/** Where an order was decided, and why it failed if it did. */
-export type Execution = NonNullable<CheckoutResult['execution']> & { failure?: Failure };
+/** Where an order was decided, why it failed if it did, and the two-phase commit that decided it (if one did). */
+export type Execution = NonNullable<CheckoutResult['execution']> & { failure?: Failure; commit?: CommitRecord };
 
 /**
  * The schema's history: MIGRATIONS[v] takes a database at `PRAGMA user_version` v to v + 1. Append, never
@@ -66,6 +67,10 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE orders_v2 RENAME TO orders;
    CREATE INDEX orders_by_age ON orders (answered_at_ms);
    CREATE INDEX queued_by_age ON orders (answered_at_ms, order_id) WHERE state = 'queued';`,
+  // v2 → v3 (issue 14): the two-phase commit that decided an executed or failed order, as the executors' ledger
+  // records it (commit-view.ts CommitRecord as JSON: decision, participants, times, amount); NULL for an order
+  // decided without one. Updated while it is not finished (its participants' states still votes).
+  `ALTER TABLE orders ADD COLUMN commit_json TEXT;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -96,6 +101,7 @@ interface Row {
   log_index: number | null;
   failure_code: string | null;
   failure_message: string | null;
+  commit_json: string | null;
 }
 
 interface Pending {
@@ -246,7 +252,23 @@ export class OrderStore {
     result.state = row.state;
     if (row.state === 'executed' || row.state === 'failed') result.execution = { executor: row.executor!, term: row.term!, index: row.log_index! };
     if (row.state === 'failed') result.failure = { code: row.failure_code as Failure['code'], message: row.failure_message ?? '' };
+    if (row.commit_json !== null && (row.state === 'executed' || row.state === 'failed')) withCommit(result, JSON.parse(row.commit_json) as CommitRecord);
     return result;
+  }
+
+  /** The stored two-phase commit of an executed or failed order (undefined: none, or not decided yet). */
+  commitOf(orderId: string): CommitRecord | undefined {
+    const row = this.statements.commit.get(orderId);
+    return row?.commit_json ? (JSON.parse(row.commit_json) as CommitRecord) : undefined;
+  }
+
+  /**
+   * Records what the executors now say of decided orders' commits (their participants' final states, once
+   * finished). A finished commit is never replaced; resolves with how many changed.
+   */
+  async updateCommits(commits: Iterable<readonly [string, CommitRecord]>): Promise<number> {
+    const list = [...commits];
+    return list.length === 0 ? 0 : this.writer.write({ op: 'commit', commits: list });
   }
 
   /** Marks queued orders executed (or failed, with a failure), in one transaction; resolves with how many changed (others were not queued). */
@@ -301,13 +323,23 @@ export class OrderStore {
 
 function prepare(db: Database.Database) {
   return {
-    get: db.prepare<[string], Row>('SELECT state, answer, executor, term, log_index, failure_code, failure_message FROM orders WHERE order_id = ?'),
+    get: db.prepare<[string], Row>('SELECT state, answer, executor, term, log_index, failure_code, failure_message, commit_json FROM orders WHERE order_id = ?'),
+    commit: db.prepare<[string], { commit_json: string | null }>("SELECT commit_json FROM orders WHERE order_id = ? AND state IN ('executed', 'failed')"),
     queued: db.prepare<[number, string, number], { order_id: string; answered_at_ms: number }>(
       `SELECT order_id, answered_at_ms FROM orders
         WHERE state = 'queued' AND (answered_at_ms, order_id) > (?, ?)
         ORDER BY answered_at_ms, order_id LIMIT ?`,
     ),
   };
+}
+
+/** Adds an order's two-phase commit and payment to its answer, as GET /orders/:id shows them. */
+export function withCommit(result: CheckoutResult, record: CommitRecord): CheckoutResult {
+  result.commit = commitView(record);
+  const payment = paymentView(record);
+  if (payment) result.payment = payment;
+  else delete result.payment;
+  return result;
 }
 
 function migrate(db: Database.Database, file: string): void {

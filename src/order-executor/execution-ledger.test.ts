@@ -140,7 +140,11 @@ describe('ExecutionLedger two-phase commit decisions', () => {
 
     const finished: FinishedCommand = { finished: 'o1', leader: 'executor-2', participants: { 'books-database': 'committed', payment: 'captured' } };
     expect(ledger.apply(at(3, encodeCommand(finished)))).toMatchObject({ kind: 'finished', orderId: 'o1', first: true });
-    expect(ledger.get('o1')?.commit).toMatchObject({ finished: true, participants: { 'books-database': 'committed', payment: 'captured' } });
+    expect(ledger.get('o1')?.commit).toMatchObject({
+      finished: true,
+      participants: { 'books-database': 'committed', payment: 'captured' },
+      votes: { 'books-database': 'YES', payment: 'YES' },
+    });
     // A repeated completion (re-proposed after a lost proposal) changes nothing.
     expect(ledger.apply(at(4, encodeCommand(finished)))).toMatchObject({ kind: 'finished', first: false });
     expect(ledger.unfinished().map((e) => e.orderId)).toEqual(['o2']);
@@ -177,6 +181,40 @@ describe('ExecutionLedger two-phase commit decisions', () => {
     ledger.restore(old);
     expect(ledger.get('b')?.failure?.code).toBe('OUT_OF_STOCK');
     expect(ledger.unfinished()).toEqual([]);
+  });
+
+  it('records the times the entries carry (every replica the same), merging the acknowledgements in at completion', () => {
+    const timed = decided('o1', 'commit');
+    timed.commit!.times = { prepareStartedAt: 1_000, votedAt: { 'books-database': 1_020, payment: 1_015 }, decidedAt: 1_020 };
+    timed.commit!.amountCents = 2_599;
+    const ledger = new ExecutionLedger();
+    ledger.apply(at(1, encodeCommand(timed)));
+    expect(ledger.get('o1')?.commit?.amountCents).toBe(2_599);
+    expect(ledger.get('o1')?.commit?.times).toEqual({ prepareStartedAt: 1_000, votedAt: { 'books-database': 1_020, payment: 1_015 }, decidedAt: 1_020 });
+    const finished: FinishedCommand = {
+      finished: 'o1',
+      leader: 'executor-2',
+      participants: { 'books-database': 'committed', payment: 'captured' },
+      finishedAt: { 'books-database': 1_040, payment: 1_050 },
+    };
+    ledger.apply(at(2, encodeCommand(finished)));
+    const times = { prepareStartedAt: 1_000, votedAt: { 'books-database': 1_020, payment: 1_015 }, decidedAt: 1_020, finishedAt: { 'books-database': 1_040, payment: 1_050 } };
+    expect(ledger.get('o1')?.commit?.times).toEqual(times);
+    const copy = new ExecutionLedger();
+    copy.restore(ledger.snapshot());
+    expect(copy.get('o1')?.commit?.times).toEqual(times);
+    // An entry logged before times were recorded still decodes, and its completion adds only what it carries.
+    ledger.apply(at(3, encodeCommand(decided('o2', 'abort'))));
+    ledger.apply(at(4, encodeCommand({ finished: 'o2', leader: 'executor-1', participants: { 'books-database': 'aborted', payment: 'declined' } })));
+    expect(ledger.get('o2')?.commit).not.toHaveProperty('times');
+  });
+
+  it('refuses malformed times (a broken invariant, not a guess)', () => {
+    const timed = decided('o1', 'commit');
+    (timed.commit as { times: unknown }).times = { decidedAt: 'soon' };
+    expect(() => new ExecutionLedger().apply(at(1, JSON.stringify(timed)))).toThrow(/malformed commit decision/);
+    const finished = { finished: 'o1', leader: 'executor-1', participants: {}, finishedAt: { payment: -1 } };
+    expect(() => new ExecutionLedger().apply(at(1, JSON.stringify(finished)))).toThrow(/malformed finished command/);
   });
 
   it('refuses a decision that contradicts its outcome, or an abort without a known reason', () => {

@@ -1,5 +1,5 @@
 import type { Entry } from '../raft/types';
-import { ABORT_REASONS, type AbortReason, type Decision, type ParticipantStates } from './two-phase/types';
+import { ABORT_REASONS, type AbortReason, type CommitTimes, type Decision, type ParticipantStates, type ParticipantTimes } from './two-phase/types';
 
 /**
  * The replicated state machine of the executors: which orders were executed,
@@ -30,6 +30,15 @@ export interface CommitDetails {
   term: number;
   /** Both participants acknowledged the decision. */
   finished: boolean;
+  /**
+   * When prepare began, each vote came, the decision was proposed and each Finish was acknowledged (ms since the
+   * epoch, by the deciding and finishing leaders' clocks). Absent in entries logged before times were recorded.
+   */
+  times?: CommitTimes;
+  /** What payment was asked to hold (absent in older entries, and in a presumed abort, which has no order). */
+  amountCents?: number;
+  /** Once finished: the votes `participants` held before the acknowledged states replaced them. */
+  votes?: ParticipantStates;
 }
 
 /**
@@ -52,7 +61,7 @@ export interface OrderCommand {
   /** The stock decrement's outcome (absent in entries written before the books database: executed). */
   outcome?: OrderOutcome;
   /** Under two-phase commit: the decision the outcome stands for (see CommitDetails; `coordinator` is `leader`). */
-  commit?: { decision: Decision; reason?: AbortReason; participants: ParticipantStates; term: number };
+  commit?: { decision: Decision; reason?: AbortReason; participants: ParticipantStates; term: number; times?: CommitTimes; amountCents?: number };
 }
 
 /** The log's record that both participants acknowledged a transaction's Finish (their states after it). */
@@ -60,6 +69,8 @@ export interface FinishedCommand {
   finished: string;
   leader: string;
   participants: ParticipantStates;
+  /** When each acknowledgement came (absent in entries logged before times were recorded). */
+  finishedAt?: ParticipantTimes;
 }
 
 export interface Execution {
@@ -93,7 +104,7 @@ export function decodeCommand(data: string): OrderCommand {
 export function decodeEntryCommand(data: string): OrderCommand | FinishedCommand {
   const parsed = JSON.parse(data) as Partial<OrderCommand & FinishedCommand>;
   if (typeof parsed?.finished === 'string') {
-    if (parsed.finished === '' || typeof parsed.participants !== 'object') throw new Error('malformed finished command');
+    if (parsed.finished === '' || typeof parsed.participants !== 'object' || !validParticipantTimes(parsed.finishedAt)) throw new Error('malformed finished command');
     return parsed as FinishedCommand;
   }
   const command = parsed as OrderCommand;
@@ -108,11 +119,30 @@ export function decodeEntryCommand(data: string): OrderCommand | FinishedCommand
     const consistent =
       (commit.decision === 'commit' && outcome?.state === 'executed' && commit.reason === undefined) ||
       (commit.decision === 'abort' && outcome?.state === 'failed' && ABORT_REASONS.includes(commit.reason!) && outcome.failure.code === commit.reason);
-    if (!consistent || typeof commit.participants !== 'object' || !Number.isSafeInteger(commit.term)) {
+    if (!consistent || typeof commit.participants !== 'object' || !Number.isSafeInteger(commit.term) || !validTimes(commit.times) || !isTime(commit.amountCents)) {
       throw new Error(`command for ${command.orderId} has a malformed commit decision`);
     }
   }
   return command;
+}
+
+const isTime = (t: unknown): boolean => t === undefined || (typeof t === 'number' && Number.isSafeInteger(t) && t >= 0);
+
+function validParticipantTimes(times: unknown): boolean {
+  if (times === undefined) return true;
+  return typeof times === 'object' && times !== null && Object.values(times).every((t) => isTime(t));
+}
+
+function validTimes(times: CommitTimes | undefined): boolean {
+  if (times === undefined) return true;
+  return (
+    typeof times === 'object' &&
+    times !== null &&
+    isTime(times.prepareStartedAt) &&
+    isTime(times.decidedAt) &&
+    validParticipantTimes(times.votedAt) &&
+    validParticipantTimes(times.finishedAt)
+  );
 }
 
 export type Applied =
@@ -153,6 +183,12 @@ interface LedgerSnapshot {
   unfinished?: ExecutionTuple[];
 }
 
+const copyTimes = (times: CommitTimes): CommitTimes => ({
+  ...times,
+  ...(times.votedAt ? { votedAt: { ...times.votedAt } } : {}),
+  ...(times.finishedAt ? { finishedAt: { ...times.finishedAt } } : {}),
+});
+
 const toTuple = (e: Execution): ExecutionTuple => {
   if (e.commit) return [e.orderId, e.executor, e.term, e.index, e.failure?.code ?? null, e.failure?.message ?? null, e.commit];
   return e.failure ? [e.orderId, e.executor, e.term, e.index, e.failure.code, e.failure.message] : [e.orderId, e.executor, e.term, e.index];
@@ -161,7 +197,7 @@ const toTuple = (e: Execution): ExecutionTuple => {
 const fromTuple = ([orderId, executor, term, index, failureCode, failureMessage, commit]: ExecutionTuple): Execution => {
   const execution: Execution = { orderId, executor, term, index };
   if (failureCode) execution.failure = { code: failureCode, message: failureMessage ?? '' };
-  if (commit) execution.commit = { ...commit, participants: { ...commit.participants } };
+  if (commit) execution.commit = { ...commit, participants: { ...commit.participants }, ...(commit.votes ? { votes: { ...commit.votes } } : {}), ...(commit.times ? { times: copyTimes(commit.times) } : {}) };
   return execution;
 };
 
@@ -189,8 +225,17 @@ export class ExecutionLedger {
     const execution: Execution = { orderId: command.orderId, executor: command.leader, term: entry.term, index: entry.index };
     if (command.outcome?.state === 'failed') execution.failure = { ...command.outcome.failure };
     if (command.commit) {
-      const { decision, reason, participants, term } = command.commit;
-      execution.commit = { decision, ...(reason ? { reason } : {}), participants: { ...participants }, coordinator: command.leader, term, finished: false };
+      const { decision, reason, participants, term, times, amountCents } = command.commit;
+      execution.commit = {
+        decision,
+        ...(reason ? { reason } : {}),
+        participants: { ...participants },
+        coordinator: command.leader,
+        term,
+        finished: false,
+        ...(times ? { times: copyTimes(times) } : {}),
+        ...(amountCents !== undefined ? { amountCents } : {}),
+      };
       this.unfinishedTxs.set(command.orderId, execution);
     }
     this.executions.set(command.orderId, execution);
@@ -204,7 +249,9 @@ export class ExecutionLedger {
     if (!execution) return { kind: 'finished', orderId: command.finished, execution: this.executions.get(command.finished), first: false };
     this.unfinishedTxs.delete(command.finished);
     execution.commit!.finished = true;
+    execution.commit!.votes = { ...execution.commit!.participants };
     execution.commit!.participants = { ...execution.commit!.participants, ...command.participants };
+    if (command.finishedAt) execution.commit!.times = { ...execution.commit!.times, finishedAt: { ...command.finishedAt } };
     return { kind: 'finished', orderId: command.finished, execution, first: true };
   }
 

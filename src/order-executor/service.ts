@@ -24,10 +24,12 @@ export const DECISION_SOURCE = Symbol('DecisionSource');
 
 export interface DecisionSource {
   getDecision(txId: string, participant: string): Promise<DecisionReply>;
+  /** Transactions this node coordinates and has not finished (0 unless it leads). */
+  inFlightCount(): number;
 }
 
-const definedOnly = (states: Record<string, string | undefined>): Record<string, string> =>
-  Object.fromEntries(Object.entries(states).filter((kv): kv is [string, string] => kv[1] !== undefined));
+const definedOnly = <T>(values: Record<string, T | undefined>): Record<string, T> =>
+  Object.fromEntries(Object.entries(values).filter((kv): kv is [string, T] => kv[1] !== undefined));
 
 /** The executor's gRPC face: Raft messages in, status and the replicated ledger out. */
 @injectable()
@@ -68,6 +70,7 @@ export class OrderExecutorService implements OrderExecutorServiceImplementation 
     return {
       ...raftStatusFields(this.raft),
       executedCount: this.ledger.executedTotal,
+      transactionsInFlight: this.decisions?.inFlightCount() ?? 0,
     };
   }
 
@@ -81,7 +84,20 @@ export class OrderExecutorService implements OrderExecutorServiceImplementation 
         ...e,
         failureCode: failure?.code ?? '',
         failureMessage: failure?.message ?? '',
-        commit: commit && { ...commit, reason: commit.reason ?? '', participants: definedOnly(commit.participants) },
+        commit: commit && {
+          decision: commit.decision,
+          reason: commit.reason ?? '',
+          participants: definedOnly(commit.participants),
+          coordinator: commit.coordinator,
+          term: commit.term,
+          finished: commit.finished,
+          prepareStartedMs: commit.times?.prepareStartedAt ?? 0,
+          votedMs: definedOnly(commit.times?.votedAt ?? {}),
+          decidedMs: commit.times?.decidedAt ?? 0,
+          finishedMs: definedOnly(commit.times?.finishedAt ?? {}),
+          amountCents: commit.amountCents ?? 0,
+          votes: definedOnly(commit.votes ?? {}),
+        },
       })),
     };
   }

@@ -121,11 +121,49 @@ describe('Coordinator', () => {
     expect(core.ready()).toEqual([{ type: 'finish', participant: 'payment', txId: 'o1', commit: true }]);
     core.finishAcked('o1', 'payment', 'captured', 250);
     const [completion] = core.ready();
-    expect(completion).toEqual({ type: 'propose-finished', txId: 'o1', states: { 'books-database': 'committed', payment: 'captured' } });
+    expect(completion).toEqual({
+      type: 'propose-finished',
+      txId: 'o1',
+      states: { 'books-database': 'committed', payment: 'captured' },
+      finishedAt: { 'books-database': 50, payment: 250 },
+    });
     apply(completion);
     expect(ledger.unfinished()).toEqual([]);
     expect(core.progress('o1')).toBeUndefined();
     expect(core.inFlight()).toEqual({ preparing: 0, deciding: 0, finishing: 0, completing: 0 });
+  });
+
+  it('logs when prepare began, each vote came, the decision was proposed and each Finish was acknowledged', () => {
+    const { core, apply, ledger } = setup();
+    core.lead(2, 1_000);
+    core.begin('o1', 1_010);
+    core.ready();
+    core.voted('o1', 'payment', YES, 2, 1_030);
+    core.voted('o1', 'books-database', YES, 2, 1_045);
+    const [decision] = core.ready();
+    expect(decision).toMatchObject({ type: 'propose-decision', times: { prepareStartedAt: 1_010, votedAt: { payment: 1_030, 'books-database': 1_045 }, decidedAt: 1_045 } });
+    // Proposed again (not applied in time): the times stay those of the first proposal.
+    core.tick(1_045 + 10_000);
+    const [again] = core.ready();
+    expect(again).toMatchObject({ type: 'propose-decision', times: { prepareStartedAt: 1_010, decidedAt: 1_045 } });
+    apply(decision);
+    core.ready();
+    core.finishAcked('o1', 'books-database', 'committed', 1_070);
+    core.finishAcked('o1', 'payment', 'captured', 1_090);
+    apply(core.ready()[0]);
+    expect(ledger.get('o1')?.commit?.times).toEqual({
+      prepareStartedAt: 1_010,
+      votedAt: { payment: 1_030, 'books-database': 1_045 },
+      decidedAt: 1_045,
+      finishedAt: { 'books-database': 1_070, payment: 1_090 },
+    });
+  });
+
+  it('times a presumed abort by its decision alone (there was no prepare)', () => {
+    const { core } = setup();
+    core.lead(2, 0);
+    core.getDecision('o9', 500);
+    expect(core.ready()).toEqual([expect.objectContaining({ type: 'propose-decision', presumed: true, times: { decidedAt: 500 } })]);
   });
 
   it('as a new leader, sends Finish for every decided, unfinished transaction of its predecessors', () => {

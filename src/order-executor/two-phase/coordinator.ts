@@ -1,4 +1,4 @@
-import { PARTICIPANTS, type AbortReason, type Decision, type Participant, type ParticipantStates, type Vote } from './types';
+import { PARTICIPANTS, type AbortReason, type CommitTimes, type Decision, type Participant, type ParticipantStates, type ParticipantTimes, type Vote } from './types';
 
 /**
  * The two-phase-commit coordinator of the executor leader (issue 14), as a pure state machine in the manner of
@@ -59,18 +59,30 @@ export type CoordinatorOutput =
       term: number;
       /** Logged by presumed abort (GetDecision), not by driving the transaction: there is no order to record. */
       presumed: boolean;
+      /** When prepare began, each vote came and the decision was first proposed (the `now`s this core was given). */
+      times: CommitTimes;
     }
   | { type: 'finish'; participant: Participant; txId: string; commit: boolean }
-  | { type: 'propose-finished'; txId: string; states: ParticipantStates };
+  /** `finishedAt`: when each participant's acknowledgement came. */
+  | { type: 'propose-finished'; txId: string; states: ParticipantStates; finishedAt: ParticipantTimes };
 
 /** Where a transaction is, as this leader drives it. */
 export type Phase = 'preparing' | 'deciding' | 'finishing' | 'completing';
 
 type Tx =
-  | { phase: 'preparing'; startedAt: number; votes: Partial<Record<Participant, Vote>>; sentAt: Partial<Record<Participant, number>> }
-  | { phase: 'deciding'; decision: Decision; reason?: AbortReason; detail?: string; votes: ParticipantStates; proposedAt: number; presumed: boolean }
-  | { phase: 'finishing'; decision: Decision; acked: ParticipantStates; sentAt: Partial<Record<Participant, number>> }
-  | { phase: 'completing'; states: ParticipantStates; proposedAt: number };
+  | { phase: 'preparing'; startedAt: number; votes: Partial<Record<Participant, Vote>>; votedAt: ParticipantTimes; sentAt: Partial<Record<Participant, number>> }
+  | {
+      phase: 'deciding';
+      decision: Decision;
+      reason?: AbortReason;
+      detail?: string;
+      votes: ParticipantStates;
+      proposedAt: number;
+      presumed: boolean;
+      times: CommitTimes;
+    }
+  | { phase: 'finishing'; decision: Decision; acked: ParticipantStates; ackedAt: ParticipantTimes; sentAt: Partial<Record<Participant, number>> }
+  | { phase: 'completing'; states: ParticipantStates; finishedAt: ParticipantTimes; proposedAt: number };
 
 /** What begin() did with an order. */
 export type BeginResult =
@@ -129,7 +141,7 @@ export class Coordinator {
     if (this.term === undefined) return 'not-leader';
     if (this.log.decision(txId)) return 'decided';
     if (this.txs.has(txId)) return 'busy';
-    const tx: Tx = { phase: 'preparing', startedAt: now, votes: {}, sentAt: {} };
+    const tx: Tx = { phase: 'preparing', startedAt: now, votes: {}, votedAt: {}, sentAt: {} };
     this.txs.set(txId, tx);
     for (const participant of PARTICIPANTS) {
       tx.sentAt[participant] = now;
@@ -151,8 +163,9 @@ export class Coordinator {
       return;
     }
     tx.votes[participant] = vote;
-    if (vote.kind === 'no') this.decide(txId, 'abort', vote.reason, tx.votes, now, vote.detail);
-    else if (PARTICIPANTS.every((p) => tx.votes[p]?.kind === 'yes')) this.decide(txId, 'commit', undefined, tx.votes, now);
+    tx.votedAt[participant] = now;
+    if (vote.kind === 'no') this.decide(txId, 'abort', vote.reason, tx, now, vote.detail);
+    else if (PARTICIPANTS.every((p) => tx.votes[p]?.kind === 'yes')) this.decide(txId, 'commit', undefined, tx, now);
   }
 
   /**
@@ -175,9 +188,10 @@ export class Coordinator {
     const tx = this.txs.get(txId);
     if (this.term === undefined || tx?.phase !== 'finishing' || tx.acked[participant] !== undefined) return;
     tx.acked[participant] = state;
+    tx.ackedAt[participant] = now;
     if (PARTICIPANTS.every((p) => tx.acked[p] !== undefined)) {
-      this.txs.set(txId, { phase: 'completing', states: tx.acked, proposedAt: now });
-      this.outbox.push({ type: 'propose-finished', txId, states: { ...tx.acked } });
+      this.txs.set(txId, { phase: 'completing', states: tx.acked, finishedAt: tx.ackedAt, proposedAt: now });
+      this.outbox.push({ type: 'propose-finished', txId, states: { ...tx.acked }, finishedAt: { ...tx.ackedAt } });
     }
   }
 
@@ -193,7 +207,7 @@ export class Coordinator {
       switch (tx.phase) {
         case 'preparing':
           if (now - tx.startedAt >= this.options.prepareTimeoutMs) {
-            this.decide(txId, 'abort', 'PARTICIPANT_UNAVAILABLE', tx.votes, now);
+            this.decide(txId, 'abort', 'PARTICIPANT_UNAVAILABLE', tx, now);
             break;
           }
           // Prepare is idempotent at the participants: a lost request or answer costs a retry, not the order.
@@ -219,7 +233,7 @@ export class Coordinator {
         case 'completing':
           if (now - tx.proposedAt >= this.options.proposeRetryMs) {
             tx.proposedAt = now;
-            this.outbox.push({ type: 'propose-finished', txId, states: { ...tx.states } });
+            this.outbox.push({ type: 'propose-finished', txId, states: { ...tx.states }, finishedAt: { ...tx.finishedAt } });
           }
           break;
       }
@@ -237,7 +251,15 @@ export class Coordinator {
     const tx = this.txs.get(txId);
     if (tx?.phase === 'deciding' && tx.presumed) return { kind: 'await' };
     if (tx) return { kind: 'pending' };
-    const presumed: Tx = { phase: 'deciding', decision: 'abort', reason: 'COORDINATOR_TIMEOUT', votes: {}, proposedAt: now, presumed: true };
+    const presumed: Tx = {
+      phase: 'deciding',
+      decision: 'abort',
+      reason: 'COORDINATOR_TIMEOUT',
+      votes: {},
+      proposedAt: now,
+      presumed: true,
+      times: { decidedAt: now },
+    };
     this.txs.set(txId, presumed);
     this.outbox.push(this.decisionProposal(txId, presumed));
     return { kind: 'await' };
@@ -281,13 +303,23 @@ export class Coordinator {
     txId: string,
     decision: Decision,
     reason: AbortReason | undefined,
-    votes: Partial<Record<Participant, Vote>>,
+    preparing: Extract<Tx, { phase: 'preparing' }>,
     now: number,
     detail?: string,
   ): void {
     const recorded: ParticipantStates = {};
-    for (const p of PARTICIPANTS) recorded[p] = voteLabel(votes[p]);
-    const tx: Tx = { phase: 'deciding', decision, ...(reason ? { reason } : {}), ...(detail ? { detail } : {}), votes: recorded, proposedAt: now, presumed: false };
+    for (const p of PARTICIPANTS) recorded[p] = voteLabel(preparing.votes[p]);
+    const times: CommitTimes = { prepareStartedAt: preparing.startedAt, votedAt: { ...preparing.votedAt }, decidedAt: now };
+    const tx: Tx = {
+      phase: 'deciding',
+      decision,
+      ...(reason ? { reason } : {}),
+      ...(detail ? { detail } : {}),
+      votes: recorded,
+      proposedAt: now,
+      presumed: false,
+      times,
+    };
     this.txs.set(txId, tx);
     this.outbox.push(this.decisionProposal(txId, tx));
   }
@@ -302,11 +334,12 @@ export class Coordinator {
       votes: { ...tx.votes },
       term: this.term!,
       presumed: tx.presumed,
+      times: { ...tx.times, ...(tx.times.votedAt ? { votedAt: { ...tx.times.votedAt } } : {}) },
     };
   }
 
   private startFinishing(txId: string, decision: Decision, now: number): void {
-    const tx: Tx = { phase: 'finishing', decision, acked: {}, sentAt: {} };
+    const tx: Tx = { phase: 'finishing', decision, acked: {}, ackedAt: {}, sentAt: {} };
     this.txs.set(txId, tx);
     for (const participant of PARTICIPANTS) {
       tx.sentAt[participant] = now;

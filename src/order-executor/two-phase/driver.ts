@@ -159,6 +159,11 @@ export class TwoPhaseCommit implements LeaseCommitter {
     this.flush();
   }
 
+  /** Transactions this leader drives and has not finished (for ExecutorStatus and the cluster view). */
+  inFlightCount(): number {
+    return Object.values(this.core.inFlight()).reduce((a, b) => a + b, 0);
+  }
+
   /** Cooperative termination (see coordinator.ts getDecision): the answer once any presumed abort is logged. */
   async getDecision(txId: string, participant: string): Promise<DecisionReply> {
     const status = this.raft.status();
@@ -273,6 +278,7 @@ export class TwoPhaseCommit implements LeaseCommitter {
       maskedCard: order.maskedCard,
       items: order.items.map((i) => ({ name: i.name, quantity: i.quantity })),
       traceparent: order.traceparent,
+      amountCents: order.amountCents,
     };
   }
 

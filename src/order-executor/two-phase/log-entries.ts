@@ -14,6 +14,8 @@ export interface OrderRecord {
   maskedCard: string;
   items: { name: string; quantity: number }[];
   traceparent: string;
+  /** What payment was asked to hold (the orchestrator priced the order at checkout). */
+  amountCents?: number;
 }
 
 /** A presumed abort has no order in hand (the participant only named the transaction). */
@@ -44,19 +46,20 @@ export function decisionEntry(
   leader: string,
   order: OrderRecord | undefined,
 ): string {
-  const { decision, reason, detail, votes, term } = proposal;
+  const { decision, reason, detail, votes, term, times } = proposal;
+  const { amountCents, ...record } = order ?? NO_ORDER;
   const command: OrderCommand = {
     orderId: proposal.txId,
     leader,
-    ...(order ?? NO_ORDER),
+    ...record,
     outcome: outcomeOfDecision(decision, reason, reason ? abortMessage(reason, detail) : ''),
-    commit: { decision, ...(reason ? { reason } : {}), participants: votes, term },
+    commit: { decision, ...(reason ? { reason } : {}), participants: votes, term, times, ...(amountCents !== undefined ? { amountCents } : {}) },
   };
   return encodeCommand(command);
 }
 
 export function finishedEntry(proposal: Extract<CoordinatorOutput, { type: 'propose-finished' }>, leader: string): string {
-  const command: FinishedCommand = { finished: proposal.txId, leader, participants: proposal.states };
+  const command: FinishedCommand = { finished: proposal.txId, leader, participants: proposal.states, finishedAt: proposal.finishedAt };
   return encodeCommand(command);
 }
 

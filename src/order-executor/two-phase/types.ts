@@ -32,3 +32,22 @@ export type Vote = { kind: 'yes' } | { kind: 'no'; reason: AbortReason; detail?:
 
 /** What the ledger records of each participant: its vote ("YES", "OUT_OF_STOCK", …), then its state after Finish. */
 export type ParticipantStates = Partial<Record<Participant, string>>;
+
+/** When each participant did something (ms since the epoch, by the leader's clock). */
+export type ParticipantTimes = Partial<Record<Participant, number>>;
+
+/**
+ * When a transaction's steps happened, by the clock of the leader that drove them (ms since the epoch), carried in
+ * the log entries so every replica records the same. For the order page's commit timeline; optional throughout,
+ * since entries logged before these were recorded have none, and a presumed abort has no prepare or votes.
+ */
+export interface CommitTimes {
+  /** The first Prepare went out. */
+  prepareStartedAt?: number;
+  /** Each participant's vote arrived. */
+  votedAt?: ParticipantTimes;
+  /** The decision was (first) proposed to the log. */
+  decidedAt?: number;
+  /** Each participant acknowledged its Finish (the leader that finished it may be a later one). */
+  finishedAt?: ParticipantTimes;
+}

@@ -75,7 +75,9 @@ export function Cluster({ api }: { api: Api }) {
         ) : (
           <span data-testid="leader">No leader right now: an election is under way.</span>
         )}{' '}
-        Queue depth: <strong data-testid="queue-depth">{snapshot?.queue.depth ?? '—'}</strong>.
+        Queue depth: <strong data-testid="queue-depth">{snapshot?.queue.depth ?? '—'}</strong>.{' '}
+        Transactions in flight (two-phase commit): <strong data-testid="transactions-coordinating">{snapshot?.transactions?.coordinating ?? '—'}</strong>{' '}
+        at the leader, <strong data-testid="transactions-prepared">{snapshot?.transactions?.prepared ?? '—'}</strong> prepared at the books database.
       </p>
       <div className="actions">
         <button type="button" className="danger" onClick={() => kill('executors')} disabled={!api.config.localMode || !leader} title={api.config.localMode ? undefined : 'Only when npm start runs the cluster on this machine'}>
@@ -101,6 +103,8 @@ export function Cluster({ api }: { api: Api }) {
               <dd>{e.snapshotIndex > 0 ? e.snapshotIndex : '—'}</dd>
               <dt>orders executed</dt>
               <dd>{e.executedCount}</dd>
+              <dt>commits in flight</dt>
+              <dd>{e.role === 'leader' ? e.transactionsInFlight : '—'}</dd>
               <dt>last heartbeat</dt>
               <dd>{ago(e.lastHeartbeatMs, now)}</dd>
             </dl>
@@ -111,8 +115,8 @@ export function Cluster({ api }: { api: Api }) {
         <h2 id="books-database-title">Books database</h2>
       </div>
       <p>
-        Three replicas keep every book's stock under Raft; the executor leader takes an order's books out of stock on
-        the database's leader before it replicates the order.{' '}
+        Three replicas keep every book's stock under Raft; in the two-phase commit the executor leader has the
+        database reserve an order's books (prepare), and take them out of stock only once the commit is decided.{' '}
         {booksLeader ? (
           <span data-testid="books-leader">
             Leader: <strong>{booksLeader.id}</strong> in term <strong>{booksLeader.term}</strong>.
