@@ -23,7 +23,7 @@ import { clusterExecutors, coursePageOrder, startSystem, waitFor, type RunningSy
 import { seededRandom } from '../../raft/random';
 import { checkCommitInvariants, CommitProbe, commitViolations, type CommitViolations, type OrderItem } from './commit-invariants';
 import { checkHistory, OrderLoad } from './history';
-import { PARTITION_ENV, PARTITION_KINDS, Partitioner } from './partitions';
+import { PARTITION_ENV, PARTITION_KINDS, Partitioner, type PartitionKind } from './partitions';
 import { percentile } from './stats';
 
 export const NEMESES = ['process', 'partition', 'all'] as const;
@@ -74,6 +74,8 @@ export function soakPassed(r: SoakReport): boolean {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const PROCESS_FAULTS = ['kill leader', 'kill executor', 'pause executor', 'kill queue', 'kill payment', 'kill books leader'];
+/** How often each process fault comes up per round of the nemesis's deck: the executors' leader most. */
+const PROCESS_DECK = ['kill leader', 'kill leader', 'kill leader', 'kill executor', 'kill executor', 'pause executor', 'pause executor', 'kill queue', 'kill payment', 'kill books leader'];
 
 /** The items of every order the load places (the course page's order): what the commit invariants account for. */
 const LOAD_ITEMS = coursePageOrder().items as OrderItem[];
@@ -129,19 +131,23 @@ async function run(
   let rejoinTimeouts = 0;
   const paused = new Set<number>();
 
-  const processFault = async (roll: number) => {
+  const processDeck: string[] = [];
+  const processFault = async () => {
+    // Dealt from a shuffled deck weighted as PROCESS_DECK: every kind comes up in every round of the deck.
+    if (processDeck.length === 0) processDeck.push(...shuffled(PROCESS_DECK, random));
+    const kind = processDeck.pop()!;
     const pids = system.pids();
     const executors = Object.keys(system.executors);
-    if (roll < 0.35) {
+    if (kind === 'kill leader') {
       const leader = (await clusterExecutors(system)).find((e) => e.role === 'leader');
       if (leader) {
         process.kill(pids[leader.id], 'SIGKILL');
         faults['kill leader']++;
       }
-    } else if (roll < 0.55) {
+    } else if (kind === 'kill executor') {
       process.kill(pids[executors[Math.floor(random() * executors.length)]], 'SIGKILL');
       faults['kill executor']++;
-    } else if (roll < 0.85) {
+    } else if (kind === 'pause executor') {
       const pid = pids[executors[Math.floor(random() * executors.length)]];
       process.kill(pid, 'SIGSTOP');
       paused.add(pid);
@@ -149,10 +155,10 @@ async function run(
       await sleep(500 + random() * 2500);
       process.kill(pid, 'SIGCONT');
       paused.delete(pid);
-    } else if (roll < 0.9) {
+    } else if (kind === 'kill queue') {
       process.kill(pids['order-queue'], 'SIGKILL');
       faults['kill queue']++;
-    } else if (roll < 0.95) {
+    } else if (kind === 'kill payment') {
       process.kill(pids.payment, 'SIGKILL');
       faults['kill payment']++;
     } else {
@@ -167,8 +173,12 @@ async function run(
     }
   };
 
+  const deck: PartitionKind[] = [];
   const partitionFault = async (p: Partitioner) => {
-    const kind = PARTITION_KINDS[Math.floor(random() * PARTITION_KINDS.length)];
+    // Dealt from a shuffled deck: every kind comes up once before any comes up again, so even a short soak with a
+    // handful of partitions covers kinds a plain draw could miss for a whole run.
+    if (deck.length === 0) deck.push(...shuffled(PARTITION_KINDS, random));
+    const kind = deck.pop()!;
     const { rejoining, description } = await p.inject(kind, random).catch(async (err) => {
       await p.heal();
       throw err;
@@ -198,7 +208,7 @@ async function run(
       await sleep(1500 + random() * 2500);
       try {
         if (partitioner && (nemesis === 'partition' || n % 2 === 0)) await partitionFault(partitioner);
-        else await processFault(random());
+        else await processFault();
       } catch {
         // the process was already gone (restarting), or no leader right now: fine, the nemesis tries again later
       }
@@ -240,6 +250,16 @@ async function run(
     commitProblems: commit.problems,
     settled,
   };
+}
+
+/** A seeded Fisher–Yates shuffle. */
+function shuffled<T>(items: readonly T[], random: () => number): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
 }
 
 export function formatReport(r: SoakReport): string {
