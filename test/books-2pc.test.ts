@@ -153,6 +153,16 @@ describe('books database as a two-phase-commit participant (three replicas, real
     ]);
     const leader = await settledLeader();
     expect(leader).toMatchObject({ preparedCount: 2, totalReserved: 6 });
+    // Named transactions' states, read-only (the commit-invariant checker asks this way): a no vote is an abort.
+    const asked = async () =>
+      (await cluster.client(leader.id).transactions({ txIds: ['tx-1', 'tx-2', 'tx-3', 'tx-4', 'tx-never'] })).asked.map((t) => [t.txId, t.state, t.items.length]);
+    expect(await asked()).toEqual([
+      ['tx-1', 'prepared', 2],
+      ['tx-2', 'prepared', 1],
+      ['tx-3', 'aborted', 0],
+      ['tx-4', 'aborted', 0],
+      ['tx-never', 'unknown', 0],
+    ]);
 
     expect(await db.finishBatch([{ txId: 'tx-1', commit: true }, { txId: 'tx-2', commit: false }, { txId: 'tx-3', commit: false }])).toMatchObject([
       { state: 'committed' },
@@ -163,6 +173,13 @@ describe('books database as a two-phase-commit participant (three replicas, real
     // 5 − 2 committed; bk-041: 2 − 1 committed.
     expect(books.map((b) => b.stock)).toEqual([3, 1]);
     expect(await db.transactions()).toEqual([]);
+    expect(await asked()).toEqual([
+      ['tx-1', 'committed', 0],
+      ['tx-2', 'aborted', 0],
+      ['tx-3', 'aborted', 0],
+      ['tx-4', 'aborted', 0],
+      ['tx-never', 'unknown', 0],
+    ]);
     const state = await converged();
     expect(state.reserved).toEqual([]);
     expect(stockOf(state.books, 'bk-040')).toBe(3);

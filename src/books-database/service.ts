@@ -15,6 +15,7 @@ import type {
   PrepareStockBatchRequest,
   PrepareStockBatchResponse,
   PrepareStockResponse,
+  StockTransactionsRequest,
   StockTransactionsResponse,
   ReadStockRequest,
   ReadStockResponse,
@@ -86,9 +87,13 @@ export class BooksDatabaseService implements BooksDatabaseServiceImplementation 
   }
 
   /** The prepared transactions, on the leader after a ReadIndex round: every Prepare and Finish answered before is in it. */
-  async transactions(): Promise<StockTransactionsResponse> {
+  async transactions(request: StockTransactionsRequest): Promise<StockTransactionsResponse> {
+    if (request.txIds.length > 10_000) throw new ServerError(Status.INVALID_ARGUMENT, 'at most 10000 tx ids per call');
     await this.guard(() => this.raft.linearizableRead(this.timeoutMs));
-    return { prepared: this.state.prepared().map(({ txId, items }) => ({ txId, state: 'prepared', items })) };
+    const prepared = this.state.prepared().map(({ txId, items }) => ({ txId, state: 'prepared', items }));
+    const byId = new Map(prepared.map((t) => [t.txId, t]));
+    const asked = request.txIds.map((txId) => byId.get(txId) ?? { txId, state: this.state.transaction(txId) ?? 'unknown', items: [] });
+    return { prepared, asked };
   }
 
   /** A peer's stream of Raft messages; a malformed batch ends it with INVALID_ARGUMENT before any of it is stepped. */

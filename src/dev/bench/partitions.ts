@@ -20,6 +20,10 @@ export const PARTITION_KINDS = [
   'drop follower → leader',
   'flapping link',
   'isolate queue',
+  /** Two-phase commit (issue 14): the leader executor cannot reach payment, a participant, nor payment it. */
+  'cut leader ↔ payment',
+  /** The leader executor cannot reach any books database replica (the replicas still reach each other). */
+  'cut leader ↔ books database',
 ] as const;
 export type PartitionKind = (typeof PARTITION_KINDS)[number];
 
@@ -148,6 +152,14 @@ export class Partitioner {
       case 'isolate queue':
         await this.network.cut('order-queue', this.executors);
         return { description: 'order-queue cut off from every executor' };
+      case 'cut leader ↔ payment':
+        await this.network.cut('payment', [leader]);
+        return { description: `${leader} (leader) cut off from payment` };
+      case 'cut leader ↔ books database': {
+        const replicas = Object.keys(this.system.booksDatabase);
+        await this.network.cut(leader, replicas);
+        return { description: `${leader} (leader) cut off from the books database (${replicas.join(', ')})` };
+      }
     }
   }
 

@@ -4,18 +4,26 @@
  * acknowledged (HTTP 200, approved) must be executed exactly once, identically
  * on every replica; nothing may be executed that was never submitted.
  *
- * Nemeses: `process` SIGKILLs and SIGSTOPs executors and kills the queue;
- * `partition` runs the queue and the executors as hosts in network namespaces
- * (needs root, ip, nft) and cuts links between them: the leader or a follower
- * isolated, one direction of a link dropped, a flapping link, the queue cut
- * off; `all` mixes both.
+ * Orders commit through the two-phase commit (issue 14), so after the history
+ * the commit invariants are checked too (src/dev/bench/commit-invariants.ts):
+ * stock accounted for by the committed orders, each captured exactly once,
+ * aborts never captured and released, every participant agreeing with the
+ * logged decision, nothing left prepared or held, replicas equal.
+ *
+ * Nemeses: `process` SIGKILLs and SIGSTOPs executors, kills the queue, payment
+ * and the books database's leader; `partition` runs the queue, the executors,
+ * the books database and payment as hosts in network namespaces (needs root,
+ * ip, nft) and cuts links between them: the leader or a follower isolated, one
+ * direction of a link dropped, a flapping link, the queue cut off, the leader
+ * cut off from payment or from the books database; `all` mixes both.
  *
  *   npm run chaos:soak -- --minutes 10 [--nemesis process|partition|all] [--seed N]
  */
-import { clusterExecutors, startSystem, type RunningSystem } from '../harness/system';
+import { clusterExecutors, coursePageOrder, startSystem, waitFor, type RunningSystem } from '../harness/system';
 import { seededRandom } from '../../raft/random';
+import { checkCommitInvariants, CommitProbe, commitViolations, type CommitViolations, type OrderItem } from './commit-invariants';
 import { checkHistory, OrderLoad } from './history';
-import { PARTITION_ENV, PARTITION_KINDS, Partitioner } from './partitions';
+import { PARTITION_ENV, PARTITION_KINDS, Partitioner, type PartitionKind } from './partitions';
 import { percentile } from './stats';
 
 export const NEMESES = ['process', 'partition', 'all'] as const;
@@ -40,11 +48,37 @@ export interface SoakReport {
   rejoinMs: number[];
   /** Heals after which the executor did not follow the leader within 15 s. */
   rejoinTimeouts: number;
+  /** Two-phase commit: orders committed and aborted (by reason), as the executors' ledger logged them. */
+  committed: number;
+  aborted: number;
+  abortReasons: Record<string, number>;
+  /** The commit invariants' violations (all must be 0), and the first few in words. */
+  commit: CommitViolations;
+  commitProblems: string[];
+  /** Whether everything settled (decisions finished, nothing prepared or held, replicas equal) after the heal. */
+  settled: boolean;
+}
+
+/** Whether a report is clean: the history, and the commit invariants. */
+export function soakPassed(r: SoakReport): boolean {
+  return (
+    r.lost === 0 &&
+    r.duplicated === 0 &&
+    r.unexpected === 0 &&
+    r.divergent === 0 &&
+    r.settled &&
+    Object.values(r.commit).every((n) => n === 0)
+  );
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const PROCESS_FAULTS = ['kill leader', 'kill executor', 'pause executor', 'kill queue'];
+const PROCESS_FAULTS = ['kill leader', 'kill executor', 'pause executor', 'kill queue', 'kill payment', 'kill books leader'];
+/** How often each process fault comes up per round of the nemesis's deck: the executors' leader most. */
+const PROCESS_DECK = ['kill leader', 'kill leader', 'kill leader', 'kill executor', 'kill executor', 'pause executor', 'pause executor', 'kill queue', 'kill payment', 'kill books leader'];
+
+/** The items of every order the load places (the course page's order): what the commit invariants account for. */
+const LOAD_ITEMS = coursePageOrder().items as OrderItem[];
 
 /**
  * The fewest faults a soak must inject: the nemesis goes on past `seconds` (by at
@@ -67,21 +101,26 @@ export async function soak(
   const random = seededRandom(seed);
   log(`soak: ${seconds} s, nemesis ${nemesis}, seed ${seed}`);
   const system = await startSystem({ ...PARTITION_ENV, CAUSEWAY_RESTART_DELAY_MS: '300' }, { hosts: nemesis !== 'process' });
+  const probe = new CommitProbe(system);
   try {
-    return await run(system, seconds, random, log, nemesis, quota);
+    return await run(system, probe, seconds, random, log, nemesis, quota);
   } finally {
+    probe.close();
     await system.stop();
   }
 }
 
 async function run(
   system: RunningSystem,
+  probe: CommitProbe,
   seconds: number,
   random: () => number,
   log: (s: string) => void,
   nemesis: Nemesis,
   quota: FaultQuota,
 ): Promise<SoakReport> {
+  // Stock on hand before the first order: the committed orders must account for every copy that goes.
+  const initialStock = await waitFor('the seeded stock', () => probe.stockOnHand(), 30_000);
   const deadline = Date.now() + seconds * 1000;
   const overtime = deadline + seconds * 1000;
   const load = OrderLoad.start(system, 4, 'soak');
@@ -92,19 +131,23 @@ async function run(
   let rejoinTimeouts = 0;
   const paused = new Set<number>();
 
-  const processFault = async (roll: number) => {
+  const processDeck: string[] = [];
+  const processFault = async () => {
+    // Dealt from a shuffled deck weighted as PROCESS_DECK: every kind comes up in every round of the deck.
+    if (processDeck.length === 0) processDeck.push(...shuffled(PROCESS_DECK, random));
+    const kind = processDeck.pop()!;
     const pids = system.pids();
     const executors = Object.keys(system.executors);
-    if (roll < 0.35) {
+    if (kind === 'kill leader') {
       const leader = (await clusterExecutors(system)).find((e) => e.role === 'leader');
       if (leader) {
         process.kill(pids[leader.id], 'SIGKILL');
         faults['kill leader']++;
       }
-    } else if (roll < 0.55) {
+    } else if (kind === 'kill executor') {
       process.kill(pids[executors[Math.floor(random() * executors.length)]], 'SIGKILL');
       faults['kill executor']++;
-    } else if (roll < 0.85) {
+    } else if (kind === 'pause executor') {
       const pid = pids[executors[Math.floor(random() * executors.length)]];
       process.kill(pid, 'SIGSTOP');
       paused.add(pid);
@@ -112,14 +155,30 @@ async function run(
       await sleep(500 + random() * 2500);
       process.kill(pid, 'SIGCONT');
       paused.delete(pid);
-    } else {
+    } else if (kind === 'kill queue') {
       process.kill(pids['order-queue'], 'SIGKILL');
       faults['kill queue']++;
+    } else if (kind === 'kill payment') {
+      process.kill(pids.payment, 'SIGKILL');
+      faults['kill payment']++;
+    } else {
+      const statuses = await Promise.all(
+        Object.entries(probe.books).map(async ([id, c]) => [id, await c.status({}, { signal: AbortSignal.timeout(500) }).catch(() => undefined)] as const),
+      );
+      const leader = statuses.find(([, s]) => s?.role === 'leader')?.[0];
+      if (leader) {
+        process.kill(pids[leader], 'SIGKILL');
+        faults['kill books leader']++;
+      }
     }
   };
 
+  const deck: PartitionKind[] = [];
   const partitionFault = async (p: Partitioner) => {
-    const kind = PARTITION_KINDS[Math.floor(random() * PARTITION_KINDS.length)];
+    // Dealt from a shuffled deck: every kind comes up once before any comes up again, so even a short soak with a
+    // handful of partitions covers kinds a plain draw could miss for a whole run.
+    if (deck.length === 0) deck.push(...shuffled(PARTITION_KINDS, random));
+    const kind = deck.pop()!;
     const { rejoining, description } = await p.inject(kind, random).catch(async (err) => {
       await p.heal();
       throw err;
@@ -149,7 +208,7 @@ async function run(
       await sleep(1500 + random() * 2500);
       try {
         if (partitioner && (nemesis === 'partition' || n % 2 === 0)) await partitionFault(partitioner);
-        else await processFault(random());
+        else await processFault();
       } catch {
         // the process was already gone (restarting), or no leader right now: fine, the nemesis tries again later
       }
@@ -166,6 +225,8 @@ async function run(
   const history = await load.stop();
   log(`soak: load and nemesis done (${JSON.stringify(faults)}); healing and checking`);
   const check = await checkHistory(system, history);
+  const { state, settled } = await probe.settled(60_000);
+  const commit = checkCommitInvariants(state, { initialStock, orders: new Map(), defaultItems: LOAD_ITEMS });
 
   return {
     seconds,
@@ -182,7 +243,23 @@ async function run(
     faults,
     rejoinMs,
     rejoinTimeouts,
+    committed: commit.committed,
+    aborted: commit.aborted,
+    abortReasons: commit.abortReasons,
+    commit: commitViolations(commit),
+    commitProblems: commit.problems,
+    settled,
   };
+}
+
+/** A seeded Fisher–Yates shuffle. */
+function shuffled<T>(items: readonly T[], random: () => number): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
 }
 
 export function formatReport(r: SoakReport): string {
@@ -198,8 +275,13 @@ export function formatReport(r: SoakReport): string {
     ['duplicated', r.duplicated],
     ['unexpected', r.unexpected],
     ['divergent replicas', r.divergent],
+    ['committed (2PC)', r.committed],
+    ['aborted (2PC)', `${r.aborted}${r.aborted ? ` (${Object.entries(r.abortReasons).map(([k, n]) => `${k} ×${n}`).join(', ')})` : ''}`],
+    ['settled after the heal', r.settled ? 'yes' : 'NO (still prepared, held, unfinished or apart)'],
+    ...Object.entries(r.commit).map(([k, n]): [string, number] => [`commit: ${k}`, n]),
     ['faults', Object.entries(r.faults).map(([k, v]) => `${k} ×${v}`).join(', ')],
   ];
+  if (r.commitProblems.length) rows.push(['commit problems', `\n  ${r.commitProblems.join('\n  ')}`]);
   if (r.rejoinMs.length || r.rejoinTimeouts) {
     const sorted = [...r.rejoinMs].sort((a, b) => a - b);
     rows.push([
@@ -219,8 +301,10 @@ async function main(): Promise<void> {
   if (!NEMESES.includes(nemesis)) throw new Error(`--nemesis must be one of ${NEMESES.join(', ')}`);
   const report = await soak(Math.round(minutes * 60), (s) => process.stdout.write(`${s}\n`), seedArg >= 0 ? Number(process.argv[seedArg + 1]) : undefined, nemesis);
   process.stdout.write(`\n${formatReport(report)}\n`);
-  const ok = report.lost === 0 && report.duplicated === 0 && report.unexpected === 0 && report.divergent === 0;
-  process.stdout.write(ok ? '\nOK: nothing lost, duplicated or unexpected.\n' : '\nFAILED: the history is not clean.\n');
+  const ok = soakPassed(report);
+  process.stdout.write(
+    ok ? '\nOK: nothing lost, duplicated or unexpected; every commit invariant holds.\n' : '\nFAILED: the history is not clean, or a commit invariant is broken.\n',
+  );
   process.exit(ok ? 0 : 1);
 }
 

@@ -254,6 +254,13 @@ export class HostNetwork {
     );
   }
 
+  /** Ends the cuts and drops made in `host`'s namespace (by `cut(host, …)` or `drop(host, …)`), leaving the others. */
+  async healHost(host: string): Promise<void> {
+    if (!this.cutHosts.has(host)) return;
+    await nft(this.namespace(host), 'flush set inet causeway drop_to\nflush set inet causeway drop_from');
+    this.cutHosts.delete(host);
+  }
+
   /** Removes the bridge, the links and every namespace (killing anything still running in them). Idempotent. */
   async destroy(): Promise<void> {
     if (this.destroyed) return;
