@@ -11,7 +11,7 @@ import { createChannel, createClient } from 'nice-grpc';
 import { OrderExecutorDefinition } from '../../gen/causeway/v1/order_executor';
 import { coursePageOrder, postCheckout, startSystem, waitFor, type RunningSystem } from '../harness/system';
 import { cpuPerCheckout, snapshot } from './cpu';
-import { queueCommitRate, saturationRun, warmUp } from './measures';
+import { commitLatency, queueCommitRate, saturationRun, warmUp } from './measures';
 import { openLoopLatency, type OpenLoopLatency } from './open-loop-latency';
 import { OtlpReceiver } from './otlp-receiver';
 import { RpcFloor, type RpcFloorRun } from './rpc-floor';
@@ -63,6 +63,8 @@ export interface CheckoutSession {
   latency: OpenLoopLatency & { spans: SpanCheck };
   cpu: { traced: Record<string, number>; untraced: Record<string, number> };
   queueRate: number;
+  /** Enqueue → decision applied on the leader, one order at a time (two-phase commit with both participants). */
+  commit: { orders: number; p50Ms: number; p99Ms: number; maxMs: number };
 }
 
 const median = (values: number[]) => Math.round(percentile(values, 50) * 10) / 10;
@@ -205,6 +207,7 @@ export async function checkoutSession(settings: SessionSettings, log: (s: string
 
     const cpu = { traced: await cpuPerCheckout(traced), untraced: await cpuPerCheckout(untraced) };
     const queueRate = await queueCommitRate(traced);
+    const commit = await commitLatency(traced);
     const spansDropped = on.reduce((sum, r) => sum + (r.spans?.dropped ?? 0), 0) + latency.spans.dropped;
     return {
       rpcFloor: Math.round(percentile(rpcFloorRuns.map((r) => r.peak), 50)),
@@ -218,6 +221,7 @@ export async function checkoutSession(settings: SessionSettings, log: (s: string
       latency,
       cpu,
       queueRate,
+      commit,
     };
   } finally {
     for (const system of systems) await system.stop();

@@ -20,7 +20,7 @@ function execution(orderId: string, decision: 'commit' | 'abort', reason = '', p
     index: 10,
     failureCode: reason,
     failureMessage: reason ? 'why' : '',
-    commit: { decision, reason, participants, coordinator: 'executor-1', term: 2, finished },
+    commit: { decision, reason, participants, coordinator: 'executor-1', term: 2, finished, prepareStartedMs: 0, votedMs: {}, decidedMs: 0, finishedMs: {}, amountCents: 0, votes: {} },
   };
 }
 

@@ -105,3 +105,38 @@ export async function queueCommitRate(system: RunningSystem, orders = 3000): Pro
   if (failed.length > 0) throw new Error(`${failed.length} of ${orders} bench orders failed (first: ${failed[0].failureCode} ${failed[0].failureMessage})`);
   return rate;
 }
+
+/**
+ * Commit latency under two-phase commit, one order at a time: enqueued straight into the queue (fsync), leased by
+ * the executor leader, prepared at the books database and payment, its decision committed and applied; timed until
+ * the leader's ledger has it (polled every 2 ms, so up to ~2 ms is the poll). Every order must commit.
+ */
+export async function commitLatency(system: RunningSystem, orders = 200): Promise<{ orders: number; p50Ms: number; p99Ms: number; maxMs: number }> {
+  const queue = createClient(OrderQueueDefinition, createChannel(system.addresses['order-queue']));
+  const executors = Object.values(system.executors).map((a) => createClient(OrderExecutorDefinition, createChannel(a)));
+  const token = await benchToken(system);
+  const leader = async () => {
+    for (const e of executors) if ((await e.status({})).role === 'leader') return e;
+    throw new Error('no executor leads');
+  };
+  const samples: number[] = [];
+  const run = Date.now();
+  for (let i = 0; i < orders; i++) {
+    const orderId = `latency-${run}-${i}`;
+    const ledger = await leader();
+    const start = performance.now();
+    await queue.enqueue({ order: benchOrder(orderId, token) });
+    for (;;) {
+      const [execution] = (await ledger.executions({ orderIds: [orderId] })).executions;
+      if (execution) {
+        if (execution.failureCode !== '') throw new Error(`bench order ${orderId} failed: ${execution.failureCode} ${execution.failureMessage}`);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    samples.push(performance.now() - start);
+  }
+  const sorted = samples.sort((a, b) => a - b);
+  const round = (ms: number) => Math.round(ms * 10) / 10;
+  return { orders, p50Ms: round(percentile(sorted, 50)), p99Ms: round(percentile(sorted, 99)), maxMs: round(sorted.at(-1)!) };
+}
