@@ -325,11 +325,21 @@ it('partition between the leader and payment while orders flow: every order comm
 
 it('payment cut off from every executor past the prepare timeout while orders flow: those in flight abort, and none is captured or keeps its reservation', async () => {
   await partitions.waitForStableCluster();
-  // 12 s: past the 8 s prepare timeout even if a leader change restarts the clock once in the first 4 s.
+  // 12 s: past the 8 s prepare timeout even if a leader change restarts the clock once in the first 4 s. Besides the
+  // background load, three orders are placed the moment payment is cut off: their Prepare cannot reach payment before
+  // the timeout, so each must abort PARTICIPANT_UNAVAILABLE (whatever the load's orders happened to meet).
+  const placed: string[] = [];
   const aborts = await underLoad('pay-isolated', 'payment cut off from every executor for 12 s under load', async () => {
     await system.network!.cut('payment', executors());
-    await new Promise((r) => setTimeout(r, 12_000));
+    const cutAt = Date.now();
+    placed.push(...(await Promise.all([checkout(), checkout(), checkout()])));
+    await new Promise((r) => setTimeout(r, Math.max(0, 12_000 - (Date.now() - cutAt))));
     await system.network!.heal();
   });
-  expect(aborts.PARTICIPANT_UNAVAILABLE ?? 0).toBeGreaterThan(0);
+  for (const orderId of placed) {
+    const e = await decision(orderId, 'the decision', true);
+    expect({ orderId, decision: e.commit!.decision, reason: e.commit!.reason }).toEqual({ orderId, decision: 'abort', reason: 'PARTICIPANT_UNAVAILABLE' });
+    expect(await paymentState(orderId)).not.toBe('captured');
+  }
+  expect(aborts.PARTICIPANT_UNAVAILABLE ?? 0).toBeGreaterThanOrEqual(placed.length);
 }, 120_000);
