@@ -87,10 +87,11 @@ async function underLoad(tag: string): Promise<{ load: OrderLoad; leader: Awaite
 
 it('isolates the leader from the majority: it steps down, the majority elects a leader in a higher term and keeps executing, and after the heal the old leader follows', async () => {
   const { load, leader } = await underLoad('isolate-leader');
-  const old = leader.id;
   const cutAt = Date.now();
-  const { rejoining } = await partitions.inject('isolate leader');
-  expect(rejoining).toBe(old);
+  // The nemesis isolates whoever leads when it strikes: on a busy box that may be a leader elected a moment after the
+  // test last looked (its term is then higher than `leader.term`, which the checks below allow for).
+  const { rejoining: old } = await partitions.inject('isolate leader');
+  expect(Object.keys(system.executors)).toContain(old);
 
   // CheckQuorum: a leader that hears from no majority within an election timeout (80–160 ms) steps down.
   const steppedDown = await waitFor('the isolated leader to step down', async () => {

@@ -38,6 +38,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * Under two-phase commit (CAUSEWAY_COMMIT_PROTOCOL=2pc) a `committer` takes the leased orders instead: the
  * coordinator proposes each order's decision itself, and the lease is acked the same way, once that entry applies.
  */
+/** Under two-phase commit: how many leases' worth (of `batch` orders each) the coordinator may hold at once. */
+export const MAX_IN_FLIGHT_BATCHES = 4;
+
 @injectable()
 export class QueueConsumer {
   private stopped = false;
@@ -104,10 +107,23 @@ export class QueueConsumer {
           this.inFlight.clear();
           this.inFlightTerm = term;
         }
+        // Under two-phase commit leases are handed over without waiting for their decisions, so the consumer holds
+        // back here instead: at most MAX_IN_FLIGHT_BATCHES leases' worth in the coordinator's hands. Without it a
+        // burst was leased whole, and its Prepare, decision and Finish batches grew to thousands of orders each,
+        // whose synchronous encoding and applying stalled the leader past the election timeout, again and again.
+        let max = this.options.batch;
+        if (this.committer) {
+          const room = this.options.batch * MAX_IN_FLIGHT_BATCHES - this.committer.inFlight();
+          if (room <= 0) {
+            await this.committer.roomChanged(this.options.backoffMs);
+            continue;
+          }
+          max = Math.min(max, room);
+        }
         const { leases } = await this.queue.dequeue({
           consumerId: this.options.id,
           term,
-          max: this.options.batch,
+          max,
           leaseMs: this.options.leaseMs,
           waitMs: this.options.waitMs,
         });
