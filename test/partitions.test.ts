@@ -90,7 +90,9 @@ it('isolates the leader from the majority: it steps down, the majority elects a 
   const cutAt = Date.now();
   // The nemesis isolates whoever leads when it strikes: on a busy box that may be a leader elected a moment after the
   // test last looked (its term is then higher than `leader.term`, which the checks below allow for).
-  const { rejoining: old } = await partitions.inject('isolate leader');
+  const { rejoining } = await partitions.inject('isolate leader');
+  if (rejoining === undefined) throw new Error('the nemesis isolated no executor');
+  const old = rejoining;
   expect(Object.keys(system.executors)).toContain(old);
 
   // CheckQuorum: a leader that hears from no majority within an election timeout (80–160 ms) steps down.
