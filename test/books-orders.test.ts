@@ -6,7 +6,7 @@
 import { createChannel, createClient } from 'nice-grpc';
 import { BooksDatabaseDefinition } from '../src/gen/causeway/v1/books_database';
 import type { BookView, CheckoutResult } from '../src/orchestrator/api-types';
-import { coursePageOrder, getJson, postCheckout, startSystem, waitFor, type RunningSystem } from './support/system';
+import { booksById, coursePageOrder, getJson, postCheckout, startSystem, waitFor, type RunningSystem } from './support/system';
 
 const TOKEN = 'books-orders-test-admin-token';
 
@@ -35,16 +35,7 @@ async function putStock(bookId: string, body: string, headers: Record<string, st
   return { status: res.status, body: (await res.json()) as BookView & { error?: { code: string; message: string } } };
 }
 
-/** GET /books (waiting out a 503 while the database elects its first leader and seeds itself). */
-async function books(): Promise<Map<string, BookView>> {
-  const list = await waitFor('GET /books to answer', async () => {
-    const res = await fetch(`${system.baseUrl}/books`);
-    if (res.status === 503) return undefined;
-    expect(res.status).toBe(200);
-    return ((await res.json()) as { books: BookView[] }).books;
-  });
-  return new Map(list.map((b) => [b.bookId, b]));
-}
+const books = () => booksById(system.baseUrl);
 
 const stockOf = async (bookId: string) => (await books()).get(bookId)!.stock;
 

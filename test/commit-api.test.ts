@@ -4,8 +4,8 @@
  * quantity and a timeline in time order; an order paid with the declined test card ends `failed` PAYMENT_DECLINED
  * with nothing charged and the stock untouched; GET /cluster counts the transactions in flight.
  */
-import type { BookView, CheckoutResult, CommitStep } from '../src/orchestrator/api-types';
-import { coursePageOrder, getJson, postCheckout, startSystem, waitFor, type RunningSystem } from './support/system';
+import type { CheckoutResult, CommitStep } from '../src/orchestrator/api-types';
+import { booksById, coursePageOrder, getJson, postCheckout, startSystem, waitFor, type RunningSystem } from './support/system';
 
 jest.setTimeout(90_000);
 
@@ -25,16 +25,7 @@ afterAll(async () => {
   await system?.stop();
 });
 
-/** GET /books (waiting out a 503 while the database elects its first leader and seeds itself). */
-async function books(): Promise<Map<string, BookView>> {
-  const list = await waitFor('GET /books to answer', async () => {
-    const res = await fetch(`${system.baseUrl}/books`);
-    if (res.status === 503) return undefined;
-    expect(res.status).toBe(200);
-    return ((await res.json()) as { books: BookView[] }).books;
-  });
-  return new Map(list.map((b) => [b.bookId, b]));
-}
+const books = () => booksById(system.baseUrl);
 
 async function order(title: string, quantity: number, card?: string): Promise<string> {
   const overrides: Record<string, unknown> = { items: [{ name: title, quantity }] };

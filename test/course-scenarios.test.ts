@@ -6,7 +6,7 @@
  */
 import { randomCard } from '../src/dev/load/mix';
 import { seededRandom } from '../src/raft/random';
-import { coursePageOrder, getJson, postCheckout, startSystem, waitFor, type RunningSystem } from './support/system';
+import { booksById, coursePageOrder, getJson, postCheckout, startSystem, waitFor, type RunningSystem } from './support/system';
 
 const TOKEN = 'scenario-admin-token-0123456789';
 let system: RunningSystem;
@@ -21,19 +21,7 @@ afterAll(async () => {
   await system?.stop();
 });
 
-interface Book {
-  bookId: string;
-  title: string;
-  stock: number;
-}
-
-async function books(): Promise<Map<string, Book>> {
-  const list = await waitFor('GET /books to answer', async () => {
-    const res = await fetch(`${system.baseUrl}/books`);
-    return res.status === 200 ? ((await res.json()) as { books: Book[] }).books : undefined;
-  });
-  return new Map(list.map((b) => [b.bookId, b]));
-}
+const books = () => booksById(system.baseUrl);
 
 async function setStock(bookId: string, stock: number): Promise<void> {
   const res = await fetch(`${system.baseUrl}/books/${bookId}/stock`, {

@@ -10,7 +10,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import type { ClusterSnapshot, ExecutorView } from '../../orchestrator/api-types';
+import type { BookView, ClusterSnapshot, ExecutorView } from '../../orchestrator/api-types';
 import { readProcessTable } from '../../platform/process-table';
 import { netnsVariable, pidFilePath, processSpecs } from '../launcher/processes';
 import { HostNetwork } from './netns';
@@ -261,6 +261,17 @@ export async function getJson(url: string): Promise<any> {
 /** The executors as the orchestrator's GET /cluster reports them. */
 export async function clusterExecutors(system: RunningSystem): Promise<ExecutorView[]> {
   return ((await getJson(`${system.baseUrl}/cluster`)) as ClusterSnapshot).executors;
+}
+
+/** GET /books by book id, waiting out a 503 while the database elects its first leader and seeds itself. */
+export async function booksById(baseUrl: string): Promise<Map<string, BookView>> {
+  const list = await waitFor('GET /books to answer', async () => {
+    const res = await fetch(`${baseUrl}/books`);
+    if (res.status === 503) return undefined;
+    if (res.status !== 200) throw new Error(`GET /books answered ${res.status}`);
+    return ((await res.json()) as { books: BookView[] }).books;
+  });
+  return new Map(list.map((b) => [b.bookId, b]));
 }
 
 /** The course page's default order (its browser form's pre-filled values). */
