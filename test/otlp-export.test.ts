@@ -143,24 +143,35 @@ describe('OTLP trace export', () => {
     }
   });
 
-  it("traces the order's two-phase commit: a span linked to the checkout, a child per participant and phase, each linked to the batch call that carried it", async () => {
+  it("traces the order's two-phase commit: a span linked to the checkout and to each batch call that carried it, a phase per event", async () => {
     const commit = await waitFor("the order's two-phase commit span, finished", async () =>
       receiver.spans().find((s) => s.name === 'two-phase commit' && s.attributes['order.id'] === checkout.orderId && s.events.some((e) => e.name === 'finished')),
     );
     expect(commit.service).toBe('order-executor');
     expect(commit.links.filter((l) => l.attributes['causeway.link'] === 'checkout').map((l) => l.traceId)).toEqual([checkout.traceId]);
     expect(commit.attributes['commit.decision']).toBe('commit');
-    expect(commit.events.map((e) => e.name)).toEqual(expect.arrayContaining(['decision', 'finished']));
-    const phases = await waitFor('a span per participant and phase under the commit span', async () => {
-      const children = receiver.spans().filter((s) => s.traceId === commit.traceId && s.parentSpanId === commit.spanId);
-      return children.length >= 4 ? children : undefined;
-    });
-    expect(phases.map((s) => s.name).sort()).toEqual(['finish: books-database', 'finish: payment', 'prepare: books-database', 'prepare: payment']);
-    // Each phase links to the batch call that carried it (the orders of one lease share one call per participant),
-    // and that call is traced on both sides.
-    const prepareBooks = phases.find((s) => s.name === 'prepare: books-database')!;
-    const [toCall] = prepareBooks.links.filter((l) => l.attributes['causeway.link'] === 'participant call');
-    expect(toCall).toBeDefined();
+    // Each phase is an event, sent then answered, in protocol order: both prepares answered before the decision,
+    // the decision before any finish.
+    const names = commit.events.map((e) => e.name);
+    expect([...names].sort()).toEqual(
+      [
+        'prepare → books-database', 'prepare → payment', 'books-database voted', 'payment voted', 'decision',
+        'finish → books-database', 'finish → payment', 'books-database finished', 'payment finished', 'finished',
+      ].sort(),
+    );
+    const at = (name: string) => names.indexOf(name);
+    expect(Math.max(at('books-database voted'), at('payment voted'))).toBeLessThan(at('decision'));
+    expect(at('decision')).toBeLessThan(Math.min(at('finish → books-database'), at('finish → payment')));
+    expect(at('finished')).toBe(names.length - 1);
+    expect(commit.events.find((e) => e.name === 'payment voted')!.attributes).toEqual({ vote: 'YES' });
+    expect(commit.events.find((e) => e.name === 'books-database finished')!.attributes).toEqual({ state: expect.any(String) });
+    // The orders of one lease share one batch call per participant and phase: the span links to each, and each call
+    // is traced on both sides.
+    const calls = commit.links.filter((l) => l.attributes['causeway.link'] === 'participant call');
+    expect(calls.map((l) => l.attributes['causeway.phase']).sort()).toEqual(
+      ['finish → books-database', 'finish → payment', 'prepare → books-database', 'prepare → payment'].sort(),
+    );
+    const toCall = calls.find((l) => l.attributes['causeway.phase'] === 'prepare → books-database')!;
     const rpc = await waitFor('the PrepareBatch call on both sides', async () => {
       const spans = receiver.spans().filter((s) => s.traceId === toCall.traceId && s.name === 'causeway.v1.BooksDatabase/PrepareBatch');
       return spans.length >= 2 ? spans : undefined;
