@@ -50,6 +50,16 @@ class FakeParticipant implements TwoPhaseParticipant {
     return txs.map((t) => this.votes.get(t.txId) ?? { kind: 'yes' });
   }
 
+  /** warm() calls, and those that succeeded. */
+  warms = 0;
+  warmed = 0;
+
+  async warm(): Promise<void> {
+    this.warms++;
+    if (this.down) throw new Error('connection refused');
+    this.warmed++;
+  }
+
   async finish(txs: readonly { txId: string; commit: boolean }[]): Promise<string[]> {
     this.finishes.push([...txs]);
     if (this.down) throw new Error('connection refused');
@@ -139,6 +149,17 @@ describe('two-phase commit driver and GetDecision', () => {
       failureCode: '',
       commit: { decision: 'commit', reason: '', participants: { 'books-database': 'committed', payment: 'committed' }, coordinator: 'executor-1', term: 3, finished: true },
     });
+  });
+
+  it('warms both participants up at start, on any replica, and keeps trying one that cannot be reached yet', async () => {
+    raft.role = 'follower';
+    payment.down = true;
+    twoPhase.start();
+    await until('books warmed up, payment tried twice', () => books.warmed === 1 && payment.warms >= 2, 3000);
+    expect(payment.warmed).toBe(0);
+    payment.down = false;
+    await until('payment warmed up once it answers', () => payment.warmed === 1, 3000);
+    expect(books.warms).toBe(1);
   });
 
   it('asks again while a participant cannot be reached, aborts at the deadline, and keeps sending Finish until it answers', async () => {

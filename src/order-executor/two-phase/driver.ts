@@ -41,6 +41,9 @@ export type DecisionReply = { decision: 'commit' | 'abort' | 'pending'; reason: 
 
 const tracer = trace.getTracer('causeway.executor');
 
+/** How often a replica tries again to reach a participant it could not warm up (see warmParticipants). */
+const WARM_RETRY_MS = 1000;
+
 /** A transaction this leader drives, for its trace and its latency. */
 interface Traced {
   span: Span;
@@ -71,6 +74,7 @@ export class TwoPhaseCommit implements LeaseCommitter {
   private readonly participants: Record<Participant, TwoPhaseParticipant>;
   private timer: NodeJS.Timeout | undefined;
   private flushQueued = false;
+  private stopped = false;
 
   constructor(
     @inject(RaftDriver) private readonly raft: RaftDriver,
@@ -88,6 +92,7 @@ export class TwoPhaseCommit implements LeaseCommitter {
   }
 
   start(): void {
+    void this.warmParticipants();
     this.timer = setInterval(() => {
       if (!this.syncLeadership()) return;
       this.core.tick(this.now());
@@ -97,8 +102,29 @@ export class TwoPhaseCommit implements LeaseCommitter {
   }
 
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
     this.endAll('executor stopping');
+  }
+
+  /**
+   * On every replica, leader or not: connect to both participants and fetch what a first Prepare needs, retrying
+   * until done. A new leader's first commit then waits for no connection or catalog read: in the failover bench,
+   * the first order after an election took ~130 ms from lease to decision against ~55 ms in steady state.
+   */
+  private async warmParticipants(): Promise<void> {
+    const cold = new Set(Object.values(this.participants));
+    while (cold.size > 0 && !this.stopped) {
+      for (const participant of [...cold]) {
+        try {
+          await participant.warm();
+          cold.delete(participant);
+        } catch (err) {
+          this.logger.debug(`${participant.name} not ready yet: ${(err as Error).message}`);
+        }
+      }
+      if (cold.size > 0) await new Promise((r) => setTimeout(r, WARM_RETRY_MS).unref());
+    }
   }
 
   inFlight(): number {

@@ -17,8 +17,9 @@ describe('participant adapters', () => {
 
   it('the books database: titles resolved to ids, an unknown title refused without a call, votes kept in order', async () => {
     const prepared: PrepareStockRequest[][] = [];
+    let reads = 0;
     const port: BooksParticipantPort = {
-      read: async () => ({ books: [{ bookId: 'bk-001', title: 'Dune', priceCents: 999, stock: 3 }], unknownBookIds: [], index: 1 }) as ReadStockResponse,
+      read: async () => (reads++, { books: [{ bookId: 'bk-001', title: 'Dune', priceCents: 999, stock: 3 }], unknownBookIds: [], index: 1 }) as ReadStockResponse,
       prepareBatch: async (txs) => {
         prepared.push([...txs]);
         return txs.map((t) => ({ vote: t.items[0].quantity > 3 ? 'OUT_OF_STOCK' : 'YES', bookId: t.items[0].bookId, index: 2 }));
@@ -26,6 +27,9 @@ describe('participant adapters', () => {
       finishBatch: async (txs: readonly FinishStockRequest[]) => txs.map((t) => ({ state: t.commit ? 'committed' : 'aborted', index: 3 })),
     };
     const books = new BooksParticipant(port);
+    // Warming up reads the titles once; Prepare then needs no read of its own.
+    await books.warm();
+    expect(reads).toBe(1);
     const tx = (txId: string, name: string, quantity: number) => ({ txId, items: [{ name, quantity }], paymentToken: 'tok', amountCents: 1 });
     const votes = await books.prepare([tx('a', ' DUNE ', 1), tx('b', 'Nope', 1), tx('c', 'dune', 9)], 4);
     // A no vote names the book by its title, as the customer's order did (the database answers its id).
@@ -37,10 +41,13 @@ describe('participant adapters', () => {
       ],
     ]);
     await expect(books.finish([{ txId: 'a', commit: true }])).resolves.toEqual(['committed']);
+    expect(reads).toBe(1);
   });
 
   it('payment: one answer per transaction or the call fails loudly', async () => {
+    let readies = 0;
     const payment = new PaymentParticipant({
+      ready: async () => void readies++,
       prepareBatch: async () => [{ vote: 'YES', message: '' }],
       finishBatch: async (txs) => txs.map((t) => ({ txId: t.txId, state: t.commit ? 'captured' : 'voided', amountCents: 0, maskedCard: '', updatedAtMs: 0 })),
     });
@@ -48,5 +55,7 @@ describe('participant adapters', () => {
     await expect(payment.prepare([tx('a')], 2)).resolves.toEqual([{ kind: 'yes' }]);
     await expect(payment.prepare([tx('a'), tx('b')], 2)).rejects.toThrow(/payment answered 1 results for 2 transactions/);
     await expect(payment.finish([{ txId: 'a', commit: false }])).resolves.toEqual(['voided']);
+    await payment.warm();
+    expect(readies).toBe(1);
   });
 });

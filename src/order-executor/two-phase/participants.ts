@@ -1,4 +1,4 @@
-import type { Channel } from 'nice-grpc';
+import { waitForChannelReady, type Channel } from 'nice-grpc';
 import type {
   FinishStockRequest,
   FinishStockResponse,
@@ -33,6 +33,8 @@ export interface BooksParticipantPort {
 }
 
 export interface PaymentParticipantPort {
+  /** Resolves once connected (rejects if not within the call deadline). */
+  ready(): Promise<void>;
   prepareBatch(txs: readonly PaymentPrepareRequest[]): Promise<PaymentPrepareResponse[]>;
   finishBatch(txs: readonly PaymentFinishRequest[]): Promise<PaymentRecord[]>;
 }
@@ -52,6 +54,11 @@ export interface TwoPhaseParticipant {
   prepare(txs: readonly TxOrder[], term: number): Promise<Vote[]>;
   /** The participant's state after the decision, per transaction ("committed", "captured", "voided", …). */
   finish(txs: readonly { txId: string; commit: boolean }[]): Promise<string[]>;
+  /**
+   * Gets ready to be asked: connected, and whatever the first Prepare would otherwise fetch. Every replica does it
+   * at start, so a new leader's first commit after a failover pays for none of it. Throws while it cannot.
+   */
+  warm(): Promise<void>;
 }
 
 /** The participant answered something this build does not know: fail loudly rather than guess a vote. */
@@ -114,6 +121,11 @@ export class BooksParticipant implements TwoPhaseParticipant {
 
   constructor(private readonly port: BooksParticipantPort) {}
 
+  /** The titles' ids (a linearizable read, which also finds the database's leader). */
+  async warm(): Promise<void> {
+    await this.titles();
+  }
+
   async prepare(txs: readonly TxOrder[], term: number): Promise<Vote[]> {
     const ids = await this.titles();
     const votes: (Vote | undefined)[] = [];
@@ -166,6 +178,10 @@ export class PaymentParticipant implements TwoPhaseParticipant {
 
   constructor(private readonly port: PaymentParticipantPort) {}
 
+  warm(): Promise<void> {
+    return this.port.ready();
+  }
+
   async prepare(txs: readonly TxOrder[], term: number): Promise<Vote[]> {
     const responses = await this.port.prepareBatch(txs.map((tx) => ({ txId: tx.txId, token: tx.paymentToken, amountCents: tx.amountCents, term })));
     expectCount(this.name, responses.length, txs.length);
@@ -183,9 +199,15 @@ export class PaymentParticipant implements TwoPhaseParticipant {
 export class GrpcPaymentPort implements PaymentParticipantPort {
   private readonly client: PaymentClient;
   private readonly channel: Channel;
+  private readonly deadlineMs: number;
 
   constructor(address: string, deadlineMs: number) {
     ({ client: this.client, channel: this.channel } = createGrpcClient(PaymentDefinition, address, { deadlineMs, maxReconnectBackoffMs: 500 }));
+    this.deadlineMs = deadlineMs;
+  }
+
+  ready(): Promise<void> {
+    return waitForChannelReady(this.channel, new Date(Date.now() + this.deadlineMs));
   }
 
   async prepareBatch(txs: readonly PaymentPrepareRequest[]): Promise<PaymentPrepareResponse[]> {
