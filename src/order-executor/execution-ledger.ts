@@ -1,5 +1,5 @@
 import type { Entry } from '../raft/types';
-import { ABORT_REASONS, type AbortReason, type CommitTimes, type Decision, type ParticipantStates, type ParticipantTimes } from './two-phase/types';
+import { ABORT_REASONS, copyCommitTimes, type AbortReason, type CommitTimes, type Decision, type ParticipantStates, type ParticipantTimes } from './two-phase/types';
 
 /**
  * The replicated state machine of the executors: which orders were executed,
@@ -183,12 +183,6 @@ interface LedgerSnapshot {
   unfinished?: ExecutionTuple[];
 }
 
-const copyTimes = (times: CommitTimes): CommitTimes => ({
-  ...times,
-  ...(times.votedAt ? { votedAt: { ...times.votedAt } } : {}),
-  ...(times.finishedAt ? { finishedAt: { ...times.finishedAt } } : {}),
-});
-
 const toTuple = (e: Execution): ExecutionTuple => {
   if (e.commit) return [e.orderId, e.executor, e.term, e.index, e.failure?.code ?? null, e.failure?.message ?? null, e.commit];
   return e.failure ? [e.orderId, e.executor, e.term, e.index, e.failure.code, e.failure.message] : [e.orderId, e.executor, e.term, e.index];
@@ -197,7 +191,7 @@ const toTuple = (e: Execution): ExecutionTuple => {
 const fromTuple = ([orderId, executor, term, index, failureCode, failureMessage, commit]: ExecutionTuple): Execution => {
   const execution: Execution = { orderId, executor, term, index };
   if (failureCode) execution.failure = { code: failureCode, message: failureMessage ?? '' };
-  if (commit) execution.commit = { ...commit, participants: { ...commit.participants }, ...(commit.votes ? { votes: { ...commit.votes } } : {}), ...(commit.times ? { times: copyTimes(commit.times) } : {}) };
+  if (commit) execution.commit = { ...commit, participants: { ...commit.participants }, ...(commit.votes ? { votes: { ...commit.votes } } : {}), ...(commit.times ? { times: copyCommitTimes(commit.times) } : {}) };
   return execution;
 };
 
@@ -233,7 +227,7 @@ export class ExecutionLedger {
         coordinator: command.leader,
         term,
         finished: false,
-        ...(times ? { times: copyTimes(times) } : {}),
+        ...(times ? { times: copyCommitTimes(times) } : {}),
         ...(amountCents !== undefined ? { amountCents } : {}),
       };
       this.unfinishedTxs.set(command.orderId, execution);

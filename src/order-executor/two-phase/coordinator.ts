@@ -1,4 +1,4 @@
-import { PARTICIPANTS, type AbortReason, type CommitTimes, type Decision, type Participant, type ParticipantStates, type ParticipantTimes, type Vote } from './types';
+import { copyCommitTimes, PARTICIPANTS, type AbortReason, type CommitTimes, type Decision, type Participant, type ParticipantStates, type ParticipantTimes, type Vote } from './types';
 
 /**
  * The two-phase-commit coordinator of the executor leader (issue 14), as a pure state machine in the manner of
@@ -334,7 +334,7 @@ export class Coordinator {
       votes: { ...tx.votes },
       term: this.term!,
       presumed: tx.presumed,
-      times: { ...tx.times, ...(tx.times.votedAt ? { votedAt: { ...tx.times.votedAt } } : {}) },
+      times: copyCommitTimes(tx.times),
     };
   }
 

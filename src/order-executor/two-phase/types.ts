@@ -51,3 +51,10 @@ export interface CommitTimes {
   /** Each participant acknowledged its Finish (the leader that finished it may be a later one). */
   finishedAt?: ParticipantTimes;
 }
+
+/** A copy that shares no map with the original (a log entry's times, the ledger's and the core's stay apart). */
+export const copyCommitTimes = (times: CommitTimes): CommitTimes => ({
+  ...times,
+  ...(times.votedAt ? { votedAt: { ...times.votedAt } } : {}),
+  ...(times.finishedAt ? { finishedAt: { ...times.finishedAt } } : {}),
+});
