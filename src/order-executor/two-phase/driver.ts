@@ -60,8 +60,8 @@ interface Traced {
  * Traced as one 'two-phase commit' span per transaction, linked to the checkout and to each batch call that carried
  * it; each phase is an event on it ('prepare → payment' when sent, 'payment voted' with the vote, 'decision',
  * 'finish → books-database', 'books-database finished' with its state, 'finished'). Events, not a child span per
- * participant and phase: four spans per order cost the leader more CPU than the rest of its tracing together
- * (issue 11), and the events carry the same times.
+ * participant and phase: the events carry the same times, and without those four spans per order the executors'
+ * CPU per order in queue bursts fell from 6.2–9.4 ms to 4.5–5.5 ms (issue 11).
  */
 @injectable()
 export class TwoPhaseCommit implements LeaseCommitter {
