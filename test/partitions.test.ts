@@ -171,7 +171,12 @@ it('restarts a SIGKILLed executor inside its own namespace, where it rejoins the
     return next && next !== pid ? next : undefined;
   });
   // `ip netns exec` execs node, so the pid the launcher holds is the service's own, and it runs in the namespace.
-  expect(await system.network!.processes(victim)).toEqual([restarted]);
+  // The launcher learns the pid at spawn, a moment before `ip` has entered the namespace: wait until it has.
+  const inNamespace = await waitFor(`${victim}'s new process in its namespace`, async () => {
+    const pids = await system.network!.processes(victim);
+    return pids.length > 0 ? pids : undefined;
+  });
+  expect(inNamespace).toEqual([restarted]);
   await partitions.rejoinMs(victim, 20_000);
   // Its Prometheus endpoint moved into the namespace with it.
   const metrics = await (await fetch(`http://${system.hostOf(victim)}:${system.metricsPorts[victim]}/metrics`)).text();
