@@ -247,15 +247,24 @@ export class RaftNode {
   }
 
   /**
+   * The snapshot `data` stands for, as of applied entry `index` (its term from the log), without compacting: a
+   * caller may write it out first and compact() once it is durable. Throws if the index is not applied yet, or
+   * already compacted.
+   */
+  snapshotAt(index: number, data: string): Snapshot {
+    if (index > this.applied) throw new Error(`compact to ${index}: only ${this.applied} is applied`);
+    if (index <= this.log.snapshotIndex) throw new Error(`compact to ${index}: already compacted to ${this.log.snapshotIndex}`);
+    return { index, term: this.log.termAt(index)!, data };
+  }
+
+  /**
    * The caller has applied everything up to `index` and captured its state
    * machine there as `data`: the log before it is dropped (§7). Returns the
    * snapshot, with the hard state already on disk and the entries after it that
    * are too, which is what the caller's compacted storage must hold.
    */
   compact(index: number, data: string): { snapshot: Snapshot; hardState: HardState; tail: Entry[] } {
-    if (index > this.applied) throw new Error(`compact to ${index}: only ${this.applied} is applied`);
-    if (index <= this.log.snapshotIndex) throw new Error(`compact to ${index}: already compacted to ${this.log.snapshotIndex}`);
-    const snapshot: Snapshot = { index, term: this.log.termAt(index)!, data };
+    const snapshot = this.snapshotAt(index, data);
     this.log.compact(index);
     this.snapshot = snapshot;
     return { snapshot, hardState: { ...this.persistedHardState }, tail: this.log.stableAfter(index) };

@@ -34,7 +34,21 @@ class MemoryStorage implements RaftStorage {
     this.events.push('persisted');
   }
 
+  /** Snapshots written to their "file" (saveSnapshot), in order. */
+  readonly saved: Snapshot[] = [];
+  /** Set to hold saveSnapshot() back, as a slow write of a large snapshot would. */
+  saveGate: Promise<void> | undefined;
+
+  async saveSnapshot(snapshot: Snapshot): Promise<void> {
+    this.events.push(`save ${snapshot.index}`);
+    await new Promise((r) => setTimeout(r, 1));
+    if (this.saveGate) await this.saveGate;
+    this.saved.push(snapshot);
+    this.events.push(`saved ${snapshot.index}`);
+  }
+
   async compact(snapshot: Snapshot, hardState: HardState, tail: Entry[]): Promise<void> {
+    if (this.saved.at(-1) !== snapshot) throw new Error(`compact(${snapshot.index}) before its snapshot was saved`);
     // The tail must be exactly the durable log after the snapshot (later entries come with the next persist).
     const durableAfter = this.entries.filter((e) => e.index > snapshot.index);
     this.compactions.push({ snapshot, tail: [...tail], durableAfter });
@@ -173,6 +187,44 @@ describe('RaftDriver', () => {
       expect(snapshot.data).toBe(`state as of ${snapshot.index}`);
       expect(tail).toEqual(durableAfter);
     }
+  });
+
+  it('goes on persisting, committing and applying while a snapshot is written, and compacts once it is durable', async () => {
+    const c = cluster(['n1', 'n2', 'n3'], { snapshotEntries: 3 });
+    drivers.push(c.driver);
+    c.driver.start();
+    await until('vote requests', () => c.sent.some((s) => s.message.type === 'Vote'));
+    const { term } = c.node.status();
+    c.driver.receive([message({ type: 'VoteResponse', from: 'n2', term })]);
+    await until('leadership', () => c.node.status().role === 'leader' && c.storage.lastIndex === 1);
+    let release!: () => void;
+    c.storage.saveGate = new Promise((r) => (release = r));
+    const ack = async (index: number) => {
+      c.driver.receive([message({ type: 'AppendResponse', from: 'n2', term, index, reject: false })]);
+      await until(`entry ${index} applied`, () => c.node.status().applied === index);
+    };
+    c.driver.propose(['a', 'b']); // 2..3
+    await until('proposals persisted', () => c.storage.lastIndex === 3);
+    await ack(3); // 3 applied: the snapshot at 3 is captured and its write held
+    await until('the snapshot write started', () => c.events.includes('save 3'));
+    const sentBefore = c.sent.length;
+    c.driver.propose(['c', 'd', 'e']); // 4..6
+    await until('proposals persisted while the snapshot is written', () => c.storage.lastIndex === 6);
+    await until('appends sent while the snapshot is written', () => c.sent.slice(sentBefore).some((s) => s.message.type === 'Append'));
+    await ack(6);
+    expect(c.storage.compactions).toEqual([]);
+    expect(c.node.status().snapshotIndex).toBe(0);
+    release();
+    await until('compacted', () => c.storage.compactions.length >= 1);
+    const { snapshot, tail, durableAfter } = c.storage.compactions[0];
+    expect(snapshot).toEqual({ index: 3, term, data: 'state as of 3' });
+    expect(tail.map((e) => e.index)).toEqual([4, 5, 6]);
+    expect(tail).toEqual(durableAfter);
+    // The next snapshot is taken from the state applied by then (6), once the first is compacted.
+    await until('the next snapshot', () => c.storage.compactions.length === 2);
+    expect(c.node.status().snapshotIndex).toBe(6);
+    expect(c.storage.compactions[1].snapshot.index).toBe(6);
+    expect(c.events.filter((e) => /^save/.test(e))).toEqual(['save 3', 'saved 3', 'save 6', 'saved 6']);
   });
 
   it("installs a leader's snapshot: persisted, then restored, before the entries after it are applied", async () => {

@@ -7,7 +7,9 @@ import type { Entry, HardState, Message, MessageType, NodeId, Ready, Snapshot } 
 export interface RaftStorage {
   /** Makes a Ready's snapshot, hard state and entries durable before anything is sent. */
   persist(rd: Ready): Promise<void>;
-  /** Local compaction: the snapshot becomes durable, then the log keeps only `tail` (the entries after it). */
+  /** Makes a local snapshot durable without holding up persist() meanwhile (the log is not touched). */
+  saveSnapshot(snapshot: Snapshot): Promise<void>;
+  /** Local compaction: the snapshot is durable (saved before, or now), then the log keeps only `tail` (the entries after it). */
   compact(snapshot: Snapshot, hardState: HardState, tail: Entry[]): Promise<void>;
 }
 
@@ -89,6 +91,8 @@ export class RaftDriver {
   private replicating: { span: Span; lastIndex: number }[] = [];
 
   private readonly tickMs: number;
+  /** A local snapshot being written to its file, not yet compacted into the log (see maybeCompact). */
+  private saving: { snapshot: Snapshot; started: number; saved: boolean } | undefined;
   private readonly snapshotEntries: number;
   private readonly replicationSampleRate: number;
   private readonly random: () => number;
@@ -274,7 +278,9 @@ export class RaftDriver {
     if (this.draining) return;
     this.draining = true;
     try {
-      while (!this.stopped && this.node.hasReady()) {
+      while (!this.stopped && (this.node.hasReady() || this.saving?.saved)) {
+        await this.maybeCompact();
+        if (!this.node.hasReady()) continue;
         const rd = this.node.ready();
         await this.storage.persist(rd);
         this.hooks.send(rd.messages);
@@ -300,17 +306,33 @@ export class RaftDriver {
   }
 
   /**
-   * Every `snapshotEntries` applied entries: capture the state machine, drop the
-   * log before it in the core, then on disk (snapshot first, so a crash between
-   * the two leaves a long log, never a hole). It runs inside the drain loop, the
-   * storage's only writer, so no persist interleaves with the rewrite.
+   * Every `snapshotEntries` applied entries: capture the state machine, write it to its file in the background,
+   * and once that is durable, drop the log before it in the core, then on disk. Only the capture (and, later, the
+   * log's rewrite) holds up the Ready loop: writing a snapshot of megabytes took 300–750 ms on a busy machine, and
+   * a leader that sends nothing for that long is voted out. The rewrite runs inside the drain loop, the log's only
+   * writer, so no persist interleaves with it; a leader's snapshot installed meanwhile supersedes this one.
    */
   private async maybeCompact(): Promise<void> {
+    if (this.saving?.saved) {
+      const { snapshot, started } = this.saving;
+      this.saving = undefined;
+      if (snapshot.index <= this.node.status().snapshotIndex) return;
+      const { hardState, tail } = this.node.compact(snapshot.index, snapshot.data);
+      await this.storage.compact(snapshot, hardState, tail);
+      this.hooks.compacted?.(snapshot, Buffer.byteLength(snapshot.data), performance.now() - started);
+      return;
+    }
+    if (this.saving) return;
     const { applied, snapshotIndex } = this.node.status();
     if (this.snapshotEntries <= 0 || applied - snapshotIndex < this.snapshotEntries) return;
-    const started = performance.now();
-    const { snapshot, hardState, tail } = this.node.compact(applied, this.hooks.capture());
-    await this.storage.compact(snapshot, hardState, tail);
-    this.hooks.compacted?.(snapshot, Buffer.byteLength(snapshot.data), performance.now() - started);
+    const saving = { snapshot: this.node.snapshotAt(applied, this.hooks.capture()), started: performance.now(), saved: false };
+    this.saving = saving;
+    this.storage.saveSnapshot(saving.snapshot).then(
+      () => {
+        saving.saved = true;
+        this.schedule();
+      },
+      (err: Error) => this.failStop(new Error(`writing the snapshot at ${saving.snapshot.index}: ${err.message}`)),
+    );
   }
 }

@@ -141,6 +141,38 @@ describe('RaftFileStorage', () => {
       expect(ids((await reopen()).entries)).toEqual(['9@2', '10@2']);
     });
 
+    it('saves a snapshot beside the log while appends go on; compact then drops the prefix without writing it again', async () => {
+      await withStorage(async (s) => {
+        await s.persist(ready({ hardState: hs(8), entries: entries(1, 10) }));
+        const saving = s.saveSnapshot(snapshot(6));
+        await s.persist(ready({ entries: entries(11, 12) }));
+        await saving;
+      });
+      // Stopped (or crashed) before compact: the new snapshot and the whole log read as the same state.
+      let state = await reopen();
+      expect(state.snapshot).toEqual(snapshot(6));
+      expect(ids(state.entries)).toEqual(['7@1', '8@1', '9@1', '10@1', '11@1', '12@1']);
+      await withStorage(async (s) => {
+        const before = fs.statSync(path.join(dir, RAFT_SNAPSHOT_FILE)).mtimeMs;
+        await s.compact(snapshot(6), hs(8), entries(7, 12));
+        expect(fs.statSync(path.join(dir, RAFT_SNAPSHOT_FILE)).mtimeMs).toBe(before);
+      });
+      state = await reopen();
+      expect(state.snapshot).toEqual(snapshot(6));
+      expect(ids(state.entries)).toEqual(['7@1', '8@1', '9@1', '10@1', '11@1', '12@1']);
+    });
+
+    it("writes a leader's snapshot after a local one still being written, never under it", async () => {
+      await withStorage(async (s) => {
+        await s.persist(ready({ hardState: hs(8), entries: entries(1, 10) }));
+        const local = s.saveSnapshot(snapshot(6));
+        await s.persist(ready({ snapshot: snapshot(20, 2), hardState: hs(20, 2) }));
+        await local;
+        await expect(s.saveSnapshot(snapshot(9))).rejects.toThrow('snapshot at 9 written after the one at 20');
+      });
+      expect(await reopen()).toEqual({ hardState: hs(20, 2), snapshot: snapshot(20, 2), entries: [], repairedBytes: 0 });
+    });
+
     it('clamps the commit index to [snapshot index, last index]', async () => {
       await withStorage(async (s) => {
         await s.persist(ready({ hardState: hs(2), entries: entries(1, 10) }));

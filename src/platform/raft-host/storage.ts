@@ -41,6 +41,13 @@ export class RaftFileStorage {
   private durable: HardState;
   /** persist and compact run one at a time, in call order (a compaction must not overtake entries). */
   private previous: Promise<unknown> = Promise.resolve();
+  /**
+   * Snapshot file writes, one at a time in call order, apart from the log's: a local snapshot is written while
+   * persists go on (see saveSnapshot), and a leader's snapshot waits for it rather than be overwritten by it.
+   */
+  private snapshotWrites: Promise<unknown> = Promise.resolve();
+  /** The index of the snapshot in the file (0: none). */
+  private savedIndex: number;
   /** Set by the first failed write: what is on disk is then unknown, so nothing more is written. */
   private failure: Error | undefined;
 
@@ -48,8 +55,10 @@ export class RaftFileStorage {
     readonly dir: string,
     private readonly log: RecordLog,
     hardState: HardState,
+    snapshotIndex: number,
   ) {
     this.hardState = this.durable = hardState;
+    this.savedIndex = snapshotIndex;
   }
 
   static async open(dir: string): Promise<OpenedRaftStorage> {
@@ -59,7 +68,7 @@ export class RaftFileStorage {
       const snapshotFile = path.join(dir, RAFT_SNAPSHOT_FILE);
       const snapshot = parseSnapshot(await readSnapshotFile(snapshotFile, recovery), snapshotFile, recovery);
       const state = restore(snapshot, records, log.file, recovery);
-      return { storage: new RaftFileStorage(dir, log, state.hardState), state, repairedBytes };
+      return { storage: new RaftFileStorage(dir, log, state.hardState, snapshot?.index ?? 0), state, repairedBytes };
     } catch (err) {
       await log.close();
       throw err;
@@ -90,17 +99,33 @@ export class RaftFileStorage {
   }
 
   /**
+   * Makes a local snapshot durable in its own file, without holding up persist(): the log is not touched, so the
+   * Ready loop goes on appending (and a leader on sending heartbeats) while a large snapshot is written. A crash
+   * meanwhile leaves the new snapshot beside the whole log, which open() reads as the same state. compact() then
+   * drops the log before it.
+   */
+  saveSnapshot(snapshot: Snapshot): Promise<void> {
+    return this.writeSnapshot(snapshot);
+  }
+
+  /**
    * Local compaction: `snapshot` is the state machine as of snapshot.index and
-   * `tail` the entries after it. The snapshot becomes durable first, then the
-   * log is rewritten to `hardState` + `tail`; a crash between the two leaves the
-   * new snapshot and the whole old log, which open() reads as the same state.
+   * `tail` the entries after it. The snapshot becomes durable first (unless
+   * saveSnapshot already made it so), then the log is rewritten to `hardState` +
+   * `tail`; a crash between the two leaves the new snapshot and the whole old
+   * log, which open() reads as the same state.
    */
   compact(snapshot: Snapshot, hardState: HardState, tail: Entry[]): Promise<void> {
     const misplaced = tail.findIndex((entry, i) => entry.index !== snapshot.index + 1 + i);
     if (misplaced !== -1) {
       return Promise.reject(new Error(`compact: tail[${misplaced}] has index ${tail[misplaced].index}, expected ${snapshot.index + 1 + misplaced}`));
     }
-    return this.serially(() => this.replaceLog(snapshot, hardState, tail));
+    return this.serially(async () => {
+      await this.snapshotWrites;
+      if (this.savedIndex !== snapshot.index) await this.writeSnapshot(snapshot);
+      await this.log.rewrite([encode(logRecord(hardState, tail))]);
+      this.hardState = this.durable = hardState;
+    });
   }
 
   /** fsyncs of the log so far (commit-only hard states skip theirs). */
@@ -111,13 +136,29 @@ export class RaftFileStorage {
   /** Waits for the writes in flight, then closes the log. */
   async close(): Promise<void> {
     await this.previous;
+    await this.snapshotWrites;
     await this.log.close();
   }
 
+  /** A leader's snapshot replaces the file (after any local one still being written), then the log. */
   private async replaceLog(snapshot: Snapshot, hardState: HardState, entries: Entry[]): Promise<void> {
-    await writeSnapshotFile(path.join(this.dir, RAFT_SNAPSHOT_FILE), JSON.stringify(snapshot));
+    await this.writeSnapshot(snapshot);
     await this.log.rewrite([encode(logRecord(hardState, entries))]);
     this.hardState = this.durable = hardState;
+  }
+
+  private writeSnapshot(snapshot: Snapshot): Promise<void> {
+    const run = this.snapshotWrites.then(async () => {
+      if (this.failure) throw this.failure;
+      // Snapshots only move forward: an older one written over a newer would leave the log starting past it.
+      if (snapshot.index < this.savedIndex) throw new Error(`snapshot at ${snapshot.index} written after the one at ${this.savedIndex}`);
+      await writeSnapshotFile(path.join(this.dir, RAFT_SNAPSHOT_FILE), JSON.stringify(snapshot));
+      this.savedIndex = snapshot.index;
+    });
+    this.snapshotWrites = run.catch((err: Error) => {
+      this.failure ??= err;
+    });
+    return run;
   }
 
   private serially(step: () => Promise<void>): Promise<void> {
