@@ -144,6 +144,10 @@ describe('executor cluster', () => {
     const next = events().find((e) => e.type === 'leader' && e.data.leaderId !== before.id && e.data.term > before.term)!.data;
     // The new leader's own role change came with it.
     expect(events().some((e) => e.type === 'role' && e.data.executor === next.leaderId && e.data.role === 'leader')).toBe(true);
+    // The survivors took the reset connection for the crash it was, and campaigned without waiting out the timeout.
+    // (The line crosses the launcher's pipes, so it may arrive after the event: wait for it.)
+    const lostLine = (r: { service: string; message: string }) => r.service === 'order-executor' && r.message.startsWith(`lost the connection to leader ${before.id} `);
+    await waitFor('a survivor to log the lost leader', async () => (system.records().some(lostLine) ? true : undefined), 5000);
     abort.abort();
   });
 

@@ -95,7 +95,7 @@ it('isolates the leader from the majority: it steps down, the majority elects a 
   const old = rejoining;
   expect(Object.keys(system.executors)).toContain(old);
 
-  // CheckQuorum: a leader that hears from no majority within an election timeout (80–160 ms) steps down.
+  // CheckQuorum: a leader that hears from no majority within an election timeout (140–280 ms) steps down.
   const steppedDown = await waitFor('the isolated leader to step down', async () => {
     const s = (await partitions.statuses())[old];
     return s && s.role !== 'leader' ? s : undefined;

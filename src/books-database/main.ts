@@ -103,6 +103,8 @@ runMain('books-database', async () => {
     },
   });
   const driver = container.resolve(RaftDriver);
+  // A peer whose connection is reset or refused has crashed: if it led, campaign now, not after the timeout.
+  transport.onPeerLost((peer) => driver.peerLost(peer));
   proposals = container.resolve(Proposals);
   const service = container.resolve(BooksDatabaseService);
 

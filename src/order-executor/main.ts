@@ -146,6 +146,8 @@ runMain('order-executor', async () => {
     },
   });
   const driver = container.resolve(RaftDriver);
+  // A peer whose connection is reset or refused has crashed: if it led, campaign now, not after the timeout.
+  transport.onPeerLost((peer) => driver.peerLost(peer));
   const service = container.resolve(OrderExecutorService);
   consumer = container.resolve(QueueConsumer);
   if (twoPhaseOn) twoPhase = container.resolve(TwoPhaseCommit);

@@ -44,7 +44,9 @@ export type RaftEvent =
   | { type: 'became-leader'; term: number; votes: { granted: NodeId[]; denied: NodeId[] } }
   | { type: 'election-lost'; term: number; preVote: boolean; votes: { granted: NodeId[]; denied: NodeId[] } }
   | { type: 'stepped-down'; term: number; reason: string }
-  | { type: 'leader-changed'; term: number; leader: NodeId | null };
+  | { type: 'leader-changed'; term: number; leader: NodeId | null }
+  /** The transport lost the leader's connection (see leaderUnreachable): this follower campaigns within a few ticks. */
+  | { type: 'leader-unreachable'; term: number; leader: NodeId };
 
 /**
  * A Raft node as a pure state machine, after etcd's raft: `tick()` advances
@@ -56,6 +58,12 @@ export type RaftEvent =
  * cannot bump the term and depose a healthy leader when it returns, and
  * CheckQuorum so a leader cut off from a majority steps down.
  */
+/**
+ * After losing the leader's connection, a follower campaigns within this many ticks, at random, so that two followers
+ * that lost it at once rarely campaign in the same tick (and split the vote).
+ */
+export const LEADER_LOST_JITTER_TICKS = 5;
+
 export class RaftNode {
   readonly id: NodeId;
   private readonly peers: NodeId[];
@@ -113,6 +121,21 @@ export class RaftNode {
     this.ticks++;
     if (this.role === 'leader') this.tickLeader();
     else this.tickElection();
+  }
+
+  /**
+   * The transport's connection to `peer` failed with an error (reset or refused): what a crashed process causes, and
+   * a slow one does not. If `peer` is our leader, we stop deferring to it: its lease ends (we grant others' votes)
+   * and we campaign within LEADER_LOST_JITTER_TICKS ticks rather than a whole election timeout, so a crash is
+   * followed by an election at once while a slow leader keeps the longer timeout. Harmless when wrong: pre-vote
+   * asks first, a follower still hearing the leader refuses, and the leader's next Append makes it ours again.
+   */
+  leaderUnreachable(peer: NodeId): void {
+    if (this.role !== 'follower' || this.leader !== peer) return;
+    this.events.push({ type: 'leader-unreachable', term: this.term, leader: peer });
+    this.setLeader(null);
+    const jitter = Math.floor(this.config.random() * LEADER_LOST_JITTER_TICKS);
+    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - 1 - jitter);
   }
 
   /** Appends commands to the log if this node leads; returns their indexes, or undefined if it does not. */

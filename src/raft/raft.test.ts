@@ -3,7 +3,7 @@
  * §5.4 safety) and the seed's election steps, in deterministic scenarios; the
  * randomized fault schedules are in raft.sim.test.ts.
  */
-import { RaftNode } from './node';
+import { LEADER_LOST_JITTER_TICKS, RaftNode } from './node';
 import { seededRandom } from './random';
 import type { Message, Ready } from './types';
 
@@ -108,6 +108,63 @@ describe('seed election steps', () => {
     nodes.b.step({ type: 'Vote', from: 'c', to: 'b', term: 9, logTerm: 5, index: 50 });
     expect(nodes.b.ready().messages).toEqual([]);
     expect(nodes.b.status()).toMatchObject({ term: 1, leader: 'a' });
+  });
+
+  describe("a leader's lost connection (leaderUnreachable)", () => {
+    /** Ticks `id` alone (its messages delivered) until it leaves the follower role; returns the ticks it took. */
+    const ticksUntilCampaign = (nodes: Record<string, RaftNode>, id: string) => {
+      for (let ticks = 1; ticks <= 40; ticks++) {
+        nodes[id].tick();
+        if (nodes[id].status().role !== 'follower') return ticks;
+        settle(nodes);
+      }
+      return Infinity;
+    };
+
+    it('campaigns within a few ticks, far inside the election timeout, when both followers lost a crashed leader', () => {
+      for (const seed of [1, 2, 3, 4, 5]) {
+        const nodes = { a: makeNode('a', seed), b: makeNode('b', seed + 10), c: makeNode('c', seed + 20) };
+        tickUntilLeader(nodes, 'a');
+        const survivors = { b: nodes.b, c: nodes.c };
+        nodes.b.leaderUnreachable('a');
+        nodes.c.leaderUnreachable('a');
+        expect(nodes.b.drainEvents()).toContainEqual({ type: 'leader-unreachable', term: 1, leader: 'a' });
+        expect(nodes.b.status().leader).toBeNull();
+        const ticks = ticksUntilCampaign(survivors, 'b');
+        expect(ticks).toBeLessThanOrEqual(LEADER_LOST_JITTER_TICKS);
+        settle(survivors); // c's lease ended with its leader: it grants the pre-vote and the vote
+        expect(nodes.b.status()).toMatchObject({ role: 'leader', term: 2 });
+        expect(nodes.c.status()).toMatchObject({ role: 'follower', term: 2, leader: 'b' });
+      }
+    });
+
+    it('does not depose a live leader: the follower still hearing it refuses the pre-vote, and the next Append wins the follower back', () => {
+      const nodes = { a: makeNode('a', 1), b: makeNode('b', 2), c: makeNode('c', 3) };
+      tickUntilLeader(nodes, 'a');
+      nodes.b.leaderUnreachable('a'); // say, a one-way fault between b and a; c still hears a
+      expect(ticksUntilCampaign(nodes, 'b')).toBeLessThanOrEqual(LEADER_LOST_JITTER_TICKS);
+      expect(nodes.b.status()).toMatchObject({ role: 'pre-candidate', term: 1 });
+      settle(nodes);
+      expect(nodes.a.status()).toMatchObject({ role: 'leader', term: 1 });
+      expect(nodes.c.status()).toMatchObject({ term: 1, leader: 'a' });
+      nodes.a.tick();
+      nodes.a.tick();
+      settle(nodes);
+      expect(nodes.b.status()).toMatchObject({ role: 'follower', term: 1, leader: 'a' });
+    });
+
+    it('ignores a lost connection to a peer that is not its leader, and on the leader itself', () => {
+      const nodes = { a: makeNode('a', 1), b: makeNode('b', 2), c: makeNode('c', 3) };
+      tickUntilLeader(nodes, 'a');
+      nodes.b.drainEvents();
+      nodes.b.leaderUnreachable('c');
+      nodes.a.leaderUnreachable('b');
+      expect(nodes.b.drainEvents()).toEqual([]);
+      expect(nodes.b.status()).toMatchObject({ role: 'follower', leader: 'a' });
+      // Nothing changed for b: only its usual election timeout (≥ electionTicks = 10 ticks of silence) makes it campaign.
+      expect(ticksUntilCampaign(nodes, 'b')).toBeGreaterThanOrEqual(10);
+      expect(nodes.a.status().role).toBe('leader');
+    });
   });
 
   it('7. a majority of votes makes the candidate leader, which then heartbeats', () => {

@@ -24,8 +24,8 @@
  * A heal during which another executor started an election before the healed
  * one rejoined is "disturbed": the healed node then has to wait for the majority
  * to replace a leader it lost on its own (on two cores shared with other work,
- * the executors miss an election timeout of heartbeats, 80-160 ms, every few
- * seconds even with no fault at all), so its time says nothing about the heal.
+ * the executors could miss an election timeout of heartbeats, 140-280 ms,
+ * even with no fault at all), so its time says nothing about the heal.
  * It is reported, kept in the `all` figures, and re-run for the percentiles.
  * One heal of each kind is run first as a warm-up and not counted.
  */
@@ -124,8 +124,8 @@ export function disturbedBy(s: HealSample): HealSample['elections'][number] | un
  * node cannot make another executor lose its leader (its term is not above theirs and a pre-vote changes no one's
  * term, so nothing it sends changes their state or stops the leader's heartbeats); once another has, the leader
  * had gone quiet, and the healed node's own election is its part in replacing it, as any member's would be.
- * Without any fault, a busy machine (load average 20 on two cores) sees the executors miss an election timeout
- * (80-160 ms) of heartbeats and hold an election every few seconds.
+ * Without any fault, a busy machine (load average 20 on two cores) can see the executors miss an election timeout
+ * (140-280 ms; 80-160 ms before, when it happened every few seconds) of heartbeats and hold an election.
  */
 export function electionsByHealedNode(s: HealSample): HealSample['elections'] {
   const othersFrom = Math.min(...[...s.elections.filter((e) => e.by !== s.node), ...s.othersPreVotes].map((e) => e.afterHealMs));

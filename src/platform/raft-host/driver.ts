@@ -138,6 +138,13 @@ export class RaftDriver {
     this.schedule();
   }
 
+  /** The transport lost `peer`'s connection with an error: if it led, campaign now (RaftNode.leaderUnreachable). */
+  peerLost(peer: NodeId): void {
+    if (this.stopped) return;
+    this.node.leaderUnreachable(peer);
+    this.schedule();
+  }
+
   /** Proposes commands if this node leads; returns their log indexes, or undefined. */
   propose(commands: readonly string[]): number[] | undefined {
     const indexes = this.node.propose(commands);

@@ -1,4 +1,4 @@
-import type { Channel } from 'nice-grpc';
+import { ClientError, Status, type Channel } from 'nice-grpc';
 import type { StepRequest } from '../../gen/causeway/v1/raft';
 import { createLogger } from '../logger';
 import type { MessageType } from '../../raft/types';
@@ -184,5 +184,61 @@ describe('PeerStream liveness (a partition black-holes a connection; only a new 
     stream.checkLiveness(); // still no answer after DEAD_PEER_MS of our own running time
     expect(connections).toHaveLength(2);
     stream.close();
+  });
+});
+
+describe('PeerStream: a lost peer (its connection reset or refused: the process is gone)', () => {
+  /** A dial whose streams fail with `code` once the first batch is sent, as grpc-js reports a reset connection. */
+  function failingStream(code: Status) {
+    let lost = 0;
+    const dial = () => {
+      const client = {
+        stream: async (requests: AsyncIterable<StepRequest>) => {
+          for await (const _ of requests) throw new ClientError('/causeway.v1.OrderExecutor/Stream', code, 'read ECONNRESET');
+          return {};
+        },
+      } as unknown as RaftStreamClient;
+      return { client, channel: { close: () => undefined } as unknown as Channel };
+    };
+    const clock = { now: 1_000 };
+    const stream = new PeerStream('executor-2', dial, logger, () => clock.now, () => lost++);
+    return { stream, clock, lost: () => lost };
+  }
+
+  it('reports the loss once when the stream fails with UNAVAILABLE, and again only after the peer was heard from', async () => {
+    const { stream, clock, lost } = failingStream(Status.UNAVAILABLE);
+    stream.send(batch);
+    await settle();
+    expect(lost()).toBe(1);
+    clock.now += 100; // past RECONNECT_MS: the next send dials again, and fails again
+    stream.send(batch);
+    await settle();
+    expect(lost()).toBe(1);
+    stream.heardFrom('Append'); // back (restarted)
+    clock.now += 100;
+    stream.send(batch);
+    await settle();
+    expect(lost()).toBe(2);
+    stream.close();
+  });
+
+  it('does not take other failures, or its own redials, for a lost peer', async () => {
+    const refused = failingStream(Status.INVALID_ARGUMENT); // the peer refused a batch: it is alive
+    refused.stream.send(batch);
+    await settle();
+    expect(refused.lost()).toBe(0);
+    refused.stream.close();
+    const { dial } = fakeDial();
+    const clock = { now: 1_000 };
+    let lost = 0;
+    const silent = new PeerStream('executor-2', dial, logger, () => clock.now, () => lost++);
+    await settle();
+    silent.send(batch);
+    clock.now += DEAD_PEER_MS;
+    silent.checkLiveness(); // unanswered: redialled, which ends the old stream without an error of its own
+    await settle();
+    expect(silent.redials).toBe(1);
+    expect(lost).toBe(0);
+    silent.close();
   });
 });

@@ -1,4 +1,4 @@
-import { waitForChannelReady, type Channel } from 'nice-grpc';
+import { Status, waitForChannelReady, type Channel } from 'nice-grpc';
 import { inject, injectable } from 'tsyringe';
 import type { StepRequest, StepResponse } from '../../gen/causeway/v1/raft';
 import { createGrpcClient } from '../grpc';
@@ -111,6 +111,8 @@ export class PeerStream {
     private readonly dial: Dial,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
+    /** The stream failed with a transport error (reset, refused): not just slow, gone. Once per loss. */
+    private readonly lost: () => void = () => undefined,
   ) {
     this.connection = this.dialNew();
   }
@@ -239,6 +241,7 @@ export class PeerStream {
     if (err && this.reachable && !this.closed) {
       this.reachable = false;
       this.logger.warn(`peer ${this.peer} unreachable: ${err.message}`, { peer: this.peer });
+      if ((err as { code?: unknown }).code === Status.UNAVAILABLE) this.lost();
     }
   }
 }
@@ -252,6 +255,7 @@ export class PeerStream {
 export class RaftTransport {
   private readonly streams = new Map<NodeId, PeerStream>();
   private readonly liveness: NodeJS.Timeout;
+  private lostListener: ((peer: NodeId) => void) | undefined;
 
   constructor(
     @inject(RAFT_PEER_ADDRESSES) peers: Readonly<Record<NodeId, string>>,
@@ -275,7 +279,7 @@ export class RaftTransport {
         const ready = waitForChannelReady(channel, new Date(Date.now() + 10 * DEAD_PEER_MS));
         return { client, channel, ready };
       };
-      this.streams.set(id, new PeerStream(id, dial, logger));
+      this.streams.set(id, new PeerStream(id, dial, logger, Date.now, () => this.lostListener?.(id)));
     }
     let lastCheck = performance.now();
     this.liveness = setInterval(() => {
@@ -295,6 +299,14 @@ export class RaftTransport {
       byPeer.set(m.to, list);
     }
     for (const [peer, batch] of byPeer) this.streams.get(peer)?.send({ messages: batch.map(messageToWire) });
+  }
+
+  /**
+   * Calls `listener` when a peer's connection fails with UNAVAILABLE (reset or refused: its process is gone), once
+   * per loss; the driver lets the core campaign at once if that peer led (RaftNode.leaderUnreachable).
+   */
+  onPeerLost(listener: (peer: NodeId) => void): void {
+    this.lostListener = listener;
   }
 
   /** A message of this type arrived from this peer. */
