@@ -46,8 +46,11 @@ export interface RaftDriverHooks {
   restore(snapshot: Snapshot): void;
   /** The state machine as of the last applied entry, as snapshot data. */
   capture(): string;
-  /** A snapshot was taken and the log before it dropped (for logs and metrics). */
-  compacted?(snapshot: Snapshot, bytes: number, ms: number): void;
+  /**
+   * A snapshot was taken and the log before it dropped (for logs and metrics): `captureMs` held up the Ready loop,
+   * `totalMs` runs from the capture to the log's rewrite (the file was written in between, in the background).
+   */
+  compacted?(snapshot: Snapshot, bytes: number, timing: { captureMs: number; totalMs: number }): void;
   /** Elections, votes, leadership changes. */
   observe(events: readonly RaftEvent[], status: RaftStatus): void;
   /**
@@ -92,7 +95,7 @@ export class RaftDriver {
 
   private readonly tickMs: number;
   /** A local snapshot being written to its file, not yet compacted into the log (see maybeCompact). */
-  private saving: { snapshot: Snapshot; started: number; saved: boolean } | undefined;
+  private saving: { snapshot: Snapshot; started: number; captureMs: number; saved: boolean } | undefined;
   private readonly snapshotEntries: number;
   private readonly replicationSampleRate: number;
   private readonly random: () => number;
@@ -321,18 +324,20 @@ export class RaftDriver {
    */
   private async maybeCompact(): Promise<void> {
     if (this.saving?.saved) {
-      const { snapshot, started } = this.saving;
+      const { snapshot, started, captureMs } = this.saving;
       this.saving = undefined;
       if (snapshot.index <= this.node.status().snapshotIndex) return;
       const { hardState, tail } = this.node.compact(snapshot.index, snapshot.data);
       await this.storage.compact(snapshot, hardState, tail);
-      this.hooks.compacted?.(snapshot, Buffer.byteLength(snapshot.data), performance.now() - started);
+      this.hooks.compacted?.(snapshot, Buffer.byteLength(snapshot.data), { captureMs, totalMs: performance.now() - started });
       return;
     }
     if (this.saving) return;
     const { applied, snapshotIndex } = this.node.status();
     if (this.snapshotEntries <= 0 || applied - snapshotIndex < this.snapshotEntries) return;
-    const saving = { snapshot: this.node.snapshotAt(applied, this.hooks.capture()), started: performance.now(), saved: false };
+    const started = performance.now();
+    const snapshot = this.node.snapshotAt(applied, this.hooks.capture());
+    const saving = { snapshot, started, captureMs: performance.now() - started, saved: false };
     this.saving = saving;
     this.storage.saveSnapshot(saving.snapshot).then(
       () => {

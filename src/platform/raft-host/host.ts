@@ -46,10 +46,11 @@ export function sharedRaftHooks(
   return {
     send: (messages) => transport.send(messages),
     heardFrom: (peer, type) => transport.heardFrom(peer, type),
-    compacted: (snapshot, bytes, ms) =>
-      logger.info(`snapshot at index ${snapshot.index} (${Math.round(bytes / 1024)} KiB, ${ms.toFixed(0)} ms); log before it dropped`, {
-        snapshot_index: snapshot.index,
-      }),
+    compacted: (snapshot, bytes, { captureMs, totalMs }) =>
+      logger.info(
+        `snapshot at index ${snapshot.index} (${Math.round(bytes / 1024)} KiB; captured in ${captureMs.toFixed(0)} ms, on disk ${totalMs.toFixed(0)} ms after the capture began); log before it dropped`,
+        { snapshot_index: snapshot.index },
+      ),
     observe: (events) => elections.observe(events),
     fatal: (error) => {
       // Fail-stop: a supervisor (the launcher, Kubernetes) restarts us from what is on disk.
