@@ -224,4 +224,55 @@ describe('ExecutionLedger two-phase commit decisions', () => {
     (unknownReason.commit as { reason: string }).reason = 'BECAUSE';
     expect(() => new ExecutionLedger().apply(at(1, JSON.stringify(unknownReason)))).toThrow(/malformed commit decision/);
   });
+  describe('snapshot encoding (version 3: positions, not keys)', () => {
+    /** A ledger with every shape a commit record takes: timed and finished, partly voted, a presumed abort, unfinished. */
+    function varied() {
+      const ledger = new ExecutionLedger();
+      const timed = decided('o1', 'commit');
+      timed.commit!.times = { prepareStartedAt: 1_000, votedAt: { 'books-database': 1_020, payment: 1_015 }, decidedAt: 1_020 };
+      timed.commit!.amountCents = 2_599;
+      ledger.apply(at(1, encodeCommand(timed)));
+      ledger.apply(at(2, encodeCommand({ finished: 'o1', leader: 'executor-2', participants: { 'books-database': 'committed', payment: 'captured' }, finishedAt: { payment: 1_050 } })));
+      const partly = decided('o2', 'abort');
+      partly.commit!.participants = { payment: 'UNAVAILABLE' };
+      partly.commit!.times = { prepareStartedAt: 2_000, votedAt: {}, decidedAt: 2_300 };
+      ledger.apply(at(3, encodeCommand(partly)));
+      const presumed = decided('o3', 'abort');
+      presumed.commit!.times = { decidedAt: 3_000 };
+      ledger.apply(at(4, encodeCommand(presumed)));
+      ledger.apply(at(5, encodeCommand(command('o4'))));
+      return ledger;
+    }
+
+    it('restores exactly what it captured, with no key names repeated per order', () => {
+      const ledger = varied();
+      const data = ledger.snapshot();
+      expect(JSON.parse(data).version).toBe(3);
+      expect(data).not.toMatch(/prepareStartedAt|votedAt|participants|coordinator/);
+      const copy = new ExecutionLedger();
+      copy.restore(data);
+      expect(copy.all()).toEqual(ledger.all());
+      expect(copy.unfinished()).toEqual(ledger.unfinished());
+      expect(copy.get('o2')?.commit?.times).toEqual({ prepareStartedAt: 2_000, votedAt: {}, decidedAt: 2_300 });
+      expect(copy.get('o1')?.commit?.times?.finishedAt).toEqual({ payment: 1_050 });
+      expect(copy.snapshot()).toBe(data);
+    });
+
+    it('still restores version 2, whose commit records are keyed objects', () => {
+      const ledger = varied();
+      const v3 = JSON.parse(ledger.snapshot());
+      const keyed = (tuple: unknown[]) => (tuple.length > 6 ? [...tuple.slice(0, 6), ledger.get(tuple[0] as string)!.commit] : tuple);
+      const v2 = JSON.stringify({ ...v3, version: 2, executions: v3.executions.map(keyed), unfinished: v3.unfinished.map(keyed) });
+      const copy = new ExecutionLedger();
+      copy.restore(v2);
+      expect(copy.all()).toEqual(ledger.all());
+      expect(copy.unfinished()).toEqual(ledger.unfinished());
+    });
+
+    it('refuses to capture a commit record naming a participant it does not know (a broken invariant)', () => {
+      const ledger = varied();
+      (ledger.get('o1')!.commit!.participants as Record<string, string>).shipping = 'YES';
+      expect(() => ledger.snapshot()).toThrow('a commit record names an unknown participant "shipping"');
+    });
+  });
 });
