@@ -45,7 +45,7 @@ export type RaftEvent =
   | { type: 'election-lost'; term: number; preVote: boolean; votes: { granted: NodeId[]; denied: NodeId[] } }
   | { type: 'stepped-down'; term: number; reason: string }
   | { type: 'leader-changed'; term: number; leader: NodeId | null }
-  /** The transport lost the leader's connection (see leaderUnreachable): this follower campaigns within a few ticks. */
+  /** The transport lost the leader's connection (see leaderUnreachable): this follower campaigns soon, in its turn. */
   | { type: 'leader-unreachable'; term: number; leader: NodeId };
 
 /**
@@ -58,12 +58,6 @@ export type RaftEvent =
  * cannot bump the term and depose a healthy leader when it returns, and
  * CheckQuorum so a leader cut off from a majority steps down.
  */
-/**
- * After losing the leader's connection, a follower campaigns within this many ticks, at random, so that two followers
- * that lost it at once rarely campaign in the same tick (and split the vote).
- */
-export const LEADER_LOST_JITTER_TICKS = 5;
-
 export class RaftNode {
   readonly id: NodeId;
   private readonly peers: NodeId[];
@@ -126,16 +120,23 @@ export class RaftNode {
   /**
    * The transport's connection to `peer` failed with an error (reset or refused): what a crashed process causes, and
    * a slow one does not. If `peer` is our leader, we stop deferring to it: its lease ends (we grant others' votes)
-   * and we campaign within LEADER_LOST_JITTER_TICKS ticks rather than a whole election timeout, so a crash is
-   * followed by an election at once while a slow leader keeps the longer timeout. Harmless when wrong: pre-vote
-   * asks first, a follower still hearing the leader refuses, and the leader's next Append makes it ours again.
+   * and we campaign soon rather than after a whole election timeout, so a crash is followed by an election at once
+   * while a slow leader keeps the longer timeout. Harmless when wrong: pre-vote asks first, a follower still hearing
+   * the leader refuses, and the leader's next Append makes it ours again.
+   *
+   * When is "soon"? Every survivor loses the same connection at the same moment; if two campaigned together, each
+   * would vote for itself, split the vote, and wait out a whole timeout. So they take turns by id: the first of the
+   * survivors campaigns within 2 ticks, the next half an election timeout later (when the first could not win, its
+   * log being behind, its pre-vote fails without raising anyone's term), and so on.
    */
   leaderUnreachable(peer: NodeId): void {
     if (this.role !== 'follower' || this.leader !== peer) return;
     this.events.push({ type: 'leader-unreachable', term: this.term, leader: peer });
     this.setLeader(null);
-    const jitter = Math.floor(this.config.random() * LEADER_LOST_JITTER_TICKS);
-    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - 1 - jitter);
+    const rank = this.config.peers.filter((p) => p !== peer).sort().indexOf(this.id);
+    const turn = Math.ceil(this.config.electionTicks / 2);
+    const wait = Math.min(rank * turn + Math.floor(this.config.random() * 2), this.randomizedElectionTimeout - 1);
+    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - 1 - wait);
   }
 
   /** Appends commands to the log if this node leads; returns their indexes, or undefined if it does not. */

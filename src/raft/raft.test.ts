@@ -3,7 +3,7 @@
  * §5.4 safety) and the seed's election steps, in deterministic scenarios; the
  * randomized fault schedules are in raft.sim.test.ts.
  */
-import { LEADER_LOST_JITTER_TICKS, RaftNode } from './node';
+import { RaftNode } from './node';
 import { seededRandom } from './random';
 import type { Message, Ready } from './types';
 
@@ -121,28 +121,53 @@ describe('seed election steps', () => {
       return Infinity;
     };
 
-    it('campaigns within a few ticks, far inside the election timeout, when both followers lost a crashed leader', () => {
-      for (const seed of [1, 2, 3, 4, 5]) {
+    /** Ticks the survivors together, delivering every message, until one leads; returns the ticks it took. */
+    const ticksUntilLeader = (survivors: Record<string, RaftNode>) => {
+      for (let ticks = 1; ticks <= 40; ticks++) {
+        for (const node of Object.values(survivors)) node.tick();
+        settle(survivors);
+        if (Object.values(survivors).some((n) => n.status().role === 'leader')) return ticks;
+      }
+      return Infinity;
+    };
+
+    it('elects the first survivor by id within 2 ticks, in one round, when both lost a crashed leader at once', () => {
+      for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
         const nodes = { a: makeNode('a', seed), b: makeNode('b', seed + 10), c: makeNode('c', seed + 20) };
         tickUntilLeader(nodes, 'a');
+        nodes.b.drainEvents();
         const survivors = { b: nodes.b, c: nodes.c };
         nodes.b.leaderUnreachable('a');
         nodes.c.leaderUnreachable('a');
         expect(nodes.b.drainEvents()).toContainEqual({ type: 'leader-unreachable', term: 1, leader: 'a' });
         expect(nodes.b.status().leader).toBeNull();
-        const ticks = ticksUntilCampaign(survivors, 'b');
-        expect(ticks).toBeLessThanOrEqual(LEADER_LOST_JITTER_TICKS);
-        settle(survivors); // c's lease ended with its leader: it grants the pre-vote and the vote
+        expect(ticksUntilLeader(survivors)).toBeLessThanOrEqual(2); // the election timeout is 10-20 ticks
+        // One round: term 2, no split vote (c waited its turn).
         expect(nodes.b.status()).toMatchObject({ role: 'leader', term: 2 });
         expect(nodes.c.status()).toMatchObject({ role: 'follower', term: 2, leader: 'b' });
       }
+    });
+
+    it("lets the next survivor win in its turn when the first one's log is behind", () => {
+      const nodes = { a: makeNode('a', 1), b: makeNode('b', 2), c: makeNode('c', 3) };
+      tickUntilLeader(nodes, 'a');
+      nodes.a.propose(['o1']);
+      settle(nodes, (m) => m.to === 'b'); // the leader's last entry reached c, not b
+      const survivors = { b: nodes.b, c: nodes.c };
+      nodes.b.leaderUnreachable('a');
+      nodes.c.leaderUnreachable('a');
+      const ticks = ticksUntilLeader(survivors);
+      expect(ticks).toBeGreaterThan(2);
+      expect(ticks).toBeLessThanOrEqual(7); // half the minimum election timeout (5 ticks), and the round
+      expect(nodes.c.status()).toMatchObject({ role: 'leader', term: 2 }); // b's failed pre-vote raised no term
+      expect(nodes.b.status()).toMatchObject({ role: 'follower', term: 2, leader: 'c' });
     });
 
     it('does not depose a live leader: the follower still hearing it refuses the pre-vote, and the next Append wins the follower back', () => {
       const nodes = { a: makeNode('a', 1), b: makeNode('b', 2), c: makeNode('c', 3) };
       tickUntilLeader(nodes, 'a');
       nodes.b.leaderUnreachable('a'); // say, a one-way fault between b and a; c still hears a
-      expect(ticksUntilCampaign(nodes, 'b')).toBeLessThanOrEqual(LEADER_LOST_JITTER_TICKS);
+      expect(ticksUntilCampaign(nodes, 'b')).toBeLessThanOrEqual(2);
       expect(nodes.b.status()).toMatchObject({ role: 'pre-candidate', term: 1 });
       settle(nodes);
       expect(nodes.a.status()).toMatchObject({ role: 'leader', term: 1 });
