@@ -258,6 +258,23 @@ describe('ExecutionLedger two-phase commit decisions', () => {
       expect(copy.snapshot()).toBe(data);
     });
 
+    it('encodes a record again while it can still change: a Finish after one snapshot shows in the next', () => {
+      const ledger = new ExecutionLedger();
+      ledger.apply(at(1, encodeCommand(decided('o1', 'commit'))));
+      ledger.apply(at(2, encodeCommand(command('o2'))));
+      const before = ledger.snapshot();
+      ledger.apply(at(3, encodeCommand({ finished: 'o1', leader: 'executor-1', participants: { 'books-database': 'committed', payment: 'captured' } })));
+      const after = ledger.snapshot();
+      expect(ledger.snapshot()).toBe(after);
+      const [then, now] = [new ExecutionLedger(), new ExecutionLedger()];
+      then.restore(before);
+      now.restore(after);
+      expect(then.get('o1')?.commit?.finished).toBe(false);
+      expect(now.get('o1')?.commit).toMatchObject({ finished: true, participants: { 'books-database': 'committed', payment: 'captured' } });
+      expect(now.all()).toEqual(ledger.all());
+      expect(now.unfinished()).toEqual([]);
+    });
+
     it('still restores version 2, whose commit records are keyed objects', () => {
       const ledger = varied();
       const v3 = JSON.parse(ledger.snapshot());
