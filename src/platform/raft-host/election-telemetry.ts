@@ -72,12 +72,11 @@ export class ElectionTelemetry {
         this.logger.warn(`stepped down as leader in term ${event.term}: ${event.reason}`, { term: event.term });
         return;
       }
-      case 'leader-unreachable':
-        this.logger.info(`lost the connection to leader ${event.leader} (term ${event.term}): campaigning now, not after the election timeout`, {
-          term: event.term,
-          leader: event.leader,
-        });
+      case 'leader-unreachable': {
+        const message = `lost the connection to leader ${event.leader} (term ${event.term}): campaigning in turn with the other survivors, not after the election timeout`;
+        this.logger.info(message, { term: event.term, leader: event.leader });
         return;
+      }
       case 'leader-changed':
         if (event.leader !== null && event.leader !== this.lastLeader) {
           this.lastLeader = event.leader;
