@@ -108,6 +108,25 @@ describe('RaftDriver', () => {
     await Promise.all(drivers.splice(0).map((d) => d.stop()));
   });
 
+  /**
+   * n1 of three, elected with n2's vote (its ticks go on, but the test drives every message); `ack(index)`: n2 now
+   * holds the log up to `index`, so the leader commits and applies it.
+   */
+  async function elected(options: { snapshotEntries?: number } = {}) {
+    const c = cluster(['n1', 'n2', 'n3'], options);
+    drivers.push(c.driver);
+    c.driver.start();
+    await until('vote requests', () => c.sent.some((s) => s.message.type === 'Vote'));
+    const { term } = c.node.status();
+    c.driver.receive([message({ type: 'VoteResponse', from: 'n2', term })]);
+    await until('leadership', () => c.node.status().role === 'leader' && c.storage.lastIndex === 1);
+    const ack = async (index: number) => {
+      c.driver.receive([message({ type: 'AppendResponse', from: 'n2', term, index, reject: false })]);
+      await until(`entry ${index} applied`, () => c.node.status().applied === index);
+    };
+    return { ...c, term, ack };
+  }
+
   it('persists term, vote and entries before sending any message that depends on them', async () => {
     const c = cluster(['n1', 'n2', 'n3']);
     drivers.push(c.driver);
@@ -157,18 +176,9 @@ describe('RaftDriver', () => {
   });
 
   it('compacts every N applied entries, keeping exactly the durable entries after the snapshot', async () => {
-    const c = cluster(['n1', 'n2', 'n3'], { snapshotEntries: 3 });
-    drivers.push(c.driver);
-    c.driver.start();
-    await until('vote requests', () => c.sent.some((s) => s.message.type === 'Vote'));
-    const { term } = c.node.status();
-    c.driver.receive([message({ type: 'VoteResponse', from: 'n2', term })]);
-    await until('leadership', () => c.node.status().role === 'leader' && c.storage.lastIndex === 1);
+    const c = await elected({ snapshotEntries: 3 });
     // n2 acknowledges up to `index`: the leader commits it; entries after it stay durable and unapplied.
-    const ack = async (index: number) => {
-      c.driver.receive([message({ type: 'AppendResponse', from: 'n2', term, index, reject: false })]);
-      await until(`entry ${index} applied`, () => c.node.status().applied === index);
-    };
+    const { ack } = c;
     const propose = async (...commands: string[]) => {
       const indexes = c.driver.propose(commands)!;
       await until('proposals persisted', () => c.storage.lastIndex === indexes.at(-1));
@@ -190,19 +200,10 @@ describe('RaftDriver', () => {
   });
 
   it('goes on persisting, committing and applying while a snapshot is written, and compacts once it is durable', async () => {
-    const c = cluster(['n1', 'n2', 'n3'], { snapshotEntries: 3 });
-    drivers.push(c.driver);
-    c.driver.start();
-    await until('vote requests', () => c.sent.some((s) => s.message.type === 'Vote'));
-    const { term } = c.node.status();
-    c.driver.receive([message({ type: 'VoteResponse', from: 'n2', term })]);
-    await until('leadership', () => c.node.status().role === 'leader' && c.storage.lastIndex === 1);
+    const c = await elected({ snapshotEntries: 3 });
+    const { term, ack } = c;
     let release!: () => void;
     c.storage.saveGate = new Promise((r) => (release = r));
-    const ack = async (index: number) => {
-      c.driver.receive([message({ type: 'AppendResponse', from: 'n2', term, index, reject: false })]);
-      await until(`entry ${index} applied`, () => c.node.status().applied === index);
-    };
     c.driver.propose(['a', 'b']); // 2..3
     await until('proposals persisted', () => c.storage.lastIndex === 3);
     await ack(3); // 3 applied: the snapshot at 3 is captured and its write held
@@ -245,16 +246,10 @@ describe('RaftDriver', () => {
   describe('linearizableRead (ReadIndex)', () => {
     /** n1 elected leader of three (not ticking: the test drives every message), its noop acknowledged by n2. */
     async function leader() {
-      const c = cluster(['n1', 'n2', 'n3']);
-      drivers.push(c.driver);
-      c.driver.start();
-      await until('vote requests', () => c.sent.some((s) => s.message.type === 'Vote'));
-      const { term } = c.node.status();
-      c.driver.receive([message({ type: 'VoteResponse', from: 'n2', term })]);
-      await until('leadership', () => c.node.status().role === 'leader' && c.storage.lastIndex === 1);
-      c.driver.receive([message({ type: 'AppendResponse', from: 'n2', term, index: 1 })]);
+      const c = await elected();
+      c.driver.receive([message({ type: 'AppendResponse', from: 'n2', term: c.term, index: 1 })]);
       await until('the noop applied', () => c.driver.isServingLeader());
-      return { ...c, term };
+      return c;
     }
     const contextSent = (c: { sent: { message: Message }[] }) => Math.max(0, ...c.sent.map((s) => s.message.context ?? 0));
 
