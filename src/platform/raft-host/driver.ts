@@ -289,8 +289,11 @@ export class RaftDriver {
     this.draining = true;
     try {
       while (!this.stopped && (this.node.hasReady() || this.saving?.saved)) {
-        await this.maybeCompact();
-        if (!this.node.hasReady()) continue;
+        if (!this.node.hasReady()) {
+          // Nothing to step, only a snapshot now durable: drop the log before it.
+          await this.maybeCompact();
+          continue;
+        }
         const rd = this.node.ready();
         await this.storage.persist(rd);
         this.hooks.send(rd.messages);
