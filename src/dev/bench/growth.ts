@@ -53,14 +53,17 @@ async function restartFollower(system: RunningSystem): Promise<number> {
   const start = performance.now();
   process.kill(pid, 'SIGKILL');
   try {
-    for (;;) {
-      if (performance.now() - start > 60_000) throw new Error(`${follower.id} did not serve again within 60 s of its SIGKILL`);
-      if (system.pids()[follower.id] !== pid) {
-        const status = await client.status({}).catch(() => undefined);
-        if (status && status.appliedIndex >= commitAtKill) return Math.round(performance.now() - start);
-      }
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await waitFor(
+      `${follower.id} serving again`,
+      async () => {
+        if (system.pids()[follower.id] === pid) return undefined;
+        const s = await client.status({});
+        return s.appliedIndex >= commitAtKill ? true : undefined;
+      },
+      60_000,
+      10,
+    );
+    return Math.round(performance.now() - start);
   } finally {
     channel.close();
   }
