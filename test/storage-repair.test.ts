@@ -52,7 +52,7 @@ async function placeOrders(running: RunningSystem, count: number): Promise<strin
   return ids;
 }
 
-/** Waits until every executor has executed every order in `ids`; returns each one's executions. */
+/** Waits until every executor has executed every order in `ids` and finished its commit; returns each one's executions. */
 async function executionsEverywhere(running: RunningSystem, ids: string[]): Promise<Record<string, Execution[]>> {
   const clients = Object.entries(running.executors).map(([id, address]) => [id, createClient(OrderExecutorDefinition, createChannel(address))] as const);
   return waitFor(
@@ -60,7 +60,11 @@ async function executionsEverywhere(running: RunningSystem, ids: string[]): Prom
     async () => {
       const all: Record<string, Execution[]> = {};
       for (const [id, client] of clients) all[id] = (await client.executions({ orderIds: [] })).executions;
-      return Object.values(all).every((list) => ids.every((orderId) => list.some((e) => e.orderId === orderId))) ? all : undefined;
+      const complete = Object.values(all).every((list) => ids.every((orderId) => list.some((e) => e.orderId === orderId)));
+      // An order's record is whole once both participants acknowledged its decision: the log's second entry for it,
+      // which a replica may apply a moment after it answered with the first.
+      const finished = Object.values(all).every((list) => list.every((e) => !e.commit || e.commit.finished));
+      return complete && finished ? all : undefined;
     },
     30000,
   );
