@@ -33,6 +33,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ExecutorStatus } from '../../gen/causeway/v1/order_executor';
+import { readRaftConfig } from '../../platform/raft-host/config';
 import { seededRandom } from '../../raft/random';
 import { missingForNetworks } from '../harness/netns';
 import { ROOT, type RunningSystem } from '../harness/system';
@@ -45,8 +46,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const HEAL_CASES = ['leader', 'follower'] as const;
 export type HealCase = (typeof HEAL_CASES)[number];
 
-/** The executors' longest election timeout at the default timing (2 × 8 ticks of 10 ms), with room for a slow box. */
-const ELECTION_TIMEOUT_MS = 160;
+/** The executors' longest election timeout at the default timing (2 × 14 ticks of 10 ms: 280 ms). */
+const ELECTION_TIMEOUT_MS = (() => {
+  const { electionTicks, tickMs } = readRaftConfig({});
+  return 2 * electionTicks * tickMs;
+})();
 
 export interface HealSample {
   case: HealCase;
