@@ -13,7 +13,13 @@ describe('order-executor config', () => {
     expect(config.ledgerRetain).toBe(50_000);
     expect(config.commitProtocol).toBe('2pc');
     expect(config.paymentAddress).toBe('127.0.0.1:50075');
-    expect(config.twoPhase).toEqual({ prepareTimeoutMs: 8000, retryMs: 1000, proposeRetryMs: 3000 });
+    expect(config.twoPhase).toEqual({ prepareTimeoutMs: 8000, retryMs: 1000, proposeRetryMs: 3000, finishDelayMs: 50 });
+  });
+
+  it('holds Finishes back EXECUTOR_2PC_FINISH_DELAY_MS (0: not at all, at most a second)', () => {
+    expect(loadExecutorConfig({ EXECUTOR_2PC_FINISH_DELAY_MS: '0' }).twoPhase.finishDelayMs).toBe(0);
+    expect(loadExecutorConfig({ EXECUTOR_2PC_FINISH_DELAY_MS: '200' }).twoPhase.finishDelayMs).toBe(200);
+    expect(() => loadExecutorConfig({ EXECUTOR_2PC_FINISH_DELAY_MS: '5000' })).toThrow(/EXECUTOR_2PC_FINISH_DELAY_MS/);
   });
 
   it('commits by two-phase commit when CAUSEWAY_COMMIT_PROTOCOL=2pc, and refuses another protocol or a bad payment address', () => {

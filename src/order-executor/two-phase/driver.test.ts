@@ -8,7 +8,7 @@ import type { QueuedOrder } from '../../gen/causeway/v1/order_queue';
 import { createLogger } from '../../platform/logger';
 import type { RaftDriver } from '../../platform/raft-host/driver';
 import type { RaftStatus } from '../../raft/node';
-import { decodeCommand, ExecutionLedger } from '../execution-ledger';
+import { decodeCommand, decodeEntryCommand, ExecutionLedger } from '../execution-ledger';
 import { ExecutorMetrics } from '../metrics';
 import { OrderExecutorService } from '../service';
 import { TwoPhaseCommit } from './driver';
@@ -160,6 +160,31 @@ describe('two-phase commit driver and GetDecision', () => {
     payment.down = false;
     await until('payment warmed up once it answers', () => payment.warmed === 1, 3000);
     expect(books.warms).toBe(1);
+  });
+
+  it('holds Finishes and completions back (finishDelayMs) to share the next Prepares and decisions, or sends them when the delay runs out', async () => {
+    twoPhase.stop();
+    const metrics = new ExecutorMetrics('executor-1', () => raft.status(), () => undefined);
+    const options = { id: 'executor-1', prepareTimeoutMs: 300, retryMs: 5000, proposeRetryMs: 5000, tickMs: 10, decisionWaitMs: 500, finishDelayMs: 150 };
+    twoPhase = new TwoPhaseCommit(raft as unknown as RaftDriver, ledger, books, payment, options, metrics, createLogger('test', 'error'));
+    twoPhase.begin(order('o1'), 3);
+    await until('the decision of o1 proposed', () => raft.proposed.length === 1);
+    applyProposed();
+    // o1's Finish waits; o2's Prepare comes along and both go out in the same turn, one call each.
+    twoPhase.begin(order('o2'), 3);
+    await until("o2's Prepare", () => books.prepares.length === 2);
+    expect(books.finishes).toEqual([[{ txId: 'o1', commit: true }]]);
+    expect(payment.finishes).toEqual([[{ txId: 'o1', commit: true }]]);
+    // o2's decision, and o1's completion (with it, or after the delay when the acknowledgements came later).
+    await until("o2's decision and o1's completion", () => raft.proposed.length === 3);
+    const entries = raft.proposed.slice(1).map((data) => decodeEntryCommand(data));
+    expect(entries.map((e) => ('finished' in e ? `finished ${e.finished}` : `decision ${e.orderId}`)).sort()).toEqual(['decision o2', 'finished o1']);
+    // Nothing newer comes: o2's Finish goes out when the delay runs out.
+    const decidedAt = Date.now();
+    applyProposed();
+    await until("o2's Finish", () => books.finishes.length === 2, 2000);
+    expect(Date.now() - decidedAt).toBeGreaterThanOrEqual(140);
+    expect(books.finishes[1]).toEqual([{ txId: 'o2', commit: true }]);
   });
 
   it('asks again while a participant cannot be reached, aborts at the deadline, and keeps sending Finish until it answers', async () => {
