@@ -7,7 +7,7 @@ describe('books-database config', () => {
     expect(config.peers).toEqual({ 'books-1': '127.0.0.1:50071', 'books-2': '127.0.0.1:50072', 'books-3': '127.0.0.1:50073' });
     expect(config.port).toBe(50071);
     expect(config.dataDir).toBe('./data/books-database/books-1');
-    expect(config.raft).toEqual({ tickMs: 10, electionTicks: 14, heartbeatTicks: 2, replicationSampleRate: 0.05, snapshotEntries: 10_000 });
+    expect(config.raft).toEqual({ tickMs: 10, electionTicks: 14, heartbeatTicks: 4, replicationSampleRate: 0.05, snapshotEntries: 10_000 });
     expect(config).toMatchObject({ outcomesRetain: 50_000, seed: true, writeTimeoutMs: 3000 });
   });
 

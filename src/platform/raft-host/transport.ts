@@ -38,8 +38,8 @@ const RECONNECT_MS = 50;
 const MAX_REDIAL_MS = 250;
 /**
  * A connection that has not come up, or whose requests have gone unanswered, for
- * this long is dead: start over on a fresh one. Heartbeats go out every 20 ms, so
- * this is a dozen unanswered ones.
+ * this long is dead: start over on a fresh one. Heartbeats go out every 40 ms, so
+ * this is six unanswered ones.
  */
 export const DEAD_PEER_MS = 250;
 /**
