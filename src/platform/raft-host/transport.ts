@@ -42,13 +42,6 @@ const MAX_REDIAL_MS = 250;
  * this is six unanswered ones.
  */
 export const DEAD_PEER_MS = 250;
-/**
- * An attempt dialled while the peer is silent (nothing heard from it for DEAD_PEER_MS) that is not up this long
- * after dialling is given up sooner: the peer is cut off or gone, so the attempt's SYN was most likely dropped, and
- * after a heal only a new one gets through (a dropped SYN is sent again only after 1 s). Nothing is lost by it, and
- * a slow machine cannot starve the link: once the peer is heard from, a new attempt has DEAD_PEER_MS to come up.
- */
-export const SILENT_ATTEMPT_MS = 100;
 /** How often each stream's liveness is checked. */
 const LIVENESS_CHECK_MS = DEAD_PEER_MS / 5;
 
@@ -74,8 +67,7 @@ export type Dial = () => { client: RaftStreamClient; channel: Channel; ready?: P
  * (a lost SYN is sent again after 1 s, then 3 s), and after the partition heals
  * nothing flows until the next retry. So the stream gives up a connection, and
  * dials a new one, when
- * - it has not come up within DEAD_PEER_MS of dialling (SILENT_ATTEMPT_MS while
- *   the peer is silent), or
+ * - it has not come up within DEAD_PEER_MS of dialling, or
  * - the requests sent on it (Append, Snapshot, Vote, PreVote) have had no answer
  *   for DEAD_PEER_MS.
  * Only answers count, not just any message from the peer: the peer's own
@@ -172,18 +164,13 @@ export class PeerStream {
     }
     const now = this.now();
     if (this.closed) return;
-    if (!this.established && this.open && now - this.dialedAt >= (this.silent(now) ? SILENT_ATTEMPT_MS : DEAD_PEER_MS)) {
+    if (!this.established && this.open && now - this.dialedAt >= DEAD_PEER_MS) {
       this.redial(`connection not up ${now - this.dialedAt} ms after dialling`);
       return;
     }
     if (this.unansweredSince === undefined) return;
     if (now - this.unansweredSince < DEAD_PEER_MS || now - this.connectedAt < DEAD_PEER_MS) return;
     this.redial(`nothing answered for ${now - this.unansweredSince} ms`);
-  }
-
-  /** Nothing heard from the peer for DEAD_PEER_MS (or ever). */
-  private silent(now: number): boolean {
-    return this.lastHeardAt === undefined || now - this.lastHeardAt >= DEAD_PEER_MS;
   }
 
   close(): void {
