@@ -11,7 +11,7 @@ import type { RaftStatus } from '../../raft/node';
 import { decodeCommand, decodeEntryCommand, ExecutionLedger } from '../execution-ledger';
 import { ExecutorMetrics } from '../metrics';
 import { OrderExecutorService } from '../service';
-import { TwoPhaseCommit } from './driver';
+import { TwoPhaseCommit, type TwoPhaseOptions } from './driver';
 import type { TwoPhaseParticipant, TxOrder } from './participants';
 import type { Participant, Vote } from './types';
 
@@ -104,22 +104,25 @@ describe('two-phase commit driver and GetDecision', () => {
     }
   };
 
+  /** The driver under test over this test's fakes; `options` replace the defaults below. */
+  const coordinator = (options: Partial<TwoPhaseOptions> = {}) =>
+    new TwoPhaseCommit(
+      raft as unknown as RaftDriver,
+      ledger,
+      books,
+      payment,
+      { id: 'executor-1', prepareTimeoutMs: 300, retryMs: 50, proposeRetryMs: 5000, tickMs: 10, decisionWaitMs: 500, ...options },
+      new ExecutorMetrics('executor-1', () => raft.status(), () => undefined),
+      createLogger('test', 'error'),
+    );
+
   beforeEach(() => {
     raft = new FakeRaft();
     ledger = new ExecutionLedger();
     books = new FakeParticipant('books-database');
     payment = new FakeParticipant('payment');
     applied = 0;
-    const metrics = new ExecutorMetrics('executor-1', () => raft.status(), () => undefined);
-    twoPhase = new TwoPhaseCommit(
-      raft as unknown as RaftDriver,
-      ledger,
-      books,
-      payment,
-      { id: 'executor-1', prepareTimeoutMs: 300, retryMs: 50, proposeRetryMs: 5000, tickMs: 10, decisionWaitMs: 500 },
-      metrics,
-      createLogger('test', 'error'),
-    );
+    twoPhase = coordinator();
     service = new OrderExecutorService(raft as unknown as RaftDriver, ledger, { self: 'executor-1', peers: ['executor-1', 'executor-2', 'executor-3'] }, twoPhase);
   });
   afterEach(() => twoPhase.stop());
@@ -164,9 +167,7 @@ describe('two-phase commit driver and GetDecision', () => {
 
   it('holds Finishes and completions back (finishDelayMs) to share the next Prepares and decisions, or sends them when the delay runs out', async () => {
     twoPhase.stop();
-    const metrics = new ExecutorMetrics('executor-1', () => raft.status(), () => undefined);
-    const options = { id: 'executor-1', prepareTimeoutMs: 300, retryMs: 5000, proposeRetryMs: 5000, tickMs: 10, decisionWaitMs: 500, finishDelayMs: 150 };
-    twoPhase = new TwoPhaseCommit(raft as unknown as RaftDriver, ledger, books, payment, options, metrics, createLogger('test', 'error'));
+    twoPhase = coordinator({ retryMs: 5000, finishDelayMs: 150 });
     twoPhase.begin(order('o1'), 3);
     await until('the decision of o1 proposed', () => raft.proposed.length === 1);
     applyProposed();

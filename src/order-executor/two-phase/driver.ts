@@ -109,7 +109,6 @@ export class TwoPhaseCommit implements LeaseCommitter {
   stop(): void {
     this.stopped = true;
     clearInterval(this.timer);
-    clearTimeout(this.deferTimer);
     this.endAll('executor stopping');
   }
 
@@ -314,10 +313,8 @@ export class TwoPhaseCommit implements LeaseCommitter {
       }, delay);
       return;
     }
-    const outputs = this.deferred.length > 0 ? [...this.deferred, ...ready] : ready;
-    this.deferred = [];
-    clearTimeout(this.deferTimer);
-    this.deferTimer = undefined;
+    const held = this.takeDeferred();
+    const outputs = held.length > 0 ? [...held, ...ready] : ready;
     if (outputs.length === 0) return;
     const prepares = new Map<Participant, { txIds: string[]; term: number }>();
     // By transaction: a Finish the core sent again while an earlier one waited here goes out once.
@@ -349,6 +346,15 @@ export class TwoPhaseCommit implements LeaseCommitter {
     if (proposals.length > 0 && this.raft.propose(proposals) === undefined) this.logger.debug('not leading: proposals dropped');
     for (const [participant, { txIds, term }] of prepares) void this.prepare(participant, txIds, term);
     for (const [participant, txs] of finishes) void this.finish(participant, [...txs].map(([txId, commit]) => ({ txId, commit })));
+  }
+
+  /** What flush held back, now no longer held (its timer stopped). */
+  private takeDeferred(): CoordinatorOutput[] {
+    const held = this.deferred;
+    this.deferred = [];
+    clearTimeout(this.deferTimer);
+    this.deferTimer = undefined;
+    return held;
   }
 
   private orderRecord(txId: string): CoordinatorOutputOrder | undefined {
@@ -442,9 +448,7 @@ export class TwoPhaseCommit implements LeaseCommitter {
     this.traced.clear();
     this.orders.clear();
     // Held-back Finishes and completions of the term that ended: the core forgot them, the next leader re-sends.
-    this.deferred = [];
-    clearTimeout(this.deferTimer);
-    this.deferTimer = undefined;
+    this.takeDeferred();
     this.wakeRoomWaiters();
   }
 }
