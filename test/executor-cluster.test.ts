@@ -7,6 +7,7 @@
 import { createChannel, createClient } from 'nice-grpc';
 import { OrderExecutorDefinition, type Execution } from '../src/gen/causeway/v1/order_executor';
 import { OrderQueueDefinition } from '../src/gen/causeway/v1/order_queue';
+import { settledLedgers } from './support/ledgers';
 import { clusterExecutors, coursePageOrder, postCheckout, startSystem, waitFor, type RunningSystem, getJson } from './support/system';
 
 const ORDERS = 300;
@@ -181,19 +182,7 @@ describe('executor cluster', () => {
 
     // Wait for the cluster to drain the queue and every replica to catch up.
     const clients = executorClients();
-    const ledgers = await waitFor(
-      'every replica to execute every accepted order',
-      async () => {
-        const all: Record<string, Execution[]> = {};
-        for (const [id, client] of Object.entries(clients)) all[id] = (await client.executions({ orderIds: [] })).executions;
-        const complete = Object.values(all).every((list) => accepted.every((id) => list.some((e) => e.orderId === id)));
-        // Under two-phase commit an order's record is complete once both participants acknowledged its decision (the
-        // log's second entry for it); a replica may apply that entry a moment after the others.
-        const finished = Object.values(all).every((list) => list.every((e) => !e.commit || e.commit.finished));
-        return complete && finished ? all : undefined;
-      },
-      60000,
-    );
+    const ledgers = await settledLedgers(clients, accepted, 60000);
 
     const byOrder = (list: Execution[]) => Object.fromEntries(list.map((e) => [e.orderId, e]));
     const reference = byOrder(ledgers['executor-1']);

@@ -14,7 +14,8 @@ import { OrderExecutorDefinition, type Execution } from '../src/gen/causeway/v1/
 import { RAFT_LOG_FILE } from '../src/platform/raft-host/storage';
 import { JOURNAL_FILE } from '../src/order-queue/journal';
 import { encodeFrame } from '../src/storage/frames';
-import { coursePageOrder, postCheckout, startSystem, waitFor, type RunningSystem } from './support/system';
+import { settledLedgers } from './support/ledgers';
+import { coursePageOrder, postCheckout, startSystem, type RunningSystem } from './support/system';
 
 const ENV = { FRAUD_CONTACT_VELOCITY_LIMIT: '1000000', FRAUD_CARD_VELOCITY_LIMIT: '1000000', CAUSEWAY_RESTART_DELAY_MS: '300' };
 
@@ -52,22 +53,10 @@ async function placeOrders(running: RunningSystem, count: number): Promise<strin
   return ids;
 }
 
-/** Waits until every executor has executed every order in `ids` and finished its commit; returns each one's executions. */
-async function executionsEverywhere(running: RunningSystem, ids: string[]): Promise<Record<string, Execution[]>> {
-  const clients = Object.entries(running.executors).map(([id, address]) => [id, createClient(OrderExecutorDefinition, createChannel(address))] as const);
-  return waitFor(
-    'every replica to execute every order',
-    async () => {
-      const all: Record<string, Execution[]> = {};
-      for (const [id, client] of clients) all[id] = (await client.executions({ orderIds: [] })).executions;
-      const complete = Object.values(all).every((list) => ids.every((orderId) => list.some((e) => e.orderId === orderId)));
-      // An order's record is whole once both participants acknowledged its decision: the log's second entry for it,
-      // which a replica may apply a moment after it answered with the first.
-      const finished = Object.values(all).every((list) => list.every((e) => !e.commit || e.commit.finished));
-      return complete && finished ? all : undefined;
-    },
-    30000,
-  );
+/** Every executor's executions once each has executed every order in `ids` and finished its commit. */
+function executionsEverywhere(running: RunningSystem, ids: string[]): Promise<Record<string, Execution[]>> {
+  const clients = Object.fromEntries(Object.entries(running.executors).map(([id, address]) => [id, createClient(OrderExecutorDefinition, createChannel(address))]));
+  return settledLedgers(clients, ids, 30000);
 }
 
 function expectAgreement(ledgers: Record<string, Execution[]>, ids: string[]): void {
