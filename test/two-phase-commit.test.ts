@@ -179,7 +179,9 @@ function expectCommitOrUnavailable(e: Execution): void {
 }
 
 it('declines a card on the decline list: the order fails PAYMENT_DECLINED, payment has it declined, the stock is unchanged', async () => {
-  await decision(await checkout(), 'the warm-up order'); // prices cached, every connection up
+  // Prices cached, every connection up; and its Finish acknowledged, so that no transaction is still prepared when the
+  // stock is read (a Finish may wait up to EXECUTOR_2PC_FINISH_DELAY_MS after the decision to travel with newer work).
+  await decision(await checkout(), 'the warm-up order', true);
   const before = await probe.stockOnHand();
   const orderId = await checkout(DECLINED_CARD);
   const e = await decision(orderId, 'the decision', true);
