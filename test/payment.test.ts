@@ -76,7 +76,7 @@ describe('the payment service', () => {
 
   it('tokenizes a valid card into an opaque token and its last four digits', async () => {
     const answer = await payment.client.tokenize({ cardNumber: CARD_GROUPED, expirationDate: '12/30' });
-    expect(answer.token).toMatch(/^tok_[A-Za-z0-9_-]{20,}$/);
+    expect(answer.token).toMatch(/^tok_[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{22}$/);
     expect(answer.maskedCard).toBe('**** 4242');
     expect(await tokenize()).not.toBe(answer.token);
   });
@@ -156,7 +156,7 @@ describe('the payment service', () => {
     await ready(payment);
     expect(await payment.client.get({ txId: 'ord_durable' })).toMatchObject({ state: 'held', amountCents: 2500 });
     expect((await payment.client.status({})).inFlight.map((r) => r.txId)).toContain('ord_durable');
-    // The token and the fence were durable too.
+    // The token's sealing key and the fence were durable too.
     expect(await prepare('ord_after_restart', token, 10, 9)).toBe('STALE_TERM');
     expect(await prepare('ord_after_restart', token, 10, 10)).toBe('YES');
     expect(await finish('ord_durable', true)).toMatchObject({ state: 'captured', amountCents: 2500 });

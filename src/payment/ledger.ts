@@ -10,6 +10,7 @@ import {
   type TxRecord,
 } from './payment-state';
 import type { PaymentStore } from './payment-store';
+import type { TokenSeal } from './token-seal';
 import type { TimeSource } from '../platform/time';
 
 /** A request the service cannot read (INVALID_ARGUMENT); its message never holds card data. */
@@ -33,8 +34,8 @@ export interface LedgerOptions {
   state: PaymentState;
   store: PaymentStore;
   time: TimeSource;
-  /** A fresh, unguessable token ("tok_…"). */
-  newToken: () => string;
+  /** Seals a card's record into its token (Tokenize writes nothing). */
+  seal: TokenSeal;
   /** The decline list, as digits. */
   declinedCards: ReadonlySet<string>;
   observer?: LedgerObserver;
@@ -59,8 +60,8 @@ export class PaymentLedger {
   tokenize(cardNumber: string, expirationDate: string): { token: string; maskedCard: string } {
     const checked = checkCard(cardNumber, expirationDate, this.o.declinedCards);
     if (!checked.ok) throw new InvalidPaymentRequest(checked.problem);
-    const token = this.o.newToken();
-    this.persist(this.o.state.addToken({ token, maskedCard: checked.card.maskedCard, declined: checked.card.declined, createdAtMs: this.o.time.now() }));
+    // Nothing to write: the token carries its record, sealed (token-seal.ts), so no fsync holds up the checkout.
+    const token = this.o.seal.seal({ maskedCard: checked.card.maskedCard, declined: checked.card.declined, createdAtMs: this.o.time.now() });
     this.o.observer?.tokenized(checked.card.declined);
     return { token, maskedCard: checked.card.maskedCard };
   }

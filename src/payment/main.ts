@@ -4,7 +4,6 @@
  * the gRPC service.
  */
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
 import { container } from 'tsyringe';
 import { PaymentDefinition } from '../gen/causeway/v1/payment';
 import { ExecutorDecisionClient } from '../order-executor-client/decision-client';
@@ -18,6 +17,7 @@ import { PaymentMetrics } from './metrics';
 import { PaymentState } from './payment-state';
 import { PaymentStore } from './payment-store';
 import { PaymentService } from './service';
+import { TokenSeal } from './token-seal';
 import { CooperativeTermination, DECISION_SOURCE, type DecisionSource } from './termination';
 
 /** How often held transactions are checked against the decision timeout. */
@@ -28,7 +28,8 @@ runMain('payment', async () => {
   const logger = createLogger('payment', config.logLevel);
 
   const store = PaymentStore.open(config.dataDir);
-  const state = new PaymentState(store.load());
+  const seal = new TokenSeal(store.tokenKey());
+  const state = new PaymentState(store.load(), seal);
   const counts = state.stats();
   logger.info(
     `payment records loaded from ${store.file}: ${counts.held} held, ${counts.captured} captured, ${counts.voided} voided, ${counts.declined} declined; fence term ${state.fence}; ${config.declinedCards.size} cards on the decline list`,
@@ -39,7 +40,7 @@ runMain('payment', async () => {
     state,
     store,
     time: systemTime,
-    newToken: () => `tok_${randomBytes(18).toString('base64url')}`,
+    seal,
     declinedCards: config.declinedCards,
     observer: new PaymentMetrics(() => state.stats()),
     onStoreFailure: (err) => {

@@ -1,4 +1,5 @@
 import { seededRandom } from '../raft/random';
+import { TokenSeal } from './token-seal';
 import { DecisionConflict, PaymentState, type Change, type PaymentSnapshot, type PrepareAnswer, type TokenRecord, type TxRecord } from './payment-state';
 
 const good: TokenRecord = { token: 'tok_good', maskedCard: '**** 4242', declined: false, createdAtMs: 1 };
@@ -56,6 +57,20 @@ describe('Prepare: the vote', () => {
     expect(answers[0].vote).toBe('UNKNOWN_TOKEN');
     expect(changes).toEqual([{ kind: 'fence', term: 1 }]);
     expect(state.tx('ord_1')).toBeUndefined();
+  });
+
+  it('reads sealed tokens: the hold takes the masked card from the token; another key\'s token is UNKNOWN_TOKEN', () => {
+    const seal = new TokenSeal(Buffer.alloc(32, 1));
+    const state = new PaymentState(undefined, seal);
+    const goodToken = seal.seal({ maskedCard: '**** 4242', declined: false, createdAtMs: 1 });
+    const badToken = seal.seal({ maskedCard: '**** 0002', declined: true, createdAtMs: 1 });
+    const foreign = new TokenSeal(Buffer.alloc(32, 2)).seal({ maskedCard: '**** 4242', declined: false, createdAtMs: 1 });
+    expect(vote(state, 'ord_1', goodToken)).toBe('YES');
+    expect(state.tx('ord_1')).toMatchObject({ state: 'held', maskedCard: '**** 4242', token: goodToken });
+    expect(vote(state, 'ord_2', badToken)).toBe('DECLINED');
+    expect(vote(state, 'ord_3', foreign)).toBe('UNKNOWN_TOKEN');
+    expect(state.tx('ord_3')).toBeUndefined();
+    expect(state.snapshot().tokens).toEqual([]);
   });
 
   it('gives a retried Prepare the same vote, and changes nothing the second time', () => {

@@ -1,6 +1,9 @@
+import type { TokenOpener } from './token-seal';
+
 /**
- * The payment service's state machine: the tokens that stand for cards, one record per transaction (the order id),
- * and the fence (the highest coordinator term seen). Pure and deterministic: time comes in as arguments, and every
+ * The payment service's state machine: one record per transaction (the order id), the fence (the highest coordinator
+ * term seen), and what each card's token stands for (sealed in the token itself, see token-seal.ts; stored as a row
+ * only for tokens issued before). Pure and deterministic: time comes in as arguments, and every
  * operation returns the records it changed, which the caller makes durable before it answers (PaymentStore).
  *
  * A transaction's life, as a participant of the executors' two-phase commit:
@@ -103,6 +106,7 @@ export function finishProblem(r: FinishRequest): string | undefined {
 }
 
 export class PaymentState {
+  /** Tokens kept as rows: those issued before tokens were sealed (an older data directory). */
   private readonly tokens = new Map<string, TokenRecord>();
   private readonly txs = new Map<string, TxRecord>();
   private fenceTerm = 0;
@@ -110,7 +114,11 @@ export class PaymentState {
   private readonly nextAskAt = new Map<string, number>();
   private readonly counts: PaymentCounts = { captured: 0, voided: 0, declined: 0, capturedCents: 0, held: 0, heldCents: 0 };
 
-  constructor(snapshot?: PaymentSnapshot) {
+  /** `opener` reads sealed tokens (token-seal.ts); without it only stored tokens are known. */
+  constructor(
+    snapshot?: PaymentSnapshot,
+    private readonly opener?: TokenOpener,
+  ) {
     if (!snapshot) return;
     for (const t of snapshot.tokens) this.tokens.set(t.token, { ...t });
     for (const tx of snapshot.txs) this.put({ ...tx });
@@ -125,8 +133,9 @@ export class PaymentState {
     return { ...this.counts };
   }
 
+  /** What a token stands for: a stored token's row, or a sealed token's record; undefined if neither. */
   token(token: string): TokenRecord | undefined {
-    return this.tokens.get(token);
+    return this.tokens.get(token) ?? this.opener?.open(token);
   }
 
   tx(txId: string): TxRecord | undefined {
@@ -174,7 +183,7 @@ export class PaymentState {
     }
     const existing = this.txs.get(r.txId);
     if (existing) return answerFor(existing);
-    const token = this.tokens.get(r.token);
+    const token = this.token(r.token);
     if (!token) return { vote: 'UNKNOWN_TOKEN', message: 'no card was tokenized with this token' };
     const tx: TxRecord = {
       txId: r.txId,

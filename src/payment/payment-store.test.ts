@@ -4,6 +4,7 @@ import path from 'node:path';
 import { PaymentLedger } from './ledger';
 import { PaymentState } from './payment-state';
 import { PAYMENT_DB, PaymentStore } from './payment-store';
+import { TokenSeal } from './token-seal';
 
 let dir: string;
 beforeEach(() => {
@@ -11,9 +12,9 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-function ledger(store: PaymentStore, state = new PaymentState(store.load()), onStoreFailure: (err: Error) => void = () => undefined) {
-  let n = 0;
-  return new PaymentLedger({ state, store, time: { now: () => 1000 }, newToken: () => `tok_${++n}`, declinedCards: new Set(['4000000000000002']), onStoreFailure });
+function ledger(store: PaymentStore, onStoreFailure: (err: Error) => void = () => undefined) {
+  const seal = new TokenSeal(store.tokenKey());
+  return new PaymentLedger({ state: new PaymentState(store.load(), seal), store, time: { now: () => 1000 }, seal, declinedCards: new Set(['4000000000000002']), onStoreFailure });
 }
 
 describe('PaymentStore', () => {
@@ -34,7 +35,8 @@ describe('PaymentStore', () => {
     ]);
     store.close();
     const reopened = PaymentStore.open(dir);
-    const after = new PaymentState(reopened.load());
+    // The sealing key is kept: the tokens issued before the reopen still open.
+    const after = new PaymentState(reopened.load(), new TokenSeal(reopened.tokenKey()));
     const sorted = (s: PaymentState) => JSON.stringify({ ...s.snapshot(), txs: [...s.snapshot().txs].sort((a, b) => a.txId.localeCompare(b.txId)) });
     expect(sorted(after)).toEqual(sorted(before.state));
     expect(after.fence).toBe(4);
@@ -42,9 +44,22 @@ describe('PaymentStore', () => {
     reopened.close();
   });
 
+  it('writes nothing to tokenize a card: the token carries its record', () => {
+    const store = PaymentStore.open(dir);
+    const l = ledger(store);
+    const write = jest.spyOn(store, 'write');
+    const { token } = l.tokenize('4242 4242 4242 4242', '12/30');
+    expect(write).not.toHaveBeenCalled();
+    expect(l.prepareBatch([{ txId: 'ord_1', token, amountCents: 100, term: 1 }])).toEqual([expect.objectContaining({ vote: 'YES' })]);
+    expect(write).toHaveBeenCalledTimes(1);
+    store.close();
+  });
+
   it('keeps no card number: not in the file, not in the WAL', () => {
     const store = PaymentStore.open(dir);
-    ledger(store).tokenize('4242-4242-4242-4242', '12/30');
+    const l = ledger(store);
+    const { token } = l.tokenize('4242-4242-4242-4242', '12/30');
+    l.prepareBatch([{ txId: 'ord_1', token, amountCents: 100, term: 1 }]);
     const bytes = fs.readdirSync(dir).map((f) => fs.readFileSync(path.join(dir, f)));
     expect(fs.readdirSync(dir)).toContain(PAYMENT_DB);
     for (const b of bytes) for (const s of ['4242424242424242', '4242-4242-4242-4242']) expect(b.includes(s)).toBe(false);
@@ -55,9 +70,10 @@ describe('PaymentStore', () => {
   it('stops the ledger when a write fails: onStoreFailure hears of it before the caller gets the error', () => {
     const store = PaymentStore.open(dir);
     const failures: string[] = [];
-    const l = ledger(store, undefined, (err) => void failures.push(err.message));
+    const l = ledger(store, (err) => void failures.push(err.message));
+    const { token } = l.tokenize('4242424242424242', '12/30');
     store.close();
-    expect(() => l.tokenize('4242424242424242', '12/30')).toThrow();
+    expect(() => l.prepareBatch([{ txId: 'ord_1', token, amountCents: 100, term: 1 }])).toThrow();
     expect(failures).toHaveLength(1);
   });
 });

@@ -1,6 +1,8 @@
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { TOKEN_KEY_BYTES } from './token-seal';
 import type { Change, PaymentSnapshot, TokenRecord, TxRecord, TxState } from './payment-state';
 
 /**
@@ -8,7 +10,9 @@ import type { Change, PaymentSnapshot, TokenRecord, TxRecord, TxState } from './
  * the fence. WAL with synchronous=FULL: `write` returns after the commit is fsynced, so a vote, a capture or a
  * token is on disk before the caller answers, and survives power loss, not only a crash.
  *
- * The card number is not a column: a token row holds the token, the masked card and the decline flag only.
+ * The card number is not a column: a token row holds the token, the masked card and the decline flag only. New
+ * tokens are sealed (token-seal.ts) and not stored at all; the rows are those issued before, still honoured. The
+ * sealing key is here too: losing the file loses the transactions' records anyway, and with them any use of a token.
  */
 
 export const PAYMENT_DB = 'payment.db';
@@ -36,6 +40,11 @@ const MIGRATIONS: readonly string[] = [
      term INTEGER NOT NULL
    ) STRICT;
    INSERT INTO fence (id, term) VALUES (0, 0);`,
+  // The key that seals tokens (token-seal.ts); its one row is written by tokenKey() on first use.
+  `CREATE TABLE token_key (
+     id  INTEGER PRIMARY KEY CHECK (id = 0),
+     key BLOB NOT NULL
+   ) STRICT;`,
 ];
 
 interface TxRow {
@@ -106,6 +115,15 @@ export class PaymentStore {
       db.close();
       throw err;
     }
+  }
+
+  /** The key tokens are sealed with: created (random, fsynced) the first time, then the same for good. */
+  tokenKey(): Buffer {
+    const row = this.db.prepare('SELECT key FROM token_key WHERE id = 0').get() as { key: Buffer } | undefined;
+    if (row) return row.key;
+    const key = randomBytes(TOKEN_KEY_BYTES);
+    this.db.prepare('INSERT INTO token_key (id, key) VALUES (0, ?)').run(key);
+    return key;
   }
 
   load(): PaymentSnapshot {
