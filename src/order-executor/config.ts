@@ -27,8 +27,6 @@ export interface ConsumerConfig {
   leaseMs: number;
   /** Back-off after a failed queue call, and the longest wait for leadership before checking again. */
   backoffMs: number;
-  /** After a Dequeue that brought fewer orders than asked for, the wait before the next (EXECUTOR_DEQUEUE_LINGER_MS). */
-  lingerMs: number;
 }
 
 /** How the leader commits an order: the books database's decrement alone, or two-phase commit with payment. */
@@ -92,7 +90,6 @@ export function loadExecutorConfig(env: Env = process.env): ExecutorConfig {
       batch: readInt(env, 'EXECUTOR_BATCH', 64, 1, 1000),
       leaseMs: readLeaseMs(env),
       backoffMs: readInt(env, 'EXECUTOR_BACKOFF_MS', 100, 1),
-      lingerMs: readInt(env, 'EXECUTOR_DEQUEUE_LINGER_MS', 0, 0, 1000),
     },
     ledgerRetain: readInt(env, 'EXECUTOR_LEDGER_RETAIN', 50_000, 1),
     booksDatabase: readBooksDatabasePeers(env),

@@ -122,7 +122,7 @@ describe('QueueConsumer', () => {
       raft as unknown as RaftDriver,
       ledger,
       execute,
-      { id: 'executor-2', batch: 8, leaseMs: 2000, backoffMs: 5, waitMs: 500, lingerMs: 0 },
+      { id: 'executor-2', batch: 8, leaseMs: 2000, backoffMs: 5, waitMs: 500 },
       createLogger('test', 'error'),
     );
   });
@@ -253,7 +253,7 @@ describe('QueueConsumer', () => {
       return execute(order, fence);
     };
     await consumer.stop();
-    consumer = new QueueConsumer(queue.client, raft as unknown as RaftDriver, ledger, slow, { id: 'executor-2', batch: 8, leaseMs: 2000, backoffMs: 5, waitMs: 500, lingerMs: 0 }, createLogger('test', 'error'));
+    consumer = new QueueConsumer(queue.client, raft as unknown as RaftDriver, ledger, slow, { id: 'executor-2', batch: 8, leaseMs: 2000, backoffMs: 5, waitMs: 500 }, createLogger('test', 'error'));
     consumer.start();
     queue.deliver(lease('o1'));
     await until('o1 being executed', () => entered);

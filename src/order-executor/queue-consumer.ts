@@ -22,11 +22,6 @@ export interface QueueConsumerOptions {
   backoffMs: number;
   /** Long-poll wait of one Dequeue while the queue is empty. */
   waitMs: number;
-  /**
-   * After a Dequeue that brought fewer orders than asked for, wait this long before the next, so that the orders
-   * arriving meanwhile come in one batch (0: dequeue again at once).
-   */
-  lingerMs: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -135,7 +130,6 @@ export class QueueConsumer {
         const fresh = this.triage(leases);
         if (this.committer) {
           for (const lease of fresh) this.handOver(lease, term);
-          if (leases.length > 0 && leases.length < max) await this.linger();
           continue;
         }
         if (fresh.length > 0 && this.raft.isServingLeader() && this.raft.status().term === term) {
@@ -158,15 +152,6 @@ export class QueueConsumer {
         await sleep(this.options.backoffMs);
       }
     }
-  }
-
-  /**
-   * A trickle of orders, each leased, prepared, decided and finished alone, costs every participant call and Raft
-   * round once per order; waiting a little after a short batch lets the next orders share them. The wait delays
-   * when an order commits, never a checkout's answer (the order is already durable in the queue).
-   */
-  private async linger(): Promise<void> {
-    if (this.options.lingerMs > 0 && !this.stopped) await sleep(this.options.lingerMs);
   }
 
   /**
