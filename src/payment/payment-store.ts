@@ -6,9 +6,10 @@ import { TOKEN_KEY_BYTES } from './token-seal';
 import type { Change, PaymentSnapshot, TokenRecord, TxRecord, TxState } from './payment-state';
 
 /**
- * The payment service's durable records in one SQLite file (payment.db): the tokens, one row per transaction and
- * the fence. WAL with synchronous=FULL: `write` returns after the commit is fsynced, so a vote, a capture or a
- * token is on disk before the caller answers, and survives power loss, not only a crash.
+ * The payment service's durable records in one SQLite file (payment.db): one row per transaction, the fence, the
+ * token-sealing key and the tokens issued before tokens were sealed. WAL with synchronous=FULL: `write` returns after
+ * the commit is fsynced, so a vote or a capture is on disk before the caller answers, and survives power loss, not
+ * only a crash.
  *
  * The card number is not a column: a token row holds the token, the masked card and the decline flag only. New
  * tokens are sealed (token-seal.ts) and not stored at all; the rows are those issued before, still honoured. The
