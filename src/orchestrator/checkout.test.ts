@@ -1,4 +1,4 @@
-import type { Order } from '../gen/causeway/v1/checkout';
+import type { ChainResult, Order } from '../gen/causeway/v1/checkout';
 import { ClientError, Status } from 'nice-grpc';
 import type { QueuedOrder } from '../gen/causeway/v1/order_queue';
 import type { EnqueueBatcher } from '../order-queue-client/enqueue-batcher';
@@ -72,22 +72,27 @@ describe('the order as queued (and replicated by the executors)', () => {
   });
 });
 
-describe('an approved checkout pays with a token', () => {
+describe('a checkout: its token, its answer and its final clock broadcast', () => {
   const logger = { level: 'info', isLevelEnabled: () => true, error() {}, warn() {}, info() {}, debug() {} };
   const participant = { initOrder: async () => ({}), clearOrder: async () => ({}) };
+  const approved = { events: [], suggestedBooks: [] };
 
-  function flow(tokenize: CardTokenizer['tokenize']) {
+  function flow(
+    tokenize: CardTokenizer['tokenize'],
+    options: { chain?: () => Promise<ChainResult>; clearOrder?: () => Promise<object>; warnings?: string[] } = {},
+  ) {
     const queued: QueuedOrder[] = [];
     const tokenized: string[][] = [];
-    const verification = { ...participant, startChecks: async () => ({ events: [], suggestedBooks: [] }) };
+    const clearing = { ...participant, clearOrder: options.clearOrder ?? participant.clearOrder };
+    const verification = { ...clearing, startChecks: options.chain ?? (async () => approved) };
     const checkout = new CheckoutFlow(
       verification as never,
-      participant as never,
-      participant as never,
+      clearing as never,
+      clearing as never,
       { enqueue: async (o: QueuedOrder) => (queued.push(o), true) } as unknown as EnqueueBatcher,
       { tokenize: (n: string, e: string) => (tokenized.push([n, e]), tokenize(n, e)) },
       { amountCents: async (items) => items.reduce((sum, i) => sum + 1000 * i.quantity, 0) },
-      logger,
+      { ...logger, warn: (message: string) => options.warnings?.push(message) },
     );
     return { checkout, queued, tokenized };
   }
@@ -108,6 +113,52 @@ describe('an approved checkout pays with a token', () => {
     expect(queued[0]).toMatchObject({ paymentToken: 'tok_xyz', amountCents: 3000, maskedCard: '**** 1111' });
     expect(JSON.stringify(queued[0])).not.toContain('4111111111111111');
     expect(JSON.stringify(queued[0])).not.toContain('12/30');
+  });
+
+  it('asks for the token while the checks run, not after them', async () => {
+    let tokensAskedBeforeTheChain = -1;
+    const { checkout, tokenized } = flow(async () => ({ token: 'tok_xyz', maskedCard: '**** 1111' }), {
+      chain: async () => ((tokensAskedBeforeTheChain = tokenized.length), approved),
+    });
+    expect((await checkout.checkout(request)).status).toBe('Order Approved');
+    expect(tokensAskedBeforeTheChain).toBe(1);
+  });
+
+  it('drops a rejected order\'s token, and a payment failure neither fails nor logs it', async () => {
+    const warnings: string[] = [];
+    const rejected: ChainResult = { events: [], suggestedBooks: [], rejection: { event: 'E', code: 'CARD_BLOCKED', message: 'blocked' } };
+    const { checkout, queued, tokenized } = flow(
+      async () => {
+        throw new ClientError('/causeway.v1.Payment/Tokenize', Status.INVALID_ARGUMENT, 'card number fails its check digit');
+      },
+      { chain: async () => rejected, warnings },
+    );
+    const result = await checkout.checkout(request);
+    expect(result.status).toBe('Order Rejected');
+    expect(result.rejection).toEqual(rejected.rejection);
+    expect(tokenized).toHaveLength(1);
+    expect(queued).toEqual([]);
+    expect(warnings).toEqual([]);
+  });
+
+  it('answers without waiting for the final clock broadcast; drain() waits for it', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let cleared = 0;
+    const { checkout, queued } = flow(async () => ({ token: 'tok_xyz', maskedCard: '**** 1111' }), {
+      clearOrder: async () => (await held, cleared++, {}),
+    });
+    expect((await checkout.checkout(request)).status).toBe('Order Approved');
+    expect(queued).toHaveLength(1);
+    expect(cleared).toBe(0);
+
+    let drained = false;
+    const drain = checkout.drain().then(() => (drained = true));
+    await new Promise((r) => setImmediate(r));
+    expect(drained).toBe(false);
+    release();
+    await drain;
+    expect(cleared).toBe(3);
   });
 
   it('fails as a dependency (503) and enqueues nothing when payment cannot be reached', async () => {

@@ -104,8 +104,10 @@ const tracer = trace.getTracer('causeway.orchestrator');
 /**
  * Drives one checkout. The orchestrator does not sequence the events: it
  * initialises the three services, asks transaction-verification to start, and
- * the services call each other (A→B→D→C→E→F). Then it broadcasts the final clock
- * so each service can forget the order, while an approved order is enqueued.
+ * the services call each other (A→B→D→C→E→F). Meanwhile payment turns the card
+ * into a token, so an approved order is enqueued as soon as the chain ends. The
+ * answer waits for that enqueue only; the final clock is broadcast beside it (so
+ * each service can forget the order) and finishes after the answer.
  */
 @injectable()
 export class CheckoutFlow {
@@ -119,12 +121,17 @@ export class CheckoutFlow {
     @inject(LOGGER) private readonly logger: Logger,
   ) {}
 
+  /** The final-clock broadcasts still running after their checkout was answered. */
+  private readonly clearing = new Set<Promise<void>>();
+
   checkout(request: CheckoutRequest): Promise<CheckoutResult> {
     const orderId = `ord_${randomUUID()}`;
     const finished = checkoutStarted();
     return tracer.startActiveSpan('checkout', { attributes: { 'order.id': orderId } }, async (span) => {
       try {
         const order = toOrder(orderId, request);
+        // The token does not depend on the checks, so it is asked for beside them: one hop less before the answer.
+        const payment = this.paymentFor(order);
         await this.initialise(order);
         const chain = await this.call('transaction-verification', () =>
           this.verification.startChecks({ orderId, clock: clockToWire(VectorClock.zero()), causeTraceparent: '' }),
@@ -136,12 +143,12 @@ export class CheckoutFlow {
           order_id: orderId,
           events: result.events.map((e) => `${e.event}${VectorClock.from(e.vectorClock).format(CLOCK_PROCESSES)}`).join(' '),
         });
-        // Clearing the order in the three services and making an approved order durable are independent: side by side,
-        // the answer waits for the slower one, not for both in turn.
-        await Promise.all([
-          this.broadcastFinalClock(orderId, chain),
-          result.status === 'Order Approved' ? this.enqueue(order, span.spanContext()) : undefined,
-        ]);
+        // Clearing the order in the three services does not change the answer, so the answer does not wait for it.
+        this.clearInBackground(orderId, chain);
+        if (result.status === 'Order Approved') {
+          const paid = await payment.settled();
+          await this.enqueue(order, span.spanContext(), paid);
+        }
         finished(result.rejection ? { outcome: 'rejected', failedEvent: result.rejection.event } : { outcome: 'approved' });
         return result;
       } catch (err) {
@@ -161,6 +168,39 @@ export class CheckoutFlow {
       this.call('fraud-detection', () => this.fraud.initOrder({ order: projections['fraud-detection'](order) })),
       this.call('suggestions', () => this.suggestions.initOrder({ order: projections.suggestions(order) })),
     ]);
+  }
+
+  /** Resolves once every final-clock broadcast already started has finished: main waits for it before closing the clients. */
+  async drain(): Promise<void> {
+    await Promise.all([...this.clearing]);
+  }
+
+  private clearInBackground(orderId: string, chain: ChainResult): void {
+    const clearing = this.broadcastFinalClock(orderId, chain).finally(() => this.clearing.delete(clearing));
+    this.clearing.add(clearing);
+  }
+
+  /**
+   * Asks payment for the card's token and prices the books, without waiting. The order is only paid for if it is
+   * approved: then settled() gives the figures or the dependency's error. A rejected order's token is dropped
+   * unread (Tokenize keeps nothing), and its failure, if any, is neither thrown nor logged: the checks have already
+   * said why the order is refused.
+   */
+  private paymentFor(order: Order): { settled(): Promise<{ token: string; amountCents: number }> } {
+    const card = order.creditCard ?? NO_CARD;
+    const token = this.payment.tokenize(card.number, card.expirationDate);
+    const amountCents = this.prices.amountCents(order.items);
+    token.catch(() => undefined);
+    amountCents.catch(() => undefined);
+    return {
+      settled: async () => {
+        const [{ token: paymentToken }, amount] = await Promise.all([
+          this.call('payment', () => token),
+          this.call('books-database', () => amountCents),
+        ]);
+        return { token: paymentToken, amountCents: amount };
+      },
+    };
   }
 
   /** The last event's clock is the final clock: every event of the order happened before or at it. */
@@ -189,17 +229,11 @@ export class CheckoutFlow {
    * its call with other checkouts' orders (EnqueueBatcher). A few quick retries
    * ride out a queue restart; enqueue is idempotent by order id.
    *
-   * First the card becomes a token (the payment service keeps only the token, the
-   * masked card and whether it is declined) and the books are priced: from here on
-   * the order carries those, never the card.
+   * The order carries the card's token (the token seals the masked card and
+   * whether it is declined) and the price of its books, never the card.
    */
-  private async enqueue(order: Order, spanContext: SpanContext): Promise<void> {
-    const card = order.creditCard ?? NO_CARD;
-    const [{ token }, amountCents] = await Promise.all([
-      this.call('payment', () => this.payment.tokenize(card.number, card.expirationDate)),
-      this.call('books-database', () => this.prices.amountCents(order.items)),
-    ]);
-    const queued = toQueuedOrder(order, traceparentOf(spanContext), Date.now(), { paymentToken: token, amountCents });
+  private async enqueue(order: Order, spanContext: SpanContext, paid: { token: string; amountCents: number }): Promise<void> {
+    const queued = toQueuedOrder(order, traceparentOf(spanContext), Date.now(), { paymentToken: paid.token, amountCents: paid.amountCents });
     for (let attempt = 1; ; attempt++) {
       try {
         await this.queue.enqueue(queued);

@@ -102,8 +102,9 @@ runMain('orchestrator', async () => {
   // process table and tells us where the table is; read at each kill, since a restart changes the pid.
   const processTable = config.processTable;
   const pidOf = (id: string) => (processTable ? readProcessTable(processTable)?.processes[id] : undefined);
+  const flow = container.resolve(CheckoutFlow);
   const app = buildHttpApp({
-    flow: container.resolve(CheckoutFlow),
+    flow,
     store,
     health: container.resolve(DownstreamHealth),
     cluster,
@@ -124,6 +125,8 @@ runMain('orchestrator', async () => {
   lifecycle.onShutdown(async () => {
     // Answers in flight are recorded before the HTTP server finishes closing; only then does the database close.
     await app.close();
+    // Answered checkouts may still be clearing the order in the three services: let them finish before the clients close.
+    await flow.drain();
     reconciler.stop();
     retention.stop();
     await store.close();
