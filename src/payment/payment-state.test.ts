@@ -5,11 +5,9 @@ import { DecisionConflict, PaymentState, type Change, type PaymentSnapshot, type
 const good: TokenRecord = { token: 'tok_good', maskedCard: '**** 4242', declined: false, createdAtMs: 1 };
 const bad: TokenRecord = { token: 'tok_bad', maskedCard: '**** 0002', declined: true, createdAtMs: 1 };
 
+/** A state holding two tokens stored before tokens were sealed, as PaymentStore.load() gives them back. */
 function withTokens(): PaymentState {
-  const state = new PaymentState();
-  state.addToken(good);
-  state.addToken(bad);
-  return state;
+  return new PaymentState({ tokens: [good, bad], txs: [], fence: 0 });
 }
 
 const prepare = (state: PaymentState, txId: string, token = good.token, amountCents = 2500, term = 1, now = 100) =>
@@ -17,15 +15,17 @@ const prepare = (state: PaymentState, txId: string, token = good.token, amountCe
 const vote = (state: PaymentState, txId: string, token = good.token, amountCents = 2500, term = 1) => prepare(state, txId, token, amountCents, term).answers[0].vote;
 const finish = (state: PaymentState, txId: string, commit: boolean, now = 200) => state.finishBatch([{ txId, commit }], now);
 
-/** A store's view: the changes applied to maps, as PaymentStore applies them to its tables. */
+/** A store's view: its stored tokens, and the changes applied to maps, as PaymentStore applies them to its tables. */
 class ChangeLog {
-  tokens = new Map<string, TokenRecord>();
+  readonly tokens: ReadonlyMap<string, TokenRecord>;
   txs = new Map<string, TxRecord>();
   fence = 0;
+  constructor(tokens: readonly TokenRecord[] = []) {
+    this.tokens = new Map(tokens.map((t) => [t.token, { ...t }]));
+  }
   apply(changes: readonly Change[]): void {
     for (const c of changes) {
-      if (c.kind === 'token') this.tokens.set(c.token.token, { ...c.token });
-      else if (c.kind === 'tx') this.txs.set(c.tx.txId, { ...c.tx });
+      if (c.kind === 'tx') this.txs.set(c.tx.txId, { ...c.tx });
       else this.fence = c.term;
     }
   }
@@ -212,8 +212,7 @@ describe('cooperative termination: who is due to ask', () => {
 describe('restoring from the recorded changes', () => {
   it('rebuilds the same records, fence and counts', () => {
     const state = withTokens();
-    const log = new ChangeLog();
-    log.apply([{ kind: 'token', token: good }, { kind: 'token', token: bad }]);
+    const log = new ChangeLog([good, bad]);
     log.apply(prepare(state, 'ord_1', good.token, 100, 3).changes);
     log.apply(prepare(state, 'ord_2', bad.token, 200, 3).changes);
     log.apply(prepare(state, 'ord_3', good.token, 300, 4).changes);
@@ -240,10 +239,8 @@ describe('seeded simulation: retried, duplicated and reordered Prepare and Finis
   function run(seed: number, steps: number): void {
     const random = seededRandom(seed);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
-    const log = new ChangeLog();
-    let state = new PaymentState();
-    const tokens: TokenRecord[] = [good, bad];
-    for (const t of tokens) log.apply(state.addToken(t));
+    const log = new ChangeLog([good, bad]);
+    let state = new PaymentState(log.snapshot());
 
     const txIds = Array.from({ length: 12 }, (_, i) => `ord_${i}`);
     const plan = new Map(txIds.map((id, i) => [id, { token: i % 5 === 4 ? bad.token : i % 7 === 6 ? 'tok_unknown' : good.token, amountCents: 100 * (i + 1) }]));

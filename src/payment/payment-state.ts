@@ -44,7 +44,7 @@ export interface TxRecord {
 }
 
 /** What an operation changed, for the store to write in one transaction. */
-export type Change = { kind: 'token'; token: TokenRecord } | { kind: 'tx'; tx: TxRecord } | { kind: 'fence'; term: number };
+export type Change = { kind: 'tx'; tx: TxRecord } | { kind: 'fence'; term: number };
 
 export interface PrepareRequest {
   txId: string;
@@ -146,12 +146,6 @@ export class PaymentState {
   /** Transactions held and waiting for their decision, oldest first. */
   held(): TxRecord[] {
     return [...this.txs.values()].filter((t) => t.state === 'held').sort((a, b) => a.preparedAtMs - b.preparedAtMs || a.txId.localeCompare(b.txId));
-  }
-
-  addToken(record: TokenRecord): Change[] {
-    if (this.tokens.has(record.token)) throw new Error(`token collision on ${record.token}`);
-    this.tokens.set(record.token, { ...record });
-    return [{ kind: 'token', token: { ...record } }];
   }
 
   /**

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { PaymentLedger } from './ledger';
 import { PaymentState } from './payment-state';
 import { PAYMENT_DB, PaymentStore } from './payment-store';
@@ -52,6 +53,21 @@ describe('PaymentStore', () => {
     expect(write).not.toHaveBeenCalled();
     expect(l.prepareBatch([{ txId: 'ord_1', token, amountCents: 100, term: 1 }])).toEqual([expect.objectContaining({ vote: 'YES' })]);
     expect(write).toHaveBeenCalledTimes(1);
+    store.close();
+  });
+
+  it('honours a token stored before tokens were sealed: its row opens it after a reopen', () => {
+    PaymentStore.open(dir).close();
+    // Written the way the store wrote tokens before they were sealed: a row of its own.
+    const db = new Database(path.join(dir, PAYMENT_DB));
+    db.prepare('INSERT INTO tokens (token, masked_card, declined, created_at_ms) VALUES (?, ?, ?, ?)').run('tok_0123456789abcdef', '**** 0002', 1, 5);
+    db.close();
+
+    const store = PaymentStore.open(dir);
+    const l = ledger(store);
+    expect(l.state.token('tok_0123456789abcdef')).toEqual({ token: 'tok_0123456789abcdef', maskedCard: '**** 0002', declined: true, createdAtMs: 5 });
+    expect(l.prepareBatch([{ txId: 'ord_1', token: 'tok_0123456789abcdef', amountCents: 100, term: 1 }])).toEqual([expect.objectContaining({ vote: 'DECLINED' })]);
+    expect(l.prepareBatch([{ txId: 'ord_2', token: 'tok_0123456789abcdeg', amountCents: 100, term: 1 }])).toEqual([expect.objectContaining({ vote: 'UNKNOWN_TOKEN' })]);
     store.close();
   });
 

@@ -67,7 +67,6 @@ interface TokenRow {
 }
 
 export class PaymentStore {
-  private readonly putToken: Database.Statement;
   private readonly putTx: Database.Statement;
   private readonly putFence: Database.Statement;
   private readonly writeAll: (changes: readonly Change[]) => void;
@@ -76,7 +75,6 @@ export class PaymentStore {
     private readonly db: Database.Database,
     readonly file: string,
   ) {
-    this.putToken = db.prepare('INSERT INTO tokens (token, masked_card, declined, created_at_ms) VALUES (?, ?, ?, ?)');
     this.putTx = db.prepare(
       `INSERT INTO txs (tx_id, state, amount_cents, token, masked_card, term, prepared_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (tx_id) DO UPDATE SET state = excluded.state, amount_cents = excluded.amount_cents, token = excluded.token,
@@ -85,8 +83,7 @@ export class PaymentStore {
     this.putFence = db.prepare('UPDATE fence SET term = ? WHERE id = 0');
     this.writeAll = db.transaction((changes: readonly Change[]) => {
       for (const c of changes) {
-        if (c.kind === 'token') this.putToken.run(c.token.token, c.token.maskedCard, c.token.declined ? 1 : 0, c.token.createdAtMs);
-        else if (c.kind === 'fence') this.putFence.run(c.term);
+        if (c.kind === 'fence') this.putFence.run(c.term);
         else {
           const t = c.tx;
           this.putTx.run(t.txId, t.state, t.amountCents, t.token, t.maskedCard, t.term, t.preparedAtMs, t.updatedAtMs);

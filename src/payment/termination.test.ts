@@ -30,8 +30,7 @@ function recordingLogger(): Logger & { lines: { level: string; message: string }
 
 function setup() {
   const clock = new FakeClock(1000);
-  const state = new PaymentState();
-  state.addToken({ token: 'tok_1', maskedCard: '**** 4242', declined: false, createdAtMs: 0 });
+  const state = new PaymentState({ tokens: [{ token: 'tok_1', maskedCard: '**** 4242', declined: false, createdAtMs: 0 }], txs: [], fence: 0 });
   const hold = (txId: string) => state.prepareBatch([{ txId, token: 'tok_1', amountCents: 500, term: 1 }], clock.now());
   const finished: FinishRequest[][] = [];
   const ledger = {
