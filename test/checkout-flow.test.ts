@@ -174,6 +174,46 @@ describe('the final clock broadcast', () => {
     expect(cleared.cleared).toBe(true);
   });
 
+  it('runs event D once its InitOrder arrives, when the call from B overtook it', async () => {
+    const clients = grpc();
+    const orderId = `ord_test_late_${Date.now()}`;
+    const order = {
+      orderId,
+      user: { name: 'Ada Lovelace', contact: `ada-${Date.now()}@example.com` },
+      creditCard: { number: '378282246310005', expirationDate: '12/30', cvv: '1234' },
+      items: [{ name: 'Dune', quantity: 1 }],
+      billingAddress: { street: '1 Analytical Row', city: 'London', state: 'LDN', zip: 'N1 1AA', country: 'UK' },
+      shippingMethod: 'Standard',
+      termsAccepted: true,
+      giftWrapping: false,
+    };
+    await clients[TV].initOrder({ order });
+    await clients[SG].initOrder({ order });
+    // B has passed at transaction-verification (2,0,0); fraud-detection has not been initialised yet.
+    const started = performance.now();
+    const checked = clients[FD].checkUser({ orderId, clock: { entries: clock(2, 0, 0) }, causeTraceparent: '' });
+    await new Promise((r) => setTimeout(r, 200));
+    await clients[FD].initOrder({ order });
+    const result = await checked;
+    expect(performance.now() - started).toBeGreaterThanOrEqual(190);
+    expect(result.rejection).toBeUndefined();
+    expect(result.events.map((e) => [e.event, e.clock?.entries])).toEqual([
+      ['D', clock(2, 1, 0)],
+      ['C', clock(3, 1, 0)],
+      ['E', clock(3, 2, 0)],
+      ['F', clock(3, 2, 1)],
+    ]);
+  });
+
+  it('answers NOT_FOUND for an event whose order never arrives, after waiting for it', async () => {
+    const started = performance.now();
+    await expect(grpc()[SG].suggest({ orderId: `ord_never_${Date.now()}`, clock: { entries: clock(3, 2, 0) }, causeTraceparent: '' })).rejects.toMatchObject({
+      code: Status.NOT_FOUND,
+    });
+    // CAUSEWAY_ORDER_ARRIVAL_WAIT_MS, 1 s by default.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(950);
+  });
+
   it('rejects an unknown order with NOT_FOUND instead of inventing a clock', async () => {
     await expect(grpc()[TV].startChecks({ orderId: 'ord_unknown', clock: { entries: {} }, causeTraceparent: '' })).rejects.toMatchObject({
       code: Status.NOT_FOUND,

@@ -139,7 +139,7 @@ describe('HTTP fuzzing', () => {
 
 describe('gRPC fuzzing', () => {
   const METHODS: Record<string, string[]> = {
-    'transaction-verification': ['causeway.v1.TransactionVerification/InitOrder', 'causeway.v1.TransactionVerification/StartChecks', 'causeway.v1.TransactionVerification/VerifyCard', 'causeway.v1.TransactionVerification/ClearOrder'],
+    'transaction-verification': ['causeway.v1.TransactionVerification/InitOrder', 'causeway.v1.TransactionVerification/StartChecks', 'causeway.v1.TransactionVerification/InitAndStartChecks', 'causeway.v1.TransactionVerification/VerifyCard', 'causeway.v1.TransactionVerification/ClearOrder'],
     'fraud-detection': ['causeway.v1.FraudDetection/InitOrder', 'causeway.v1.FraudDetection/CheckUser', 'causeway.v1.FraudDetection/CheckCard', 'causeway.v1.FraudDetection/ClearOrder'],
     suggestions: ['causeway.v1.Suggestions/InitOrder', 'causeway.v1.Suggestions/Suggest', 'causeway.v1.Suggestions/ClearOrder'],
     'order-queue': ['causeway.v1.OrderQueue/Enqueue', 'causeway.v1.OrderQueue/EnqueueBatch', 'causeway.v1.OrderQueue/Dequeue', 'causeway.v1.OrderQueue/Ack', 'causeway.v1.OrderQueue/Nack', 'causeway.v1.OrderQueue/Stats'],

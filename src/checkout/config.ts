@@ -15,6 +15,8 @@ export interface ParticipantConfig extends ProcessConfig {
   rpcDeadlineMs: number;
   /** A cached order that was never cleared is forgotten after this long. */
   orderTtlMs: number;
+  /** How long an event's call waits for its order's InitOrder before answering NOT_FOUND (order-arrivals.ts). */
+  orderArrivalWaitMs: number;
 }
 
 export function loadParticipantConfig(service: CheckoutServiceName, env: Env): ParticipantConfig {
@@ -23,5 +25,6 @@ export function loadParticipantConfig(service: CheckoutServiceName, env: Env): P
     port: readServicePort(env, service),
     rpcDeadlineMs: readRpcDeadlineMs(env),
     orderTtlMs: readInt(env, 'CAUSEWAY_ORDER_TTL_MS', 120_000, 1),
+    orderArrivalWaitMs: readInt(env, 'CAUSEWAY_ORDER_ARRIVAL_WAIT_MS', 1000, 0),
   };
 }

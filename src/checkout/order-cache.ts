@@ -45,6 +45,10 @@ export class OrderCache<Order> {
     return this.entries.size;
   }
 
+  has(orderId: string): boolean {
+    return this.entries.has(orderId);
+  }
+
   /** Caches the order with an all-zero clock. */
   init(orderId: string, order: Order, now: number): VectorClock {
     if (this.entries.has(orderId)) throw new DuplicateOrderError(orderId);

@@ -8,9 +8,10 @@ import { GrpcClients } from '../platform/grpc';
 import { hostGrpcService } from '../platform/grpc-host';
 import { createLogger, LOGGER, type Logger } from '../platform/logger';
 import { systemTime, TIME } from '../platform/time';
+import { OrderArrivals } from './order-arrivals';
 import { OrderCache } from './order-cache';
 import type { ParticipantConfig } from './config';
-import { ORDER_CACHE } from './tokens';
+import { ORDER_ARRIVALS, ORDER_CACHE } from './tokens';
 
 /**
  * What the three checkout services' composition roots share: config, logger,
@@ -33,6 +34,7 @@ export class ParticipantRoot {
     container.register(LOGGER, { useValue: this.logger });
     container.register(TIME, { useValue: systemTime });
     container.register(ORDER_CACHE, { useValue: orders });
+    container.register(ORDER_ARRIVALS, { useValue: new OrderArrivals(orders, this.config.orderArrivalWaitMs) });
     // checkout_orders_cached: orders initialised here and not yet cleared (or expired), read when exported.
     metrics
       .getMeter('causeway.checkout')

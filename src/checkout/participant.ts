@@ -8,20 +8,24 @@ import type {
 } from '../gen/causeway/v1/checkout';
 import type { Logger } from '../platform/logger';
 import type { TimeSource } from '../platform/time';
+import type { OrderArrivals } from './order-arrivals';
 import { DuplicateOrderError, OrderCache, UnknownOrderError } from './order-cache';
 import { clockFromWire, clockRecord, clockToWire } from './wire';
 
 /**
  * The InitOrder and ClearOrder handlers every checkout service shares: cache the
- * order with a zero clock; forget it on the final broadcast if local ≤ final.
+ * order with a zero clock (and wake the calls waiting for it); forget it on the
+ * final broadcast if local ≤ final.
  */
-export function participantHandlers(orders: OrderCache<Order>, time: TimeSource, logger: Logger) {
+export function participantHandlers(orders: OrderCache<Order>, arrivals: OrderArrivals, time: TimeSource, logger: Logger) {
   return {
     async initOrder(request: InitOrderRequest): Promise<InitOrderResponse> {
       const order = request.order;
       if (!order?.orderId) throw new ServerError(Status.INVALID_ARGUMENT, 'order.orderId is required');
       try {
-        return { clock: clockToWire(orders.init(order.orderId, order, time.now())) };
+        const clock = orders.init(order.orderId, order, time.now());
+        arrivals.arrived(order.orderId);
+        return { clock: clockToWire(clock) };
       } catch (err) {
         if (err instanceof DuplicateOrderError) throw new ServerError(Status.ALREADY_EXISTS, err.message);
         throw err;

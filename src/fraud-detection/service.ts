@@ -3,7 +3,8 @@ import { inject, injectable } from 'tsyringe';
 import { EventChain } from '../checkout/event-chain';
 import type { OrderCache } from '../checkout/order-cache';
 import { participantHandlers, withKnownOrder } from '../checkout/participant';
-import { ORDER_CACHE, SUGGESTIONS_CLIENT, TRANSACTION_VERIFICATION_CLIENT } from '../checkout/tokens';
+import type { OrderArrivals } from '../checkout/order-arrivals';
+import { ORDER_ARRIVALS, ORDER_CACHE, SUGGESTIONS_CLIENT, TRANSACTION_VERIFICATION_CLIENT } from '../checkout/tokens';
 import type { ChainResult, Handoff, Order } from '../gen/causeway/v1/checkout';
 import type { FraudDetectionServiceImplementation } from '../gen/causeway/v1/fraud_detection';
 import type { SuggestionsClient } from '../gen/causeway/v1/suggestions';
@@ -21,6 +22,7 @@ export class FraudDetectionService implements FraudDetectionServiceImplementatio
 
   constructor(
     @inject(ORDER_CACHE) orders: OrderCache<Order>,
+    @inject(ORDER_ARRIVALS) private readonly arrivals: OrderArrivals,
     @inject(FraudRules) private readonly rules: FraudRules,
     @inject(TRANSACTION_VERIFICATION_CLIENT) private readonly verification: TransactionVerificationClient,
     @inject(SUGGESTIONS_CLIENT) private readonly suggestions: SuggestionsClient,
@@ -28,15 +30,17 @@ export class FraudDetectionService implements FraudDetectionServiceImplementatio
     @inject(LOGGER) logger: Logger,
   ) {
     this.chain = new EventChain(orders, logger);
-    ({ initOrder: this.initOrder, clearOrder: this.clearOrder } = participantHandlers(orders, time, logger));
+    ({ initOrder: this.initOrder, clearOrder: this.clearOrder } = participantHandlers(orders, arrivals, time, logger));
   }
 
+  /** The first event here: its call may overtake this service's InitOrder (order-arrivals.ts), so it waits for it. */
   checkUser(request: Handoff, context: CallContext): Promise<ChainResult> {
-    return withKnownOrder(() =>
-      this.chain.run(request, [['D', (order) => this.rules.checkUser(order, this.time.now())]], (handoff) =>
+    return withKnownOrder(async () => {
+      await this.arrivals.whenKnown(request.orderId);
+      return this.chain.run(request, [['D', (order) => this.rules.checkUser(order, this.time.now())]], (handoff) =>
         this.verification.verifyCard(handoff, { signal: context.signal }),
-      ),
-    );
+      );
+    });
   }
 
   checkCard(request: Handoff, context: CallContext): Promise<ChainResult> {

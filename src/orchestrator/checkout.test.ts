@@ -79,15 +79,21 @@ describe('a checkout: its token, its answer and its final clock broadcast', () =
 
   function flow(
     tokenize: CardTokenizer['tokenize'],
-    options: { chain?: () => Promise<ChainResult>; clearOrder?: () => Promise<object>; warnings?: string[] } = {},
+    options: {
+      chain?: () => Promise<ChainResult>;
+      clearOrder?: () => Promise<object>;
+      initFraudDetection?: () => Promise<object>;
+      warnings?: string[];
+    } = {},
   ) {
     const queued: QueuedOrder[] = [];
     const tokenized: string[][] = [];
     const clearing = { ...participant, clearOrder: options.clearOrder ?? participant.clearOrder };
-    const verification = { ...clearing, startChecks: options.chain ?? (async () => approved) };
+    const verification = { ...clearing, initAndStartChecks: options.chain ?? (async () => approved) };
+    const fraud = { ...clearing, initOrder: options.initFraudDetection ?? participant.initOrder };
     const checkout = new CheckoutFlow(
       verification as never,
-      clearing as never,
+      fraud as never,
       clearing as never,
       { enqueue: async (o: QueuedOrder) => (queued.push(o), true) } as unknown as EnqueueBatcher,
       { tokenize: (n: string, e: string) => (tokenized.push([n, e]), tokenize(n, e)) },
@@ -113,6 +119,33 @@ describe('a checkout: its token, its answer and its final clock broadcast', () =
     expect(queued[0]).toMatchObject({ paymentToken: 'tok_xyz', amountCents: 3000, maskedCard: '**** 1111' });
     expect(JSON.stringify(queued[0])).not.toContain('4111111111111111');
     expect(JSON.stringify(queued[0])).not.toContain('12/30');
+  });
+
+  it('starts the chain beside the other services\' InitOrder, and answers once both are done', async () => {
+    let release!: () => void;
+    const initialised = new Promise<object>((r) => (release = () => r({})));
+    let chainStarted = false;
+    const { checkout } = flow(async () => ({ token: 'tok_xyz', maskedCard: '**** 1111' }), {
+      initFraudDetection: () => initialised,
+      chain: async () => ((chainStarted = true), approved),
+    });
+    let answered = false;
+    const answer = checkout.checkout(request).then((r) => ((answered = true), r));
+    await new Promise((r) => setImmediate(r));
+    expect(chainStarted).toBe(true);
+    expect(answered).toBe(false);
+    release();
+    expect((await answer).status).toBe('Order Approved');
+  });
+
+  it('fails as a dependency, naming it, when a service cannot be initialised', async () => {
+    const { checkout, queued } = flow(async () => ({ token: 'tok_xyz', maskedCard: '**** 1111' }), {
+      initFraudDetection: async () => {
+        throw new ClientError('/causeway.v1.FraudDetection/InitOrder', Status.UNAVAILABLE, 'No connection established');
+      },
+    });
+    await expect(checkout.checkout(request)).rejects.toMatchObject({ message: expect.stringMatching(/^fraud-detection is unavailable/) });
+    expect(queued).toEqual([]);
   });
 
   it('asks for the token while the checks run, not after them', async () => {

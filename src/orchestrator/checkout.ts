@@ -103,8 +103,8 @@ const tracer = trace.getTracer('causeway.orchestrator');
 
 /**
  * Drives one checkout. The orchestrator does not sequence the events: it
- * initialises the three services, asks transaction-verification to start, and
- * the services call each other (A→B→D→C→E→F). Meanwhile payment turns the card
+ * initialises the three services, transaction-verification with the call that
+ * starts the chain, and the services call each other (A→B→D→C→E→F). Meanwhile payment turns the card
  * into a token, so an approved order is enqueued as soon as the chain ends. The
  * answer waits for that enqueue only; the final clock is broadcast beside it (so
  * each service can forget the order) and finishes after the answer.
@@ -132,10 +132,7 @@ export class CheckoutFlow {
         const order = toOrder(orderId, request);
         // The token does not depend on the checks, so it is asked for beside them: one hop less before the answer.
         const payment = this.paymentFor(order);
-        await this.initialise(order);
-        const chain = await this.call('transaction-verification', () =>
-          this.verification.startChecks({ orderId, clock: clockToWire(VectorClock.zero()), causeTraceparent: '' }),
-        );
+        const chain = await this.initialiseAndStart(order);
         const result = this.toResult(orderId, chain, span.spanContext().traceId);
         span.setAttribute('order.status', result.status);
         if (result.rejection) span.setAttribute('order.rejection.code', result.rejection.code);
@@ -162,12 +159,18 @@ export class CheckoutFlow {
     });
   }
 
-  private async initialise(order: Order): Promise<void> {
-    await Promise.all([
-      this.call('transaction-verification', () => this.verification.initOrder({ order: projections['transaction-verification'](order) })),
+  /**
+   * Initialises the three services and starts the chain in one round: transaction-verification caches its part and
+   * runs A and B in the same call, while the other two are initialised beside it (an event call that overtakes
+   * its service's InitOrder waits for it there). The chain's result, once every service has its part.
+   */
+  private async initialiseAndStart(order: Order): Promise<ChainResult> {
+    const [chain] = await Promise.all([
+      this.call('transaction-verification', () => this.verification.initAndStartChecks({ order: projections['transaction-verification'](order) })),
       this.call('fraud-detection', () => this.fraud.initOrder({ order: projections['fraud-detection'](order) })),
       this.call('suggestions', () => this.suggestions.initOrder({ order: projections.suggestions(order) })),
     ]);
+    return chain;
   }
 
   /** Resolves once every final-clock broadcast already started has finished: main waits for it before closing the clients. */
