@@ -104,10 +104,11 @@ const tracer = trace.getTracer('causeway.orchestrator');
 /**
  * Drives one checkout. The orchestrator does not sequence the events: it
  * initialises the three services, transaction-verification with the call that
- * starts the chain, and the services call each other (A→B→D→C→E→F). Meanwhile payment turns the card
- * into a token, so an approved order is enqueued as soon as the chain ends. The
- * answer waits for that enqueue only; the final clock is broadcast beside it (so
- * each service can forget the order) and finishes after the answer.
+ * starts the chain, and the services call each other (A→B→D→C→E→F). Meanwhile
+ * payment turns the card into a token, so an approved order is enqueued as soon
+ * as the chain ends. The answer waits for that enqueue only; the final clock is
+ * broadcast beside it (so each service can forget the order) and finishes after
+ * the answer.
  */
 @injectable()
 export class CheckoutFlow {
