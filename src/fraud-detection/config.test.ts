@@ -3,7 +3,7 @@ import { loadFraudDetectionConfig } from './config';
 describe('fraud-detection config', () => {
   it('has the defaults `npm start` uses', () => {
     const config = loadFraudDetectionConfig({});
-    expect(config.participant).toEqual({ host: '127.0.0.1', logLevel: 'info', port: 50051, rpcDeadlineMs: 3000, orderTtlMs: 120_000 });
+    expect(config.participant).toEqual({ host: '127.0.0.1', logLevel: 'info', port: 50051, rpcDeadlineMs: 3000, orderTtlMs: 120_000, orderArrivalWaitMs: 1000 });
     expect(config.transactionVerificationAddress).toBe('127.0.0.1:50052');
     expect(config.suggestionsAddress).toBe('127.0.0.1:50053');
     expect(config.rules.contactVelocity).toEqual({ limit: 30, windowMs: 60_000 });

@@ -8,7 +8,7 @@ describe('suggestions config', () => {
   });
 
   it('listens on SUGGESTIONS_PORT and forgets orders never cleared after CAUSEWAY_ORDER_TTL_MS', () => {
-    expect(loadSuggestionsConfig({}).participant).toEqual({ host: '127.0.0.1', logLevel: 'info', port: 50053, rpcDeadlineMs: 3000, orderTtlMs: 120_000 });
+    expect(loadSuggestionsConfig({}).participant).toEqual({ host: '127.0.0.1', logLevel: 'info', port: 50053, rpcDeadlineMs: 3000, orderTtlMs: 120_000, orderArrivalWaitMs: 1000 });
     const { participant } = loadSuggestionsConfig({ SUGGESTIONS_PORT: '0', CAUSEWAY_ORDER_TTL_MS: '1000' });
     expect([participant.port, participant.orderTtlMs]).toEqual([0, 1000]);
     expect(() => loadSuggestionsConfig({ CAUSEWAY_ORDER_TTL_MS: '0' })).toThrow('CAUSEWAY_ORDER_TTL_MS="0"');
