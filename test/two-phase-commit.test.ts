@@ -328,8 +328,8 @@ it('partition between the leader and payment while orders flow: every order comm
 it('payment cut off from every executor past the prepare timeout while orders flow: no order commits on a vote from inside the cut, and none that aborts is captured or keeps its reservation', async () => {
   await partitions.waitForStableCluster();
   // 12 s: past the 8 s prepare timeout. Besides the background load, three orders are placed the moment payment is
-  // cut off. Payment cannot vote while it is cut off, so each of them either aborts PARTICIPANT_UNAVAILABLE (no vote in
-  // time) or, if a change of executor leader restarted its Prepare late enough, commits on a vote payment gave after
+  // cut off. Payment cannot vote while it is cut off, so each of them either aborts (PARTICIPANT_UNAVAILABLE: no vote in
+  // time; or COORDINATOR_TIMEOUT: presumed abort for a participant that asked a new leader) or, if a change of executor leader restarted its Prepare late enough, commits on a vote payment gave after
   // the heal: never on a vote from inside the cut. (Which of the two happens depends on elections on a busy box: the
   // abort path itself is forced in the coordinator's simulation, coordinator.sim.test.ts.)
   const placed: string[] = [];
@@ -345,7 +345,9 @@ it('payment cut off from every executor past the prepare timeout while orders fl
   for (const orderId of placed) {
     const e = await decision(orderId, 'the decision', true);
     if (e.commit!.decision === 'abort') {
-      expect({ orderId, reason: e.commit!.reason }).toEqual({ orderId, reason: 'PARTICIPANT_UNAVAILABLE' });
+      // No vote in time; or, after a change of leader, a participant that asked for the decision was answered with
+      // a presumed abort (COORDINATOR_TIMEOUT, logged before it answered). Both are aborts the cut caused.
+      expect({ orderId, reason: e.commit!.reason }).toEqual({ orderId, reason: expect.stringMatching(/^(PARTICIPANT_UNAVAILABLE|COORDINATOR_TIMEOUT)$/) });
       expect(await paymentState(orderId)).not.toBe('captured');
     } else {
       // The leader's clock and ours are the same machine's; 100 ms of slack for the heal's own nft call.
