@@ -9,7 +9,7 @@ describe('order-executor config', () => {
     expect(config.dataDir).toBe('./data/order-executor/executor-1');
     expect(config.queueAddress).toBe('127.0.0.1:50054');
     expect(config.raft).toEqual({ tickMs: 10, electionTicks: 14, heartbeatTicks: 4, replicationSampleRate: 0.05, snapshotEntries: 10_000 });
-    expect(config.consumer).toEqual({ batch: 64, leaseMs: 5000, backoffMs: 100 });
+    expect(config.consumer).toEqual({ batch: 64, leaseMs: 5000, backoffMs: 100, lingerMs: 40 });
     expect(config.ledgerRetain).toBe(50_000);
     expect(config.commitProtocol).toBe('2pc');
     expect(config.paymentAddress).toBe('127.0.0.1:50075');
@@ -20,6 +20,12 @@ describe('order-executor config', () => {
     expect(loadExecutorConfig({ EXECUTOR_2PC_FINISH_DELAY_MS: '0' }).twoPhase.finishDelayMs).toBe(0);
     expect(loadExecutorConfig({ EXECUTOR_2PC_FINISH_DELAY_MS: '200' }).twoPhase.finishDelayMs).toBe(200);
     expect(() => loadExecutorConfig({ EXECUTOR_2PC_FINISH_DELAY_MS: '5000' })).toThrow(/EXECUTOR_2PC_FINISH_DELAY_MS/);
+  });
+
+  it('lingers EXECUTOR_LEASE_LINGER_MS after a lease that was not full (0: not at all, at most a second)', () => {
+    expect(loadExecutorConfig({ EXECUTOR_LEASE_LINGER_MS: '0' }).consumer.lingerMs).toBe(0);
+    expect(loadExecutorConfig({ EXECUTOR_LEASE_LINGER_MS: '80' }).consumer.lingerMs).toBe(80);
+    expect(() => loadExecutorConfig({ EXECUTOR_LEASE_LINGER_MS: '5000' })).toThrow(/EXECUTOR_LEASE_LINGER_MS/);
   });
 
   it('commits by two-phase commit when CAUSEWAY_COMMIT_PROTOCOL=2pc, and refuses another protocol or a bad payment address', () => {

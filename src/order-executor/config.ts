@@ -27,6 +27,13 @@ export interface ConsumerConfig {
   leaseMs: number;
   /** Back-off after a failed queue call, and the longest wait for leadership before checking again. */
   backoffMs: number;
+  /**
+   * Under two-phase commit, how long the leader waits after a lease that was not full before it leases again
+   * (EXECUTOR_LEASE_LINGER_MS, 40 ms; 0 leases again at once). Orders that arrive meanwhile start their commit
+   * together: one Prepare call per participant and one Raft round of each cluster for all of them, instead of one
+   * each. The shopper's answer does not wait for this; a lone order's commit does, by up to this long.
+   */
+  lingerMs: number;
 }
 
 /** How the leader commits an order: the books database's decrement alone, or two-phase commit with payment. */
@@ -90,6 +97,7 @@ export function loadExecutorConfig(env: Env = process.env): ExecutorConfig {
       batch: readInt(env, 'EXECUTOR_BATCH', 64, 1, 1000),
       leaseMs: readLeaseMs(env),
       backoffMs: readInt(env, 'EXECUTOR_BACKOFF_MS', 100, 1),
+      lingerMs: readInt(env, 'EXECUTOR_LEASE_LINGER_MS', 40, 0, 1000),
     },
     ledgerRetain: readInt(env, 'EXECUTOR_LEDGER_RETAIN', 50_000, 1),
     booksDatabase: readBooksDatabasePeers(env),

@@ -1,8 +1,10 @@
-import type { AckRequest, DequeueRequest, Lease, OrderQueueClient } from '../gen/causeway/v1/order_queue';
+import type { AckRequest, DequeueRequest, Lease, OrderQueueClient, QueuedOrder } from '../gen/causeway/v1/order_queue';
 import { createLogger } from '../platform/logger';
 import type { RaftStatus } from '../raft/node';
 import { decodeCommand, ExecutionLedger } from './execution-ledger';
 import { QueueConsumer } from './queue-consumer';
+import type { BeginResult } from './two-phase/coordinator';
+import type { LeaseCommitter } from './two-phase/driver';
 import { DeposedError, type ExecuteOrder } from './execute-order';
 import type { OrderOutcome } from './execution-ledger';
 import type { RaftDriver } from '../platform/raft-host/driver';
@@ -26,6 +28,8 @@ const lease = (orderId: string, delivery = 1): Lease => ({
 /** The queue, answered by hand: each Dequeue takes the next batch given to deliver(), or waits for one. */
 class FakeQueue {
   readonly dequeues: DequeueRequest[] = [];
+  /** When each Dequeue was asked (performance.now()). */
+  readonly dequeuedAt: number[] = [];
   readonly acks: AckRequest[] = [];
   private batches: Lease[][] = [];
   private wake: (() => void) | undefined;
@@ -39,6 +43,7 @@ class FakeQueue {
   readonly client = {
     dequeue: async (request: DequeueRequest) => {
       this.dequeues.push(request);
+      this.dequeuedAt.push(performance.now());
       if (this.failNext > 0) {
         this.failNext--;
         throw new Error('connection refused');
@@ -122,7 +127,7 @@ describe('QueueConsumer', () => {
       raft as unknown as RaftDriver,
       ledger,
       execute,
-      { id: 'executor-2', batch: 8, leaseMs: 2000, backoffMs: 5, waitMs: 500 },
+      { id: 'executor-2', batch: 8, leaseMs: 2000, backoffMs: 5, waitMs: 500, lingerMs: 0 },
       createLogger('test', 'error'),
     );
   });
@@ -253,7 +258,7 @@ describe('QueueConsumer', () => {
       return execute(order, fence);
     };
     await consumer.stop();
-    consumer = new QueueConsumer(queue.client, raft as unknown as RaftDriver, ledger, slow, { id: 'executor-2', batch: 8, leaseMs: 2000, backoffMs: 5, waitMs: 500 }, createLogger('test', 'error'));
+    consumer = new QueueConsumer(queue.client, raft as unknown as RaftDriver, ledger, slow, { id: 'executor-2', batch: 8, leaseMs: 2000, backoffMs: 5, waitMs: 500, lingerMs: 0 }, createLogger('test', 'error'));
     consumer.start();
     queue.deliver(lease('o1'));
     await until('o1 being executed', () => entered);
@@ -265,5 +270,68 @@ describe('QueueConsumer', () => {
     queue.deliver(lease('o1', 2));
     await until('o1 proposed in term 4', () => raft.proposed.length === 1);
     expect(executed.map((e) => e.fence)).toEqual([3, 4]);
+  });
+});
+
+describe('QueueConsumer under two-phase commit', () => {
+  /** The coordinator as the consumer sees it: what it was handed, and room for everything. */
+  class FakeCommitter implements LeaseCommitter {
+    readonly begun: string[] = [];
+    begin(order: QueuedOrder): BeginResult {
+      this.begun.push(order.orderId);
+      return 'started';
+    }
+    inFlight() {
+      return 0;
+    }
+    async roomChanged() {}
+  }
+
+  let queue: FakeQueue;
+  let committer: FakeCommitter;
+  let consumer: QueueConsumer;
+  const start = (lingerMs: number) => {
+    const noExecution: ExecuteOrder = async () => {
+      throw new Error('under two-phase commit the coordinator executes orders, not the consumer');
+    };
+    consumer = new QueueConsumer(
+      queue.client,
+      new FakeRaft() as unknown as RaftDriver,
+      new ExecutionLedger(),
+      noExecution,
+      { id: 'executor-2', batch: 8, leaseMs: 2000, backoffMs: 5, waitMs: 500, lingerMs },
+      createLogger('test', 'error'),
+      committer,
+    );
+    consumer.start();
+  };
+
+  beforeEach(() => {
+    queue = new FakeQueue();
+    committer = new FakeCommitter();
+  });
+  afterEach(async () => {
+    await consumer.stop();
+  });
+
+  it('hands a lease that was not full over at once, then waits lingerMs before leasing again', async () => {
+    queue.deliver(lease('o1'), lease('o2'));
+    start(150);
+    await until('the lease handed over', () => committer.begun.length === 2);
+    expect(committer.begun).toEqual(['o1', 'o2']);
+    queue.deliver(lease('o3'));
+    await until('the next lease', () => committer.begun.length === 3, 5000);
+    expect(queue.dequeuedAt[1] - queue.dequeuedAt[0]).toBeGreaterThanOrEqual(145);
+  });
+
+  it('leases again at once after a full lease: more orders are waiting', async () => {
+    const full = Array.from({ length: 8 }, (_, i) => lease(`full-${i}`));
+    queue.deliver(...full);
+    queue.deliver(lease('next'));
+    start(5000);
+    await until('both leases handed over', () => committer.begun.length === 9);
+    expect(queue.dequeues[0].max).toBe(8);
+    // Far below the linger: the second Dequeue did not wait for it.
+    expect(queue.dequeuedAt[1] - queue.dequeuedAt[0]).toBeLessThan(2500);
   });
 });

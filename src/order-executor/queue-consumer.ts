@@ -22,6 +22,8 @@ export interface QueueConsumerOptions {
   backoffMs: number;
   /** Long-poll wait of one Dequeue while the queue is empty. */
   waitMs: number;
+  /** Under two-phase commit: the wait after a lease that was not full, before leasing again (ConsumerConfig). */
+  lingerMs: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -130,6 +132,9 @@ export class QueueConsumer {
         const fresh = this.triage(leases);
         if (this.committer) {
           for (const lease of fresh) this.handOver(lease, term);
+          // A lease short of `max` took all there was: let the next orders gather for one commit. A full one
+          // means more are waiting, so lease again at once.
+          if (leases.length > 0 && leases.length < max && this.options.lingerMs > 0) await sleep(this.options.lingerMs);
           continue;
         }
         if (fresh.length > 0 && this.raft.isServingLeader() && this.raft.status().term === term) {
