@@ -1,4 +1,5 @@
 import type { BookStock } from '../gen/causeway/v1/books_database';
+import { ClientError, Status } from 'nice-grpc';
 import { PriceList } from './prices';
 
 const book = (title: string, priceCents: number): BookStock => ({ bookId: `bk-${title}`, title, priceCents, stock: 10 });
@@ -51,6 +52,37 @@ describe('PriceList', () => {
     const prices = new PriceList({ read: () => (fail ? Promise.reject(new Error('UNAVAILABLE')) : db.read()) });
     await expect(prices.amountCents([{ name: 'Book A', quantity: 1 }])).rejects.toThrow('UNAVAILABLE');
     fail = false;
+    expect(await prices.amountCents([{ name: 'Book A', quantity: 1 }])).toBe(1000);
+  });
+
+  it('waits for an empty database to be seeded instead of pricing the order at nothing', async () => {
+    let now = 0;
+    const db = source([]);
+    const slept: number[] = [];
+    const sleep = async (ms: number) => {
+      slept.push(ms);
+      now += ms;
+      // The first leader seeds the catalog during the third wait.
+      if (slept.length === 3) db.books.push(book('Book A', 1000), book('Book B', 1500));
+    };
+    const prices = new PriceList(db, () => now, 1000, { waitMs: 5000, pollMs: 100, sleep });
+    expect(await prices.amountCents([{ name: 'Book A', quantity: 1 }, { name: 'Book B', quantity: 2 }])).toBe(4000);
+    expect(slept).toEqual([100, 100, 100]);
+    expect(db.calls.reads).toBe(4);
+  });
+
+  it('gives up with UNAVAILABLE when the database is still empty after the wait, and tries again on the next checkout', async () => {
+    let now = 0;
+    const db = source([]);
+    const sleep = async (ms: number) => {
+      now += ms;
+    };
+    const prices = new PriceList(db, () => now, 1000, { waitMs: 1000, pollMs: 100, sleep });
+    const failure = await prices.amountCents([{ name: 'Book A', quantity: 1 }]).catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(ClientError);
+    expect(failure).toMatchObject({ code: Status.UNAVAILABLE, details: 'the books database still held no books after 1000 ms (not seeded yet)' });
+    expect(db.calls.reads).toBe(11);
+    db.books.push(book('Book A', 1000));
     expect(await prices.amountCents([{ name: 'Book A', quantity: 1 }])).toBe(1000);
   });
 });

@@ -1,3 +1,4 @@
+import { ClientError, Status } from 'nice-grpc';
 import { normalizeTitle } from '../books-database-client/client';
 import type { BookStock } from '../gen/causeway/v1/books_database';
 
@@ -16,6 +17,11 @@ export interface PricedItem {
  * never change once the database is seeded (SetStock sets only stock), so they are read once and kept; a title not
  * known yet reads the database again (a new book, or a first read before the seed), at most once per `refreshMs`.
  * A title the database does not hold costs nothing here: the executors fail that order (UNKNOWN_BOOK) anyway.
+ *
+ * An empty database is another matter: its first leader has not seeded it yet (moments after the cluster's first
+ * election), and the books will be there when the executors look, so pricing the order at nothing would give them
+ * away. The price list reads again every `seedPollMs` for up to `seedWaitMs`, then gives up with UNAVAILABLE: the
+ * checkout fails as the database being unavailable, and nothing is enqueued.
  */
 export class PriceList {
   private prices = new Map<string, number>();
@@ -26,13 +32,26 @@ export class PriceList {
     private readonly books: BookSource,
     private readonly now: () => number = Date.now,
     private readonly refreshMs = 1000,
+    private readonly seed = { waitMs: 5000, pollMs: 100, sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) },
   ) {}
 
   /** The items' price times quantity, summed, in cents. */
   async amountCents(items: readonly PricedItem[]): Promise<number> {
     const missing = items.some((i) => !this.prices.has(normalizeTitle(i.name)));
     if (missing && (this.prices.size === 0 || this.now() - this.lastReadMs >= this.refreshMs)) await this.refresh();
+    if (this.prices.size === 0) await this.untilSeeded();
     return items.reduce((sum, i) => sum + (this.prices.get(normalizeTitle(i.name)) ?? 0) * Math.max(0, Math.floor(i.quantity)), 0);
+  }
+
+  private async untilSeeded(): Promise<void> {
+    const deadline = this.now() + this.seed.waitMs;
+    while (this.prices.size === 0) {
+      if (this.now() >= deadline) {
+        throw new ClientError('/causeway.v1.BooksDatabase/Read', Status.UNAVAILABLE, `the books database still held no books after ${this.seed.waitMs} ms (not seeded yet)`);
+      }
+      await this.seed.sleep(this.seed.pollMs);
+      await this.refresh();
+    }
   }
 
   private refresh(): Promise<void> {
