@@ -16,24 +16,34 @@ import { orderId, traceId, spanId, identifier, cardNumber, before, after, fieldN
 
 const LOGGER = path.join(ROOT, 'dist', 'platform', 'logger.js');
 
-function run(script: string, env: Record<string, string> = {}) {
+/**
+ * Runs `script` with createLogger in scope and returns its stdout's JSON lines. With `readAfterMs`, nothing reads
+ * the process's stdout pipe for that long (a busy launcher), so a burst fills the pipe.
+ */
+function run(script: string, env: Record<string, string> = {}, readAfterMs = 0) {
   requireBuild();
-  const child = spawnSync(process.execPath, ['-e', `const { createLogger } = require(${JSON.stringify(LOGGER)});\n${script}`], {
-    cwd: ROOT,
-    env: { ...process.env, OTEL_SDK_DISABLED: 'true', ...env },
-    encoding: 'utf8',
-  });
+  const source = `const { createLogger } = require(${JSON.stringify(LOGGER)});\n${script}`;
+  const options = { cwd: ROOT, env: { ...process.env, OTEL_SDK_DISABLED: 'true', ...env, LOGGER_TEST_SCRIPT: source }, encoding: 'utf8' as const };
+  const child =
+    readAfterMs > 0
+      ? spawnSync('sh', ['-c', `"${process.execPath}" -e "$LOGGER_TEST_SCRIPT" | { sleep ${readAfterMs / 1000}; cat; }`], options)
+      : spawnSync(process.execPath, ['-e', source], options);
   expect(child.stderr).toBe('');
   return child.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 describe('logger', () => {
-  it('writes every line whole and in order, also when the process exits in the same turn', () => {
-    const records = run(`
+  it('writes every line whole and in order, also when the process exits in the same turn with its pipe full', () => {
+    // 2,000 lines are ~200 KB, three times what a pipe holds, and the reader starts only after half a second.
+    const records = run(
+      `
       const logger = createLogger('demo');
       for (let i = 0; i < 2000; i++) logger.info('line ' + i, { i });
       process.exit(3);
-    `);
+    `,
+      {},
+      500,
+    );
     expect(records).toHaveLength(2000);
     expect(records.map((r) => r.i)).toEqual(Array.from({ length: 2000 }, (_, i) => i));
     expect(records[0]).toMatchObject({ level: 'info', message: 'line 0', service: 'demo' });

@@ -111,11 +111,24 @@ class LevelCheckedLogger implements Logger {
 }
 
 /**
+ * Node writes to a pipe at once only while the pipe has room: past the 64 KiB its reader has not taken yet, the rest
+ * waits in a queue in memory, and `process.exit()` drops that queue. A service logging a burst just before it exits
+ * (a broken invariant, a refused start) lost the end of it whenever the launcher was slow to read: 641 of 2,000
+ * lines reached a reader that waited a second. A blocking pipe makes the write wait for the reader instead. Files
+ * and terminals are written synchronously already.
+ */
+function blockOnStdoutPipe(): void {
+  const stdout = process.stdout as typeof process.stdout & { _type?: string; _handle?: { setBlocking?: (on: boolean) => number } };
+  if (stdout._type === 'pipe') stdout._handle?.setBlocking?.(true);
+}
+
+/**
  * JSON lines on stdout, one object per record with service, trace and span ids;
  * and the same records as OpenTelemetry logs (exported over OTLP when the SDK
  * runs, a no-op otherwise). Redaction runs before either sees a record.
  */
 export function createLogger(service: string, level = process.env.LOG_LEVEL ?? 'info', meta: Record<string, string> = {}): Logger {
+  blockOnStdoutPipe();
   const logger = winston.createLogger({
     level,
     defaultMeta: { service, ...meta },
