@@ -20,8 +20,8 @@ export interface PricedItem {
  *
  * An empty database is another matter: its first leader has not seeded it yet (moments after the cluster's first
  * election), and the books will be there when the executors look, so pricing the order at nothing would give them
- * away. The price list reads again every `seedPollMs` for up to `seedWaitMs`, then gives up with UNAVAILABLE: the
- * checkout fails as the database being unavailable, and nothing is enqueued.
+ * away. The price list reads again every `seed.pollMs` (100 ms) for up to `seed.waitMs` (5 s), then gives up with
+ * UNAVAILABLE: the checkout fails as the database being unavailable, and nothing is enqueued.
  */
 export class PriceList {
   private prices = new Map<string, number>();
