@@ -328,9 +328,10 @@ it('partition between the leader and payment while orders flow: every order comm
 it('payment cut off from every executor past the prepare timeout while orders flow: no order commits on a vote from inside the cut, and none that aborts is captured or keeps its reservation', async () => {
   await partitions.waitForStableCluster();
   // 12 s: past the 8 s prepare timeout. Besides the background load, three orders are placed the moment payment is
-  // cut off. Payment cannot vote while it is cut off, so each of them either aborts (PARTICIPANT_UNAVAILABLE: no vote in
-  // time; or COORDINATOR_TIMEOUT: presumed abort for a participant that asked a new leader) or, if a change of executor leader restarted its Prepare late enough, commits on a vote payment gave after
-  // the heal: never on a vote from inside the cut. (Which of the two happens depends on elections on a busy box: the
+  // cut off. Payment cannot vote while it is cut off, so each of them either aborts (PARTICIPANT_UNAVAILABLE: no vote
+  // in time; or COORDINATOR_TIMEOUT: presumed abort for a participant that asked a new leader) or, if a change of
+  // executor leader restarted its Prepare late enough, commits on a vote payment gave after the heal: never on a
+  // vote from inside the cut. (Which of the two happens depends on elections on a busy box: the
   // abort path itself is forced in the coordinator's simulation, coordinator.sim.test.ts.)
   const placed: string[] = [];
   let healedAt = 0;
