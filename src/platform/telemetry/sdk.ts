@@ -52,6 +52,29 @@ export class ReportingSpanExporter implements SpanExporter {
   }
 }
 
+/**
+ * The BatchSpanProcessor exports a batch the moment it is full, from inside the `span.end()` that filled it, and the
+ * exporter serializes the whole batch (512 spans, 1.5–3 ms) before returning. That `end()` is usually a server span
+ * ending in the gRPC middleware, just before the call's answer is sent: one answer in every batch waited for the
+ * serialization of everybody's spans. This hands each batch to the exporter on the next turn of the event loop
+ * instead, between calls rather than inside one; the batch, its order and its result are the same.
+ */
+export class NextTurnSpanExporter implements SpanExporter {
+  constructor(private readonly inner: SpanExporter) {}
+
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    setImmediate(() => this.inner.export(spans, done));
+  }
+
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush?.() ?? Promise.resolve();
+  }
+}
+
 let sdk: NodeSDK | undefined;
 
 /**
@@ -66,7 +89,9 @@ export function startTelemetry(serviceName: string, env: NodeJS.ProcessEnv = pro
     process.stdout.write(
       JSON.stringify({ level, message, service: serviceName, timestamp: new Date().toISOString() }) + '\n',
     );
-  const exporter = new ReportingSpanExporter(new OTLPTraceExporter({ url: endpoints.traces }), endpoints.traces, report);
+  const exporter = new NextTurnSpanExporter(
+    new ReportingSpanExporter(new OTLPTraceExporter({ url: endpoints.traces }), endpoints.traces, report),
+  );
   // Metrics go out over OTLP, and, where CAUSEWAY_METRICS_PORT is set, on a Prometheus /metrics endpoint.
   const metricReaders: IMetricReader[] = [
     new PeriodicExportingMetricReader({
