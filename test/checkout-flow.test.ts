@@ -227,7 +227,7 @@ describe('operations', () => {
     const body = (await res.json()) as { status: string; services: Record<string, { status: string }> };
     expect(res.status).toBe(200);
     expect(body.status).toBe('ok');
-    expect(Object.keys(body.services).sort()).toEqual([FD, 'order-queue', 'payment', SG, TV]);
+    expect(Object.keys(body.services).sort()).toEqual(['books-database', FD, 'order-queue', 'payment', SG, TV]);
     for (const s of Object.values(body.services) as { status: string }[]) expect(s.status).toBe('SERVING');
   });
 

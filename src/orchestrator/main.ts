@@ -18,7 +18,7 @@ import { BooksDatabaseDefinition } from '../gen/causeway/v1/books_database';
 import { BooksDatabaseClient } from '../books-database-client/client';
 import { BooksInventory } from './books';
 import { loadOrchestratorConfig } from './config';
-import { DownstreamHealth, HEALTH_CLIENTS } from './health';
+import { CATALOG_PROBE, DownstreamHealth, HEALTH_CLIENTS } from './health';
 import { buildHttpApp } from './http';
 import { LocalLeaderKiller } from './leader-killer';
 import { ORDER_STORE, OrderStore, WRITER_SCRIPT } from './order-store';
@@ -72,7 +72,10 @@ runMain('orchestrator', async () => {
   // checkout's trace happened to need it would only make traces differ from one another. It waits out an election
   // longer than GET /books does: the first checkouts after a start should not fail while the database elects.
   const priceSource = new BooksDatabaseClient(config.booksDatabase, { callDeadlineMs: config.rpcDeadlineMs, totalMs: 5000, traced: false });
-  container.register(PRICE_LIST, { useValue: new PriceList(priceSource) });
+  const prices = new PriceList(priceSource);
+  container.register(PRICE_LIST, { useValue: prices });
+  // /health also says whether the books are there to price with (the first leader seeds them after its election).
+  container.register(CATALOG_PROBE, { useValue: prices });
   container.register(HEALTH_CLIENTS, {
     useValue: Object.fromEntries([...CHECKOUT_SERVICES, 'order-queue' as const, 'payment' as const].map((s) => [s, connect(HealthDefinition, s, false)])),
   });

@@ -85,4 +85,25 @@ describe('PriceList', () => {
     db.books.push(book('Book A', 1000));
     expect(await prices.amountCents([{ name: 'Book A', quantity: 1 }])).toBe(1000);
   });
+
+  it('tells /health whether the catalog is there: an empty database is read again after pollMs, a seeded one never', async () => {
+    let now = 0;
+    const db = source([]);
+    const prices = new PriceList(db, () => now, 1000, { waitMs: 5000, pollMs: 100, sleep: async () => undefined });
+    expect(await prices.isSeeded()).toBe(false);
+    now = 99;
+    expect(await prices.isSeeded()).toBe(false);
+    expect(db.calls.reads).toBe(1);
+    db.books.push(book('Book A', 1000));
+    now = 100;
+    expect(await prices.isSeeded()).toBe(true);
+    now = 100_000;
+    expect(await prices.isSeeded()).toBe(true);
+    expect(db.calls.reads).toBe(2);
+  });
+
+  it('lets /health see a failed read', async () => {
+    const prices = new PriceList({ read: () => Promise.reject(new Error('no leader')) });
+    await expect(prices.isSeeded()).rejects.toThrow('no leader');
+  });
 });

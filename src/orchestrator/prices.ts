@@ -43,6 +43,16 @@ export class PriceList {
     return items.reduce((sum, i) => sum + (this.prices.get(normalizeTitle(i.name)) ?? 0) * Math.max(0, Math.floor(i.quantity)), 0);
   }
 
+  /**
+   * Whether the database holds its catalog yet, for the orchestrator's /health: while it does not, checkouts wait
+   * for it and then fail, so the orchestrator is not ready. An empty answer is read again after `seed.pollMs`; once
+   * seeded, the answer is kept (prices never go away). A failed read rejects.
+   */
+  async isSeeded(): Promise<boolean> {
+    if (this.prices.size === 0 && this.now() - this.lastReadMs >= this.seed.pollMs) await this.refresh();
+    return this.prices.size > 0;
+  }
+
   private async untilSeeded(): Promise<void> {
     const deadline = this.now() + this.seed.waitMs;
     while (this.prices.size === 0) {
