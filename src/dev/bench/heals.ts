@@ -304,8 +304,9 @@ export async function measureHeals(
 export async function measureHealsOnFreshSystem(cycles: number, log: (s: string) => void, seed = Date.now() % 1_000_000): Promise<HealMeasure & { seed: number; history: HistoryFaults & { acknowledged: number } }> {
   log(`    seed ${seed}`);
   // The orders only keep the executors' log moving while heals are timed. They take the books database's one-shot
-  // decrement rather than the two-phase commit, whose CPU per order is about five times larger (README, "What the
-  // two-phase commit costs"): on two cores that load, not Raft, would set the rejoin time.
+  // decrement rather than the two-phase commit, whose CPU per order is about five times larger
+  // (docs/performance-history.md, "What the two-phase commit costs"): on two cores that load, not Raft, would set
+  // the rejoin time.
   const cluster = await startPartitionedSystem({ LOG_LEVEL: 'info', CAUSEWAY_COMMIT_PROTOCOL: 'decrement' });
   try {
     const history = emptyHistory();
