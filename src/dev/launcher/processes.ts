@@ -33,10 +33,10 @@ export interface ProcessSpec {
  * For the processes that live long and hold the history's working set (the queue, the executors, the books
  * database's replicas): a 1 MiB young generation instead of 16 MiB, and an old generation that grows by 60 % at a
  * time instead of V8's default of up to 4×. With V8's defaults their RSS after 200,000 orders reached 240 MiB.
- * `--optimize-for-size`, used before for the same end, also made V8 keep their code slower: with it, a burst of
- * 3,000 orders committed at 1,009–1,130 orders/s; with these flags at 1,428–1,450 (interleaved runs, 2026-11-27),
- * for an RSS after 100,000 orders of 248 MiB at the most against 172, and a restart after them 1.9× a fresh one
- * against 2.3× (bench:growth, the same day).
+ * `--optimize-for-size`, used before for the same end, also kept V8 from optimizing their code fully: with it, a
+ * burst of 3,000 orders committed at 976–1,130 orders/s; with these flags at 1,391–1,529 (interleaved runs,
+ * 2026-11-27), for an RSS after 100,000 orders of 248 MiB at the most against 172, and a restart after them 1.9× a
+ * fresh one against 2.3× (bench:growth, the same day).
  * The checkout services allocate per request and keep V8's defaults.
  */
 export const LEAN_HEAP_FLAGS = ['--max-semi-space-size=1', '--heap-growing-percent=60'];
