@@ -285,7 +285,7 @@ describe("the services' instruments in Prometheus", () => {
   it.each([
     ['Counter', 'checkout_orders_total', 'orchestrator'],
     ['Counter', 'executor_leader_changes_total', undefined],
-    ['Counter', 'orders_executed_total', undefined],
+    ['async Counter', 'orders_executed_total', undefined],
     ['UpDownCounter', 'checkout_in_flight', 'orchestrator'],
     ['async UpDownCounter', 'rpc_server_calls_in_flight', 'transaction-verification'],
     ['Histogram', 'checkout_duration_milliseconds_bucket', 'orchestrator'],

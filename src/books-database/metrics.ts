@@ -2,6 +2,7 @@ import { metrics, type ObservableResult } from '@opentelemetry/api';
 import { inject, injectable } from 'tsyringe';
 import type { RaftStatus } from '../raft/node';
 import { RAFT_NODE_ID } from '../platform/raft-host/tokens';
+import { TallyCounter } from '../platform/tally-counter';
 
 /** Injection token: how the metrics read the node's status. */
 export const BOOKS_RAFT_STATUS = Symbol('BooksRaftStatus');
@@ -18,14 +19,15 @@ export const BOOKS_PREPARED_COUNT = Symbol('BooksPreparedCount');
 @injectable()
 export class BooksDatabaseMetrics {
   private readonly meter = metrics.getMeter('causeway.books-database');
-  private readonly writes = this.meter.createCounter('books_database.writes', { unit: '{write}', description: 'Writes applied by this replica, by kind and outcome' });
+  // Counted on every applied entry of every replica: tallies (see TallyCounter); the rare events keep plain counters.
+  private readonly writes = new TallyCounter(this.meter, 'books_database.writes', { unit: '{write}', description: 'Writes applied by this replica, by kind and outcome' });
   private readonly leaderChanges = this.meter.createCounter('books_database.leader.changes', { unit: '{change}', description: 'Times this replica saw the leader change' });
   private readonly elections = this.meter.createCounter('books_database.elections', { unit: '{election}', description: 'Elections this replica started' });
-  private readonly prepares = this.meter.createCounter('books_database.tx.prepares', {
+  private readonly prepares = new TallyCounter(this.meter, 'books_database.tx.prepares', {
     unit: '{prepare}',
     description: 'Prepares applied by this replica, by vote (replayed: a retry answered with the standing vote)',
   });
-  private readonly finishes = this.meter.createCounter('books_database.tx.finishes', {
+  private readonly finishes = new TallyCounter(this.meter, 'books_database.tx.finishes', {
     unit: '{finish}',
     description: 'Finishes applied by this replica, by decision and source (coordinator, or termination: learned by asking the executors)',
   });
@@ -57,12 +59,12 @@ export class BooksDatabaseMetrics {
   }
 
   prepared(vote: string, replayed: boolean): void {
-    this.prepares.add(1, { ...this.attributes, vote, replayed: String(replayed) });
+    this.prepares.add(`${vote}|${replayed}`, () => ({ ...this.attributes, vote, replayed: String(replayed) }));
   }
 
   /** `decision`: committed or aborted, or refused (a decision contradicting the one taken, nothing applied). */
   finished(decision: 'committed' | 'aborted' | 'refused', source: string, replayed: boolean): void {
-    this.finishes.add(1, { ...this.attributes, decision, source, replayed: String(replayed) });
+    this.finishes.add(`${decision}|${source}|${replayed}`, () => ({ ...this.attributes, decision, source, replayed: String(replayed) }));
   }
 
   terminationAsked(answer: 'commit' | 'abort' | 'pending' | 'error'): void {
@@ -70,7 +72,7 @@ export class BooksDatabaseMetrics {
   }
 
   write(kind: 'decrement' | 'set' | 'seed', outcome: string): void {
-    this.writes.add(1, { ...this.attributes, kind, outcome });
+    this.writes.add(`${kind}|${outcome}`, () => ({ ...this.attributes, kind, outcome }));
   }
 
   leaderChanged(): void {

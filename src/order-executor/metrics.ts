@@ -1,6 +1,7 @@
 import { metrics, type ObservableResult } from '@opentelemetry/api';
 import { inject, injectable } from 'tsyringe';
 import type { RaftStatus } from '../raft/node';
+import { TallyCounter } from '../platform/tally-counter';
 import { EXECUTOR_ID } from './tokens';
 
 /** Injection tokens: how the metrics read the node's status and the queue depth last seen by the leader. */
@@ -19,13 +20,14 @@ export class ExecutorMetrics {
     unit: '{change}',
     description: 'Times this executor saw the cluster leader change',
   });
-  private readonly executed = this.meter.createCounter('orders.executed', { unit: '{order}', description: 'Orders this replica executed' });
-  private readonly failed = this.meter.createCounter('orders.failed', {
+  // Counted on every applied entry of every replica: tallies (see TallyCounter); the rare events keep plain counters.
+  private readonly executed = new TallyCounter(this.meter, 'orders.executed', { unit: '{order}', description: 'Orders this replica executed' });
+  private readonly failed = new TallyCounter(this.meter, 'orders.failed', {
     unit: '{order}',
     description: 'Orders this replica recorded as failed (nothing taken from stock), by failure.code',
   });
   private readonly elections = this.meter.createCounter('executor.elections', { unit: '{election}', description: 'Elections this executor started' });
-  private readonly decisions = this.meter.createCounter('executor.commit.decisions', {
+  private readonly decisions = new TallyCounter(this.meter, 'executor.commit.decisions', {
     unit: '{transaction}',
     description: 'Two-phase commit decisions this replica applied, by decision (commit, abort) and abort.reason',
   });
@@ -44,9 +46,9 @@ export class ExecutorMetrics {
     this.attributes = { executor: id };
     // Counters export nothing until their first add: start them at 0 so increase() sees the first change.
     this.leaderChanges.add(0, this.attributes);
-    this.executed.add(0, this.attributes);
+    this.executed.add('', () => this.attributes, 0);
     this.elections.add(0, this.attributes);
-    this.decisions.add(0, { ...this.attributes, decision: 'commit' });
+    this.decisions.add('commit|', () => ({ ...this.attributes, decision: 'commit' }), 0);
     const gauge = (name: string, unit: string, description: string, read: (s: RaftStatus) => number) =>
       this.meter
         .createObservableGauge(name, { unit, description })
@@ -74,16 +76,16 @@ export class ExecutorMetrics {
   }
 
   orderExecuted(): void {
-    this.executed.add(1, this.attributes);
+    this.executed.add('', () => this.attributes);
   }
 
   orderFailed(code: string): void {
-    this.failed.add(1, { ...this.attributes, 'failure.code': code });
+    this.failed.add(code, () => ({ ...this.attributes, 'failure.code': code }));
   }
 
   /** A two-phase commit's decision entry applied on this replica. */
   decisionApplied(decision: 'commit' | 'abort', reason: string | undefined): void {
-    this.decisions.add(1, { ...this.attributes, decision, ...(reason ? { 'abort.reason': reason } : {}) });
+    this.decisions.add(`${decision}|${reason ?? ''}`, () => ({ ...this.attributes, decision, ...(reason ? { 'abort.reason': reason } : {}) }));
   }
 
   commitLatency(ms: number, decision: 'commit' | 'abort'): void {
