@@ -191,8 +191,9 @@ export class Partitioner {
    * default now, so call it right after `heal()`).
    */
   async rejoinMs(node: string, timeoutMs = 15_000, { since = performance.now(), caughtUpTo = 0 } = {}): Promise<number> {
+    let s: Record<string, ExecutorStatus | undefined> = {};
     while (performance.now() - since < timeoutMs) {
-      const s = await this.statuses();
+      s = await this.statuses();
       const me = s[node];
       const leader = Object.values(s).find((x) => x?.role === 'leader' && x.id !== node);
       if (me && leader && me.role === 'follower' && me.leaderId === leader.id && me.term === leader.term && me.commitIndex >= caughtUpTo) {
@@ -200,6 +201,12 @@ export class Partitioner {
       }
       await sleep(10);
     }
-    throw new Error(`${node} did not become a caught-up follower of the current leader within ${timeoutMs} ms of the heal`);
+    // What each executor said last, so that a failure tells which of the conditions above was not met.
+    const seen = Object.entries(s)
+      .map(([id, x]) => (x ? `${id} ${x.role} term ${x.term} leader ${x.leaderId || '-'} commit ${x.commitIndex}` : `${id} did not answer`))
+      .join('; ');
+    throw new Error(
+      `${node} did not become a caught-up follower of the current leader within ${timeoutMs} ms of the heal (caught up to ${caughtUpTo}); last seen: ${seen}`,
+    );
   }
 }
