@@ -16,13 +16,18 @@ class RecordingExporter implements SpanExporter {
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** A tracer whose batches go to `exporter` once `batchSize` spans have ended (the timer never fires in a test). */
+function batchingTracer(exporter: SpanExporter, batchSize: number) {
+  const provider = new BasicTracerProvider({
+    spanProcessors: [new BatchSpanProcessor(exporter, { maxExportBatchSize: batchSize, scheduledDelayMillis: 60_000 })],
+  });
+  return { provider, tracer: provider.getTracer('test') };
+}
+
 describe('NextTurnSpanExporter', () => {
   it('exports a full batch after the span.end() that filled it has returned, not inside it', async () => {
     const inner = new RecordingExporter();
-    const provider = new BasicTracerProvider({
-      spanProcessors: [new BatchSpanProcessor(new NextTurnSpanExporter(inner), { maxExportBatchSize: 3, scheduledDelayMillis: 60_000 })],
-    });
-    const tracer = provider.getTracer('test');
+    const { provider, tracer } = batchingTracer(new NextTurnSpanExporter(inner), 3);
     for (const name of ['a', 'b']) tracer.startSpan(name).end();
     tracer.startSpan('c').end(); // fills the batch: the processor exports now
     expect(inner.batches).toEqual([]);
@@ -34,10 +39,7 @@ describe('NextTurnSpanExporter', () => {
 
   it('still exports straight away without it (what the wrapper changes)', async () => {
     const inner = new RecordingExporter();
-    const provider = new BasicTracerProvider({
-      spanProcessors: [new BatchSpanProcessor(inner, { maxExportBatchSize: 3, scheduledDelayMillis: 60_000 })],
-    });
-    const tracer = provider.getTracer('test');
+    const { provider, tracer } = batchingTracer(inner, 3);
     for (const name of ['a', 'b', 'c']) tracer.startSpan(name).end();
     expect(inner.batches).toEqual([['a', 'b', 'c']]);
     await provider.shutdown();
@@ -45,10 +47,7 @@ describe('NextTurnSpanExporter', () => {
 
   it('lets a flush wait for the deferred export, so nothing ended before shutdown is lost', async () => {
     const inner = new RecordingExporter();
-    const provider = new BasicTracerProvider({
-      spanProcessors: [new BatchSpanProcessor(new NextTurnSpanExporter(inner), { maxExportBatchSize: 512, scheduledDelayMillis: 60_000 })],
-    });
-    const tracer = provider.getTracer('test');
+    const { provider, tracer } = batchingTracer(new NextTurnSpanExporter(inner), 512);
     for (const name of ['a', 'b']) tracer.startSpan(name).end();
     await provider.shutdown();
     expect(inner.batches).toEqual([['a', 'b']]);
