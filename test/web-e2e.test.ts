@@ -255,7 +255,12 @@ describe('web app', () => {
       20000,
     );
     expect(after).toBeGreaterThan(before);
-    expect(await page.getByTestId('timeline').locator('li').count()).toBeGreaterThanOrEqual(2);
+    // The term shown comes from the polled snapshot, the timeline from the stream's 'leader' event: either may come first.
+    const changes = await waitFor('the new leader in the timeline', async () => {
+      const count = await page.getByTestId('timeline').locator('li').count();
+      return count >= 2 ? count : undefined;
+    });
+    expect(changes).toBeGreaterThanOrEqual(2);
     await page.screenshot({ path: path.join(SHOTS, 'cluster-after-kill.png'), fullPage: true });
     expect(leaderBefore).toMatch(/^executor-\d$/);
 
