@@ -33,7 +33,7 @@ export interface ConsumerConfig {
    * together: one Prepare call per participant and one Raft round of each cluster for all of them, instead of one
    * each. The shopper's answer does not wait for this; a lone order's commit does, by up to this long.
    *
-   * Each lease costs the commit's processes about 13 ms of CPU whatever it carries (a Dequeue, two Prepares, two
+   * Each lease costs the commit's processes roughly 10–15 ms of CPU whatever it carries (a Dequeue, two Prepares, two
    * Raft rounds of each cluster, two Finishes, an Ack). With 50 orders/s enqueued straight into the queue, the
    * queue, executors, books replicas and payment spent 814–823 ms of CPU a second at 40 ms, 719–749 at 80,
    * 577–617 at 120 and 509–548 at 200 (two runs each). 120 ms takes most of that gain for a commit (not an answer)
