@@ -1,11 +1,6 @@
 import { useEffect, useState } from 'react';
 import type { Api, BooksReplicaView, ClusterSnapshot, ExecutorView } from '../api';
-
-interface LeaderChange {
-  at: number;
-  leaderId: string | null;
-  term: number;
-}
+import { addLeaderChange, type LeaderChange } from '../leader-timeline';
 
 function ago(ms: number | null, now: number): string {
   if (!ms) return '—';
@@ -26,17 +21,18 @@ export function Cluster({ api }: { api: Api }) {
     const source = api.clusterEvents();
     source.onopen = () => setConnected(true);
     source.onerror = () => setConnected(false);
-    source.addEventListener('snapshot', (e) => {
-      const s = JSON.parse((e as MessageEvent).data).snapshot as ClusterSnapshot;
+    // Every snapshot that shows a leader feeds the timeline too, so the leader named above is always in it.
+    const show = (s: ClusterSnapshot) => {
       setSnapshot(s);
-      const leader = s.executors.find((x) => x.role === 'leader');
-      if (leader) setChanges((c) => (c.length ? c : [{ at: s.at, leaderId: leader.id, term: leader.term }]));
-    });
+      const leader = s.executors.filter((x) => x.role === 'leader').sort((a, b) => b.term - a.term)[0];
+      if (leader) setChanges((c) => addLeaderChange(c, { at: s.at, leaderId: leader.id, term: leader.term }));
+    };
+    source.addEventListener('snapshot', (e) => show(JSON.parse((e as MessageEvent).data).snapshot as ClusterSnapshot));
     source.addEventListener('leader', (e) => {
       const change = JSON.parse((e as MessageEvent).data) as LeaderChange;
-      setChanges((c) => [change, ...c].slice(0, 50));
+      setChanges((c) => addLeaderChange(c, change));
     });
-    const refresh = () => api.cluster().then(setSnapshot, () => undefined);
+    const refresh = () => api.cluster().then(show, () => undefined);
     source.addEventListener('role', refresh);
     const poll = setInterval(refresh, 1000);
     const tick = setInterval(() => setNow(Date.now()), 250);
