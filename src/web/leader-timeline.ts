@@ -1,9 +1,10 @@
-/** One entry of the cluster page's leader timeline: who led from `at` on (null: no leader), in which term. */
-export interface LeaderChange {
-  at: number;
-  leaderId: string | null;
-  term: number;
-}
+import type { ClusterEvent } from '../orchestrator/api-types';
+
+/**
+ * One entry of the cluster page's leader timeline, as the stream's `leader` event carries it: who led from `at` on
+ * (null: no leader), in which term.
+ */
+export type LeaderChange = Omit<Extract<ClusterEvent, { type: 'leader' }>, 'type'>;
 
 /**
  * The timeline learns of a new leader from two streams: the SSE `leader` event, and any snapshot (the first one,

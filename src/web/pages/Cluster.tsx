@@ -2,6 +2,11 @@ import { useEffect, useState } from 'react';
 import type { Api, BooksReplicaView, ClusterSnapshot, ExecutorView } from '../api';
 import { addLeaderChange, type LeaderChange } from '../leader-timeline';
 
+/** The replica that says it leads, as the page names it above each list and in the timeline. */
+function leaderOf<R extends { role: string }>(replicas: readonly R[] | undefined): R | undefined {
+  return replicas?.find((r) => r.role === 'leader');
+}
+
 function ago(ms: number | null, now: number): string {
   if (!ms) return '—';
   const d = Math.max(0, now - ms);
@@ -24,7 +29,7 @@ export function Cluster({ api }: { api: Api }) {
     // Every snapshot that shows a leader feeds the timeline too, so the leader named above is always in it.
     const show = (s: ClusterSnapshot) => {
       setSnapshot(s);
-      const leader = s.executors.filter((x) => x.role === 'leader').sort((a, b) => b.term - a.term)[0];
+      const leader = leaderOf(s.executors);
       if (leader) setChanges((c) => addLeaderChange(c, { at: s.at, leaderId: leader.id, term: leader.term }));
     };
     source.addEventListener('snapshot', (e) => show(JSON.parse((e as MessageEvent).data).snapshot as ClusterSnapshot));
@@ -53,8 +58,8 @@ export function Cluster({ api }: { api: Api }) {
     }
   }
 
-  const leader = snapshot?.executors.find((e) => e.role === 'leader');
-  const booksLeader = snapshot?.booksDatabase?.find((r) => r.role === 'leader');
+  const leader = leaderOf(snapshot?.executors);
+  const booksLeader = leaderOf(snapshot?.booksDatabase);
   const localOnly = api.config.localMode ? undefined : 'Only when npm start runs the cluster on this machine';
   return (
     <section aria-labelledby="cluster-title">
