@@ -9,7 +9,7 @@ describe('order-executor config', () => {
     expect(config.dataDir).toBe('./data/order-executor/executor-1');
     expect(config.queueAddress).toBe('127.0.0.1:50054');
     expect(config.raft).toEqual({ tickMs: 10, electionTicks: 14, heartbeatTicks: 4, replicationSampleRate: 0.05, snapshotEntries: 10_000 });
-    expect(config.consumer).toEqual({ batch: 64, leaseMs: 5000, backoffMs: 100, lingerMs: 120 });
+    expect(config.consumer).toEqual({ batch: 256, leaseMs: 5000, backoffMs: 100, lingerMs: 120 });
     expect(config.ledgerRetain).toBe(50_000);
     expect(config.commitProtocol).toBe('2pc');
     expect(config.paymentAddress).toBe('127.0.0.1:50075');

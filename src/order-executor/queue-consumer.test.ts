@@ -2,7 +2,7 @@ import type { AckRequest, DequeueRequest, Lease, OrderQueueClient, QueuedOrder }
 import { createLogger } from '../platform/logger';
 import type { RaftStatus } from '../raft/node';
 import { decodeCommand, ExecutionLedger } from './execution-ledger';
-import { QueueConsumer } from './queue-consumer';
+import { QueueConsumer, RAMP_START, RAMP_STEP } from './queue-consumer';
 import type { BeginResult } from './two-phase/coordinator';
 import type { LeaseCommitter } from './two-phase/driver';
 import { DeposedError, type ExecuteOrder } from './execute-order';
@@ -289,17 +289,18 @@ describe('QueueConsumer under two-phase commit', () => {
 
   let queue: FakeQueue;
   let committer: FakeCommitter;
+  let raft: FakeRaft;
   let consumer: QueueConsumer;
-  const start = (lingerMs: number) => {
+  const start = (lingerMs: number, batch = 8) => {
     const noExecution: ExecuteOrder = async () => {
       throw new Error('under two-phase commit the coordinator executes orders, not the consumer');
     };
     consumer = new QueueConsumer(
       queue.client,
-      new FakeRaft() as unknown as RaftDriver,
+      raft as unknown as RaftDriver,
       new ExecutionLedger(),
       noExecution,
-      { id: 'executor-2', batch: 8, leaseMs: 2000, backoffMs: 5, waitMs: 500, lingerMs },
+      { id: 'executor-2', batch, leaseMs: 2000, backoffMs: 5, waitMs: 500, lingerMs },
       createLogger('test', 'error'),
       committer,
     );
@@ -309,6 +310,7 @@ describe('QueueConsumer under two-phase commit', () => {
   beforeEach(() => {
     queue = new FakeQueue();
     committer = new FakeCommitter();
+    raft = new FakeRaft();
   });
   afterEach(async () => {
     await consumer.stop();
@@ -333,5 +335,39 @@ describe('QueueConsumer under two-phase commit', () => {
     expect(queue.dequeues[0].max).toBe(8);
     // Far below the linger: the second Dequeue did not wait for it.
     expect(queue.dequeuedAt[1] - queue.dequeuedAt[0]).toBeLessThan(2500);
+  });
+
+  it('starts each term with leases of RAMP_START orders, one more for every RAMP_STEP applied in it, up to the batch', async () => {
+    const batch = RAMP_START + 10;
+    const lastMax = () => queue.dequeues.at(-1)!.max;
+    start(0, batch);
+    await until('the first Dequeue', () => queue.dequeues.length > 0);
+    expect(lastMax()).toBe(RAMP_START);
+    queue.deliver(...Array.from({ length: RAMP_START }, (_, i) => lease(`o-${i}`)));
+    await until('the lease handed over', () => committer.begun.length === RAMP_START);
+    for (const orderId of committer.begun.slice(0, 3 * RAMP_STEP + 1)) consumer.onApplied(orderId);
+    await until('a lease of three more', () => lastMax() === RAMP_START + 3);
+    for (const orderId of committer.begun.slice(3 * RAMP_STEP + 1, 10 * RAMP_STEP)) consumer.onApplied(orderId);
+    await until('a lease of ten more: the whole batch', () => lastMax() === batch);
+    for (const orderId of committer.begun.slice(10 * RAMP_STEP, 12 * RAMP_STEP)) consumer.onApplied(orderId);
+    const full = queue.dequeues.length;
+    await until('two more Dequeues', () => queue.dequeues.length >= full + 2);
+    expect(lastMax()).toBe(batch);
+    // A new term (this node elected again) starts small again; a follower's applied orders do not count.
+    raft.term = 4;
+    await until('the new term\'s first lease', () => queue.dequeues.at(-1)!.term === 4);
+    expect(lastMax()).toBe(RAMP_START);
+    raft.role = 'follower';
+    for (const orderId of committer.begun.slice(12 * RAMP_STEP)) consumer.onApplied(orderId);
+    raft.role = 'leader';
+    const seen = queue.dequeues.length;
+    await until('two more Dequeues', () => queue.dequeues.length >= seen + 2);
+    expect(lastMax()).toBe(RAMP_START);
+  });
+
+  it('never leases more than the batch, even below RAMP_START', async () => {
+    start(0, 8);
+    await until('a Dequeue', () => queue.dequeues.length > 0);
+    expect(queue.dequeues[0].max).toBe(8);
   });
 });
