@@ -40,7 +40,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * Under two-phase commit (CAUSEWAY_COMMIT_PROTOCOL=2pc) a `committer` takes the leased orders instead: the
  * coordinator proposes each order's decision itself, and the lease is acked the same way, once that entry applies.
  */
-/** Under two-phase commit: how many leases' worth (of `batch` orders each) the coordinator may hold at once. */
+/** Under two-phase commit: how many leases' worth (of the current lease size each) the coordinator may hold at once. */
 export const MAX_IN_FLIGHT_BATCHES = 4;
 
 /**
