@@ -343,8 +343,10 @@ describe('QueueConsumer under two-phase commit', () => {
     start(0, batch);
     await until('the first Dequeue', () => queue.dequeues.length > 0);
     expect(lastMax()).toBe(RAMP_START);
-    queue.deliver(...Array.from({ length: RAMP_START }, (_, i) => lease(`o-${i}`)));
-    await until('the lease handed over', () => committer.begun.length === RAMP_START);
+    // (The fake queue hands over whatever it is given: enough orders for every step below.)
+    const orders = 13 * RAMP_STEP;
+    queue.deliver(...Array.from({ length: orders }, (_, i) => lease(`o-${i}`)));
+    await until('the lease handed over', () => committer.begun.length === orders);
     for (const orderId of committer.begun.slice(0, 3 * RAMP_STEP + 1)) consumer.onApplied(orderId);
     await until('a lease of three more', () => lastMax() === RAMP_START + 3);
     for (const orderId of committer.begun.slice(3 * RAMP_STEP + 1, 10 * RAMP_STEP)) consumer.onApplied(orderId);
