@@ -68,6 +68,8 @@ export interface CheckoutSession {
   queueRate: number;
   /** Each burst's rate, in the order they ran. */
   queueRuns: number[];
+  /** Executor elections (terms begun) while the bursts ran: a leader deposed by its own load. */
+  queueElections: number;
   /** Enqueue → decision applied on the leader, one order at a time (two-phase commit with both participants). */
   commit: { orders: number; p50Ms: number; p99Ms: number; maxMs: number };
 }
@@ -100,6 +102,17 @@ function executedCount(system: RunningSystem): () => Promise<number> {
     const counts = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
     if (counts.length === 0) throw new Error(`no executor answered Status: ${(answers[0] as PromiseRejectedResult).reason}`);
     return Math.max(...counts);
+  };
+}
+
+/** The executors' highest term among those that answer: how many elections a measurement caused, by difference. */
+function executorTerm(system: RunningSystem): () => Promise<number> {
+  const clients = Object.values(system.executors).map((a) => createClient(OrderExecutorDefinition, createChannel(a)));
+  return async () => {
+    const answers = await Promise.allSettled(clients.map(async (c) => (await c.status({})).term));
+    const terms = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
+    if (terms.length === 0) throw new Error(`no executor answered Status: ${(answers[0] as PromiseRejectedResult).reason}`);
+    return Math.max(...terms);
   };
 }
 
@@ -219,9 +232,14 @@ export async function checkoutSession(settings: SessionSettings, log: (s: string
     const cpu = { traced: await cpuPerCheckout(traced), untraced: untracedCheckoutCpu };
     // One burst's rate moved by a third from run to run on the 2-core box (1,232–1,731 orders/s in three bench
     // runs of nearly the same code), so the figure is a median of several.
+    // A leader that stalls in a burst past the election timeout is deposed: the bursts' rate would hide it, so the
+    // elections they caused are counted too.
+    const term = executorTerm(traced);
+    const termBefore = await term();
     const queueRuns: number[] = [];
     for (let i = 0; i < settings.queueBursts; i++) queueRuns.push(await queueCommitRate(traced));
-    log(`    queue commit rate, ${settings.queueBursts} bursts of 3,000 orders: ${queueRuns.join(', ')} orders/s`);
+    const queueElections = (await term()) - termBefore;
+    log(`    queue commit rate, ${settings.queueBursts} bursts of 3,000 orders: ${queueRuns.join(', ')} orders/s; executor elections meanwhile: ${queueElections}`);
     const queueRate = median(queueRuns);
     const commit = await commitLatency(traced);
     const spansDropped = on.reduce((sum, r) => sum + (r.spans?.dropped ?? 0), 0) + latency.spans.dropped;
@@ -238,6 +256,7 @@ export async function checkoutSession(settings: SessionSettings, log: (s: string
       cpu,
       queueRate,
       queueRuns,
+      queueElections,
       commit,
     };
   } finally {
