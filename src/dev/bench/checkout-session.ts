@@ -93,26 +93,18 @@ async function callsPerCheckout(system: RunningSystem, receiver: OtlpReceiver): 
   );
 }
 
-/** Orders executed so far (the leader's count, the highest). */
-function executedCount(system: RunningSystem): () => Promise<number> {
+/**
+ * The highest of one Status field across the executors that answer. One executor may be briefly unreachable
+ * (restarting); the leader's figure is among those that answer. With `executedCount`: orders executed so far (the
+ * leader's count); with `term`: the elections a measurement caused, by difference.
+ */
+function highestExecutorStatus(system: RunningSystem, field: 'executedCount' | 'term'): () => Promise<number> {
   const clients = Object.values(system.executors).map((a) => createClient(OrderExecutorDefinition, createChannel(a)));
   return async () => {
-    // One executor may be briefly unreachable (restarting); the leader's count is among those that answer.
-    const answers = await Promise.allSettled(clients.map(async (c) => (await c.status({})).executedCount));
-    const counts = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
-    if (counts.length === 0) throw new Error(`no executor answered Status: ${(answers[0] as PromiseRejectedResult).reason}`);
-    return Math.max(...counts);
-  };
-}
-
-/** The executors' highest term among those that answer: how many elections a measurement caused, by difference. */
-function executorTerm(system: RunningSystem): () => Promise<number> {
-  const clients = Object.values(system.executors).map((a) => createClient(OrderExecutorDefinition, createChannel(a)));
-  return async () => {
-    const answers = await Promise.allSettled(clients.map(async (c) => (await c.status({})).term));
-    const terms = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
-    if (terms.length === 0) throw new Error(`no executor answered Status: ${(answers[0] as PromiseRejectedResult).reason}`);
-    return Math.max(...terms);
+    const answers = await Promise.allSettled(clients.map(async (c) => (await c.status({}))[field]));
+    const values = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
+    if (values.length === 0) throw new Error(`no executor answered Status: ${(answers[0] as PromiseRejectedResult).reason}`);
+    return Math.max(...values);
   };
 }
 
@@ -146,7 +138,7 @@ export async function checkoutSession(settings: SessionSettings, log: (s: string
     receiver.discard();
     const counter = new EventSpanCounter();
     receiver.observeTraces(counter.add);
-    const executed = executedCount(traced);
+    const executed = highestExecutorStatus(traced, 'executedCount');
     const tracedCpu = cpuOf(traced);
     const untracedCpu = cpuOf(untraced);
 
@@ -234,7 +226,7 @@ export async function checkoutSession(settings: SessionSettings, log: (s: string
     // runs of nearly the same code), so the figure is a median of several.
     // A leader that stalls in a burst past the election timeout is deposed: the bursts' rate would hide it, so the
     // elections they caused are counted too.
-    const term = executorTerm(traced);
+    const term = highestExecutorStatus(traced, 'term');
     const termBefore = await term();
     const queueRuns: number[] = [];
     for (let i = 0; i < settings.queueBursts; i++) queueRuns.push(await queueCommitRate(traced));
