@@ -93,11 +93,26 @@ async function fillAndPlace(page: Page, contact: string, card = '4111 1111 1111 
   await page.getByRole('button', { name: 'Place order' }).click();
 }
 
+/**
+ * Waits for the order's outcome heading. If it never shows, the error says what the page showed instead (its text,
+ * and a screenshot in artifacts/screenshots/), so that a failure on a clean clone can be told apart from a slow one.
+ */
+async function outcome(page: Page, heading: 'Order approved' | 'Order rejected'): Promise<void> {
+  try {
+    await page.getByRole('heading', { name: heading }).waitFor();
+  } catch (err) {
+    const shot = path.join(SHOTS, `failed-${heading.replace(' ', '-').toLowerCase()}.png`);
+    await page.screenshot({ path: shot, fullPage: true }).catch(() => undefined);
+    const text = (await page.locator('body').innerText().catch(() => '(page text unreadable)')).replace(/\s+/g, ' ').slice(0, 1500);
+    throw new Error(`"${heading}" never showed (${(err as Error).message.split('\n')[0]}); the page at ${page.url()} showed: ${text} (screenshot: ${shot})`);
+  }
+}
+
 describe('web app', () => {
   it('sells a book: approved, suggestions, and the causality view with the seed’s clocks', async () => {
     const page = await newPage();
     await checkout(page, 'john.doe@example.com', 'shop.png');
-    await page.getByRole('heading', { name: 'Order approved' }).waitFor();
+    await outcome(page, 'Order approved');
     const suggestions = page.getByTestId('suggestions').locator('li');
     expect(await suggestions.count()).toBeGreaterThan(0);
     expect(await page.getByTestId('suggestions').textContent()).not.toContain('The Hobbit');
@@ -141,7 +156,7 @@ describe('web app', () => {
   it('shows a rejected order with its reason, tied to the failing event', async () => {
     const page = await newPage();
     await checkout(page, 'someone@mailinator.com');
-    await page.getByRole('heading', { name: 'Order rejected' }).waitFor();
+    await outcome(page, 'Order rejected');
     const reason = await page.getByTestId('rejection').textContent();
     expect(reason).toContain('disposable e-mail');
     expect(reason).toContain('event D');
