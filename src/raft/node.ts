@@ -629,7 +629,11 @@ export class RaftNode {
     pr.rejectedBelowMatch = 0;
     if (index > pr.match) {
       pr.match = index;
-      if (this.maybeCommit()) this.broadcastAppend();
+      // No Append just to carry the new commit index: the followers learn it with the next entries or, at the
+      // latest, the next heartbeat. A follower's state machine lags the leader's by up to a heartbeat, which
+      // nothing waits for (the leader answers clients, and a new leader commits its own entry first), and each
+      // round of replication costs two messages per follower instead of four.
+      this.maybeCommit();
     }
     if (pr.next <= pr.match) pr.next = pr.match + 1;
     if (pr.next <= this.log.lastIndex) this.sendAppend(m.from);

@@ -248,12 +248,16 @@ describe('§5.3 log replication', () => {
       nodes.a.tick();
       busy.push(...settle(nodes).filter((m) => m.from === 'a' && m.type === 'Append'));
     }
-    // Per follower and proposal: the Append carrying it, and the one carrying the commit index it reached. No heartbeats.
+    // Per follower and proposal: one Append, carrying it and the commit index the proposal before reached. No
+    // heartbeats, and no Append only to carry a new commit index.
     for (const to of ['b', 'c']) {
-      expect(busy.filter((m) => m.to === to && (m.entries ?? []).length === 1).length).toBe(6);
-      expect(busy.filter((m) => m.to === to && (m.entries ?? []).length === 0).length).toBe(6);
+      const appends = busy.filter((m) => m.to === to);
+      expect(appends.map((m) => (m.entries ?? []).length)).toEqual([1, 1, 1, 1, 1, 1]);
+      expect(appends.map((m) => m.commit)).toEqual([1, 2, 3, 4, 5, 6]);
     }
-    // Idle: one Append per follower every heartbeatTicks (2) ticks.
+    expect(nodes.a.status().commit).toBe(7);
+    expect(nodes.b.status().commit).toBe(6);
+    // Idle: one Append per follower every heartbeatTicks (2) ticks; the first tells the followers the last commit.
     const idle: Message[] = [];
     for (let i = 0; i < 6; i++) {
       nodes.a.tick();
@@ -261,6 +265,8 @@ describe('§5.3 log replication', () => {
     }
     expect(idle.filter((m) => m.to === 'b').length).toBe(3);
     expect(idle.filter((m) => m.to === 'c').length).toBe(3);
+    expect(idle.every((m) => m.commit === 7 && (m.entries ?? []).length === 0)).toBe(true);
+    expect([nodes.b.status().commit, nodes.c.status().commit]).toEqual([7, 7]);
   });
 
   it('does not let a proposal on a follower through', () => {
@@ -460,6 +466,8 @@ describe('restart', () => {
     const nodes = { a: makeNode('a', 1), b: makeNode('b', 2), c: makeNode('c', 3) };
     tickUntilLeader(nodes, 'a');
     nodes.a.propose(['o1']);
+    settle(nodes);
+    // b learns that o1 committed from the next heartbeat.
     nodes.a.tick();
     nodes.a.tick();
     settle(nodes);
