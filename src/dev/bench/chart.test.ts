@@ -73,6 +73,9 @@ describe('the bench chart', () => {
     expect(texts).toContain('goal ≤ 25 ms');
     expect(texts).toContain('not measured in this run');
     expect(texts).toContain('11-24');
+    // A date is printed once under a day's runs, however many there were.
+    const twice: ChartInput = { ...input, history: [{ ...input.history[0], points: [...input.history[0].points, { date: '2026-11-25T18:00:00Z', value: 0.4 }] }] };
+    expect(parseXml(renderChart(twice).trim()).texts.filter((t) => t === '11-25')).toHaveLength(1);
     expect(texts).toContain('no runs yet');
     expect(texts.some((t) => t.includes('2026-11-25T10:00:00Z: 93 ms'))).toBe(true);
   });
@@ -81,6 +84,25 @@ describe('the bench chart', () => {
     const { elements } = parseXml(renderChart(input).trim());
     const bars = elements.filter((e) => e.name === 'rect' && e.attrs['fill-opacity']);
     expect(bars.map((b) => b.attrs.fill)).toEqual(['#c62828', '#2e7d32']);
+  });
+
+  it('draws the CPU per checkout of each process, tracing on and off, the costliest first, the total in the heading', () => {
+    const cpu = {
+      traced: { 'executor-1': 0.9, orchestrator: 4, 'fraud-detection': 3.4, total: 8.3 },
+      untraced: { 'executor-1': 0.8, orchestrator: 3.6, 'fraud-detection': 2.4, total: 6.8 },
+    };
+    const { texts, elements } = parseXml(renderChart({ ...input, cpu }).trim());
+    expect(texts).toContain('CPU per checkout, by process: tracing on 8.3 ms, off 6.8 ms');
+    const names = texts.filter((t) => ['executor-1', 'orchestrator', 'fraud-detection', 'total'].includes(t));
+    expect(names).toEqual(['orchestrator', 'fraud-detection', 'executor-1']);
+    for (const ms of ['4', '3.6', '3.4', '2.4', '0.9', '0.8']) expect(texts).toContain(ms);
+    // Bars in proportion: the orchestrator's traced bar is the longest, and 4 / 0.9 as long as executor-1's.
+    const bars = elements.filter((e) => e.name === 'rect' && e.attrs.height === '9').map((e) => Number(e.attrs.width));
+    expect(bars).toHaveLength(6);
+    expect(Math.max(...bars)).toBe(bars[0]);
+    expect(bars[0] / bars[4]).toBeCloseTo(4 / 0.9, 1);
+    // Without it, no such section.
+    expect(parseXml(renderChart(input).trim()).texts.some((t) => t.startsWith('CPU per checkout'))).toBe(false);
   });
 
   it('formats numbers to three significant digits and escapes XML', () => {
@@ -117,6 +139,12 @@ describe('the chart of the results files', () => {
     expect(chartInput([{ ...now, settings }]).subtitle).not.toMatch(/SHORTENED/);
     expect(chartInput([{ ...now, settings: { ...settings, latencySeconds: 10 } }]).subtitle).toMatch(/SHORTENED/);
     expect(chartInput([old]).subtitle).not.toMatch(/SHORTENED/);
+  });
+
+  it('draws the latest run\'s CPU per checkout by process, when it has one', () => {
+    const cpuMsPerCheckout = { traced: { orchestrator: 4, total: 4 }, untraced: { orchestrator: 3.6, total: 3.6 } };
+    expect(chartInput([old, { ...now, cpuMsPerCheckout }]).cpu).toEqual(cpuMsPerCheckout);
+    expect(chartInput([{ ...old, cpuMsPerCheckout }, now]).cpu).toBeUndefined();
   });
 
   it('says what an older file did not measure', () => {

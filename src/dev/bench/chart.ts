@@ -27,10 +27,19 @@ export interface HistorySeries {
   points: HistoryPoint[];
 }
 
+/** CPU time per checkout of each process (ms), in a traced and an untraced system: where the cores go. */
+export interface CpuBreakdown {
+  /** Processes by name; a `total` entry, if any, is printed in the heading rather than as a process. */
+  traced: Record<string, number>;
+  untraced: Record<string, number>;
+}
+
 export interface ChartInput {
   title: string;
   subtitle: string;
   measures: GoalMeasure[];
+  /** The latest run's CPU per checkout by process; drawn when given. */
+  cpu?: CpuBreakdown;
   history: HistorySeries[];
   /** The legend's words for a hollow point. */
   olderMethodNote: string;
@@ -40,6 +49,8 @@ const WIDTH = 1000;
 const GREEN = '#2e7d32';
 const RED = '#c62828';
 const GREY = '#757575';
+const BLUE = '#1565c0';
+const LIGHT_GREY = '#9e9e9e';
 
 export const escapeXml = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
@@ -87,6 +98,46 @@ function measureRows(measures: GoalMeasure[], top: number): { svg: string[]; hei
   return { svg, height: measures.length * rowHeight };
 }
 
+/**
+ * Two bars per process, tracing on and off, in two columns, the processes that spend the most first: what each
+ * process costs per checkout, and what tracing adds to it.
+ */
+function cpuRows(cpu: CpuBreakdown, top: number): { svg: string[]; height: number } {
+  const svg: string[] = [];
+  const names = Object.keys(cpu.traced)
+    .filter((name) => name !== 'total')
+    .sort((a, b) => cpu.traced[b] - cpu.traced[a] || a.localeCompare(b));
+  const total = (side: Record<string, number>) =>
+    side.total ?? Object.entries(side).reduce((sum, [name, ms]) => (name === 'total' ? sum : sum + ms), 0);
+  svg.push(
+    text(16, top + 14, `CPU per checkout, by process: tracing on ${formatValue(total(cpu.traced))} ms, off ${formatValue(total(cpu.untraced))} ms`, 'font-size="15" font-weight="bold"'),
+  );
+  svg.push(`<rect x="560" y="${top + 4}" width="12" height="10" fill="${BLUE}"/>`);
+  svg.push(text(578, top + 14, 'tracing on', 'font-size="11"'));
+  svg.push(`<rect x="650" y="${top + 4}" width="12" height="10" fill="${LIGHT_GREY}"/>`);
+  svg.push(text(668, top + 14, 'tracing off (ms per checkout)', 'font-size="11"'));
+  const rowHeight = 26;
+  const perColumn = Math.ceil(names.length / 2);
+  const columnWidth = (WIDTH - 32) / 2;
+  const labelWidth = 170;
+  const barWidth = columnWidth - labelWidth - 70;
+  const max = Math.max(...names.flatMap((n) => [cpu.traced[n], cpu.untraced[n] ?? 0]), 0) || 1;
+  names.forEach((name, i) => {
+    const left = 16 + Math.floor(i / perColumn) * columnWidth;
+    const y = top + 24 + (i % perColumn) * rowHeight;
+    const barX = left + labelWidth;
+    svg.push(text(left, y + 14, name, 'font-size="12"'));
+    const bar = (ms: number | undefined, dy: number, fill: string) => {
+      if (ms === undefined) return;
+      svg.push(`<rect x="${px(barX)}" y="${px(y + dy)}" width="${px(Math.max(1, (ms / max) * barWidth))}" height="9" fill="${fill}"/>`);
+      svg.push(text(barX + (ms / max) * barWidth + 6, y + dy + 8, formatValue(ms), `font-size="10" fill="${GREY}"`));
+    };
+    bar(cpu.traced[name], 2, BLUE);
+    bar(cpu.untraced[name], 12, LIGHT_GREY);
+  });
+  return { svg, height: 24 + perColumn * rowHeight };
+}
+
 function historyPanel(series: HistorySeries, left: number, top: number, width: number, height: number): string[] {
   const svg: string[] = [];
   const plot = { x: left + 44, y: top + 28, w: width - 60, h: height - 70 };
@@ -109,11 +160,17 @@ function historyPanel(series: HistorySeries, left: number, top: number, width: n
     const path = series.points.map((p, i) => `${px(x(i))},${px(y(p.value))}`).join(' ');
     svg.push(`<polyline points="${path}" fill="none" stroke="#1565c0" stroke-width="1.5"/>`);
   }
+  let lastLabelX = -Infinity;
   series.points.forEach((p, i) => {
     const color = meetsGoal(p.value, series.goal, series.better) ? GREEN : RED;
     const fill = p.olderMethod ? '#fff' : color;
     svg.push(`<circle cx="${px(x(i))}" cy="${px(y(p.value))}" r="4" fill="${fill}" stroke="${color}" stroke-width="2"><title>${escapeXml(`${p.date}: ${formatValue(p.value)} ${series.unit}`)}</title></circle>`);
-    svg.push(text(x(i), plot.y + plot.h + 14, p.date.slice(5, 10), `font-size="10" text-anchor="middle" fill="${GREY}"`));
+    // One label per day, under its first run (a day with several runs would print its date over itself), and none
+    // so close to the one before that they overlap.
+    if ((i === 0 || series.points[i - 1].date.slice(0, 10) !== p.date.slice(0, 10)) && x(i) - lastLabelX >= 34) {
+      lastLabelX = x(i);
+      svg.push(text(x(i), plot.y + plot.h + 14, p.date.slice(5, 10), `font-size="10" text-anchor="middle" fill="${GREY}"`));
+    }
   });
   return svg;
 }
@@ -124,7 +181,13 @@ export function renderChart(input: ChartInput): string {
   svg.push(text(16, 46, input.subtitle, `font-size="12" fill="${GREY}"`));
   const rows = measureRows(input.measures, 62);
   svg.push(...rows.svg);
-  const historyTop = 62 + rows.height + 24;
+  let below = 62 + rows.height;
+  if (input.cpu) {
+    const cpu = cpuRows(input.cpu, below + 14);
+    svg.push(...cpu.svg);
+    below += 14 + cpu.height;
+  }
+  const historyTop = below + 24;
   svg.push(text(16, historyTop, 'History (one point per dated results file)', 'font-size="15" font-weight="bold"'));
   const perRow = 3;
   const panelWidth = (WIDTH - 32) / perRow;

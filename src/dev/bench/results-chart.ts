@@ -19,6 +19,8 @@ export interface BenchResults {
   /** Closed-loop half-load p99, before issue 11. */
   p99Ms?: number;
   queueCommitRate?: number;
+  /** CPU ms per checkout of each process, tracing on and off (8 checkouts at a time). */
+  cpuMsPerCheckout?: { traced: Record<string, number>; untraced: Record<string, number> };
   failover?: { p50Ms: number; p99Ms: number };
   /** How the run was taken (from issue 11 on). */
   settings?: { runs: number; runSeconds: number; warmUpSeconds: number; latencySeconds: number; kills: number; growthOrders: number; heals?: number };
@@ -71,6 +73,7 @@ export function chartInput(history: BenchResults[]): ChartInput {
       { label: 'failover p50', unit: 'ms', value: latest?.failover?.p50Ms, goal: 200, better: 'lower' },
       { label: 'failover p99', unit: 'ms', value: latest?.failover?.p99Ms, goal: 500, better: 'lower' },
     ],
+    cpu: latest?.cpuMsPerCheckout,
     history: [
       series('floor ratio', '', 0.6, 'higher', (r) => r.floorRatio),
       series('tracing overhead', '%', 15, 'lower', pct),
