@@ -653,14 +653,10 @@ export class RaftNode {
   }
 
   /** Commit the highest index on a majority, if it is from our term (§5.4.2). */
-  private maybeCommit(): boolean {
+  private maybeCommit(): void {
     const matches = [this.log.lastIndex, ...[...this.progress.values()].map((p) => p.match)];
     const candidate = majorityMatch(matches);
-    if (candidate > this.commit && this.log.termAt(candidate) === this.term) {
-      this.commit = candidate;
-      return true;
-    }
-    return false;
+    if (candidate > this.commit && this.log.termAt(candidate) === this.term) this.commit = candidate;
   }
 
   // ---------------------------------------------------------------- plumbing
