@@ -117,7 +117,7 @@ function cpuOf(system: RunningSystem): () => number {
  * Runs `measure` with every process of `others` stopped (SIGSTOP), then lets them go on (SIGCONT) and gives them a
  * moment to catch up. An idle system is not idle here: its two Raft clusters wake a dozen processes 25 times a
  * second to heartbeat, and on this 2-core box a saturated system beside one idle system answered 24–36 % fewer
- * checkouts, at 22–50 % more CPU per checkout, than with that system stopped (2026-11-27, four interleaved pairs,
+ * checkouts, at 23–50 % more CPU per checkout, than with that system stopped (2026-11-27, four interleaved pairs,
  * traced and untraced alike). No deployment has a second shop idling on its cores, so no figure here counts one.
  * The stopped system's Raft timers count ticks, not time, so it holds no election when it goes on.
  */
