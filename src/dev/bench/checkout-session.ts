@@ -16,6 +16,7 @@ import { openLoopLatency, type OpenLoopLatency } from './open-loop-latency';
 import { OtlpReceiver } from './otlp-receiver';
 import { RpcFloor, type RpcFloorRun } from './rpc-floor';
 import { droppedEventSpans, EVENTS, EventSpanCounter, type EventSpanCounts } from './span-count';
+import { describeIncidents, incidentsIn, type RunIncidents } from './stalls';
 import { percentile } from './stats';
 
 export interface SessionSettings {
@@ -62,7 +63,8 @@ export interface CheckoutSession {
   traced: number;
   untraced: number;
   spansDropped: number;
-  latency: OpenLoopLatency & { spans: SpanCheck };
+  /** With the stalls and elections the traced system logged during the run. */
+  latency: OpenLoopLatency & { spans: SpanCheck; incidents: RunIncidents };
   cpu: { traced: Record<string, number>; untraced: Record<string, number> };
   /** The median of queueRuns, orders/s. */
   queueRate: number;
@@ -256,8 +258,10 @@ export async function checkoutSession(settings: SessionSettings, log: (s: string
 
     const rate = Math.max(1, Math.round(tracedThroughput * 5) / 10); // half, to 0.1/s
     log(`    open-loop latency: ${rate} checkouts/s (half of ${tracedThroughput}) for ${settings.latencySeconds} s, the traced system alone`);
+    const linesBefore = traced.lines.length;
     const latencyRun = await withSpanCheck(() => openLoopLatency(traced, rate, settings.latencySeconds));
-    const latency = { ...latencyRun.result, spans: latencyRun.spans };
+    const latency = { ...latencyRun.result, spans: latencyRun.spans, incidents: incidentsIn(traced.lines.slice(linesBefore)) };
+    log(`    open-loop latency: p99 ${latency.p99Ms} ms; meanwhile ${describeIncidents(latency.incidents)}`);
     // A failed checkout's latency is the time it took to fail: the run does not measure the shop working.
     if (latency.failed > 0) log(`    INVALID: ${latency.failed} of ${latency.requests} checkouts of the latency run failed`);
     if (latency.spans.dropped > 0) log(`    INVALID: the latency run dropped ${latency.spans.dropped} spans`);

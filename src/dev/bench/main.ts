@@ -24,6 +24,7 @@ import { measureGrowth } from './growth';
 import { measureHealsOnFreshSystem } from './heals';
 import { measureBooksDatabase } from './books-database';
 import { checkoutSession } from './checkout-session';
+import { describeIncidents } from './stalls';
 import { writeCharts } from './results-chart';
 import { table } from './stats';
 
@@ -112,7 +113,8 @@ async function main(): Promise<void> {
     tracingOverhead: Math.round(tracingOverhead * 1000) / 1000,
     // Event spans missing from the traced runs and the latency run: anything but 0 makes those runs invalid.
     spansDropped: session.spansDropped,
-    // Open loop at half the traced saturation, latency from each request's scheduled send time.
+    // Open loop at half the traced saturation, latency from each request's scheduled send time; `incidents`: the
+    // event-loop stalls (≥ 100 ms) and elections the traced system logged meanwhile.
     latency,
     latencySpans,
     // Under two-phase commit: orders/s from enqueue to the decision applied (both participants prepared), and one
@@ -148,7 +150,7 @@ async function main(): Promise<void> {
       ['floor ratio = throughput ÷ (R ÷ k)', String(results.floorRatio), '≥ 0.6'],
       [
         `latency, open loop at ${latency.rate}/s for ${latency.seconds} s: p50 / p99 / p99.9 / max`,
-        `${latency.p50Ms} / ${latency.p99Ms} / ${latency.p999Ms} / ${latency.maxMs} ms`,
+        `${latency.p50Ms} / ${latency.p99Ms} / ${latency.p999Ms} / ${latency.maxMs} ms (${describeIncidents(latency.incidents)})`,
         'p99 ≤ 25 ms',
       ],
       [`tracing overhead (throughput lost), off: median of ${off.length}`, `${(results.tracingOverhead * 100).toFixed(1)} % (off: ${results.checkoutThroughputUntraced}/s, ${range(off.map((r) => r.ordersPerSecond))})`, '≤ 15 %'],

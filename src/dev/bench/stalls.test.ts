@@ -1,0 +1,45 @@
+import { describeIncidents, incidentsIn } from './stalls';
+
+const line = (record: object) => JSON.stringify({ level: 'info', timestamp: '2026-11-27T11:00:00.000Z', ...record });
+
+describe('incidentsIn', () => {
+  it('finds the stalls the processes reported, named by executor or replica where they have one', () => {
+    const lines = [
+      line({ service: 'orchestrator', message: 'order ord_1: Order Approved' }),
+      line({ service: 'orchestrator', level: 'warn', message: 'the event loop was blocked for 230 ms', event_loop_blocked_ms: 230 }),
+      line({ service: 'order-executor', executor: 'executor-2', level: 'warn', message: 'the event loop was blocked for 120 ms', event_loop_blocked_ms: 120 }),
+      line({ service: 'books-database', replica: 'books-3', level: 'warn', message: 'the event loop was blocked for 101 ms', event_loop_blocked_ms: 101 }),
+      'not json "event_loop_blocked_ms"',
+    ];
+    expect(incidentsIn(lines)).toEqual({
+      stalls: [
+        { process: 'orchestrator', ms: 230 },
+        { process: 'executor-2', ms: 120 },
+        { process: 'books-3', ms: 101 },
+      ],
+      elections: 0,
+    });
+  });
+
+  it('counts elections won, not campaigns started or lost', () => {
+    const lines = [
+      line({ service: 'order-executor', executor: 'executor-1', message: 'starting election for term 3', term: 3 }),
+      line({ service: 'order-executor', executor: 'executor-1', message: 'became leader for term 3 (votes from executor-1, executor-2)', term: 3 }),
+      line({ service: 'books-database', replica: 'books-2', message: 'lost the election for term 5', term: 5 }),
+      line({ service: 'books-database', replica: 'books-1', message: 'became leader for term 5 (votes from books-1, books-3)', term: 5 }),
+      line({ service: 'order-executor', executor: 'executor-2', message: 'leader is executor-1 (term 3)', term: 3 }),
+    ];
+    expect(incidentsIn(lines)).toEqual({ stalls: [], elections: 2 });
+  });
+});
+
+describe('describeIncidents', () => {
+  it('says when nothing happened', () => {
+    expect(describeIncidents({ stalls: [], elections: 0 })).toBe('no stall of 100 ms or more; no election');
+  });
+
+  it('lists the longest stalls first, at most four, and counts the rest', () => {
+    const stalls = [110, 700, 150, 130, 400, 105].map((ms, i) => ({ process: `p${i}`, ms }));
+    expect(describeIncidents({ stalls, elections: 1 })).toBe('stalls: p1 700 ms, p4 400 ms, p2 150 ms, p3 130 ms, 2 more; 1 election');
+  });
+});
