@@ -15,6 +15,7 @@ import { commitLatency, queueCommitRate, saturationRun, warmUp } from './measure
 import { openLoopLatency, type OpenLoopLatency } from './open-loop-latency';
 import { OtlpReceiver } from './otlp-receiver';
 import { RpcFloor, type RpcFloorRun } from './rpc-floor';
+import { alone } from './alone';
 import { droppedEventSpans, EVENTS, EventSpanCounter, type EventSpanCounts } from './span-count';
 import { describeIncidents, incidentsIn, type RunIncidents } from './stalls';
 import { percentile } from './stats';
@@ -115,34 +116,14 @@ function cpuOf(system: RunningSystem): () => number {
   return () => Object.values(snapshot({ launcher: system.launcherPid, ...system.pids() })).reduce((a, b) => a + b, 0);
 }
 
-/**
- * Runs `measure` with every process of `others` stopped (SIGSTOP), then lets them go on (SIGCONT) and gives them a
- * moment to catch up. An idle system is not idle here: its two Raft clusters wake a dozen processes 25 times a
- * second to heartbeat, and on this 2-core box a saturated system beside one idle system answered 24–36 % fewer
- * checkouts, at 23–50 % more CPU per checkout, than with that system stopped (2026-11-27, four interleaved pairs,
- * traced and untraced alike). No deployment has a second shop idling on its cores, so no figure here counts one.
- * The stopped system's Raft timers count ticks, not time, so it holds no election when it goes on.
+/*
+ * Why every measured run has the box to itself (`alone`): an idle system is not idle here. Its two Raft clusters
+ * wake a dozen processes 25 times a second to heartbeat, and on this 2-core box a saturated system beside one idle
+ * system answered 24–36 % fewer checkouts, at 23–50 % more CPU per checkout, than with that system stopped
+ * (2026-11-27, four interleaved pairs, traced and untraced alike). No deployment has a second shop idling on its
+ * cores, so no figure here counts one. The stopped system's Raft timers count ticks, not time, so it holds no
+ * election when it goes on.
  */
-async function alone<T>(others: RunningSystem[], measure: () => Promise<T>): Promise<T> {
-  const pids = others.flatMap((s) => [s.launcherPid, ...Object.values(s.pids())]);
-  signal(pids, 'SIGSTOP');
-  try {
-    return await measure();
-  } finally {
-    signal(pids, 'SIGCONT');
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-}
-
-function signal(pids: number[], name: 'SIGSTOP' | 'SIGCONT'): void {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, name);
-    } catch {
-      // Gone already: a stopped system's process that exited is nothing to stop.
-    }
-  }
-}
 
 /** Runs `measure` on one system while reading the CPU the other system spends meanwhile. */
 async function besideIdle<T>(idle: () => number, measure: () => Promise<T>): Promise<{ result: T; idleCpuMsPerS: number }> {
