@@ -2,9 +2,10 @@
  * The checkout measures of `npm run bench`, taken so that drift on a shared 2-core box hits every figure alike:
  * a traced and an untraced system run side by side, their saturation runs alternate (on, off, on, off, …) with
  * short runs of the RPC floor R before, between and after them, and each figure is a median. Whatever is measured
- * has the box to itself: the other system, or both beside R, is stopped (SIGSTOP) meanwhile (see `alone`). Every traced run counts the spans it should have produced against those that arrived: a run that
- * dropped any is invalid. Then, with the untraced system stopped, latency under an open-loop load at half the
- * traced saturation, CPU per checkout, and the queue's commit rate.
+ * has the box to itself: the other system, or both beside R, is stopped (SIGSTOP) meanwhile (see `alone`). Every
+ * traced run counts the spans it should have produced against those that arrived: a run that dropped any is
+ * invalid. Then, with the untraced system shut down, latency under an open-loop load at half the traced saturation,
+ * CPU per checkout, and the queue's commit rate.
  */
 import os from 'node:os';
 import { createChannel, createClient } from 'nice-grpc';
@@ -64,7 +65,7 @@ export interface CheckoutSession {
   traced: number;
   untraced: number;
   spansDropped: number;
-  /** With the stalls and elections the traced system logged during the run. */
+  /** With the stalls and elections the traced system logged during the run (`incidents`). */
   latency: OpenLoopLatency & { spans: SpanCheck; incidents: RunIncidents };
   cpu: { traced: Record<string, number>; untraced: Record<string, number> };
   /** The median of queueRuns, orders/s. */
@@ -117,12 +118,12 @@ function cpuOf(system: RunningSystem): () => number {
 }
 
 /*
- * Why every measured run has the box to itself (`alone`): an idle system is not idle here. Its two Raft clusters
- * wake a dozen processes 25 times a second to heartbeat, and on this 2-core box a saturated system beside one idle
- * system answered 24–36 % fewer checkouts, at 23–50 % more CPU per checkout, than with that system stopped
- * (2026-11-27, four interleaved pairs, traced and untraced alike). No deployment has a second shop idling on its
- * cores, so no figure here counts one. The stopped system's Raft timers count ticks, not time, so it holds no
- * election when it goes on.
+ * Why every measured run has the box to itself (`alone`): an idle system is not idle here. Its fourteen processes
+ * keep timers running and its two Raft leaders heartbeat their followers every 40 ms, and on this 2-core box a
+ * saturated system beside one idle system answered 24–36 % fewer checkouts, at 23–50 % more CPU per checkout, than
+ * with that system stopped (2026-11-27, four interleaved pairs, traced and untraced alike). No deployment has a
+ * second shop idling on its cores, so no figure here counts one. The stopped system's Raft timers count ticks, not
+ * time, so it holds no election when it goes on.
  */
 
 /** Runs `measure` on one system while reading the CPU the other system spends meanwhile. */
@@ -230,7 +231,7 @@ export async function checkoutSession(settings: SessionSettings, log: (s: string
     const tracedThroughput = median((valid.length > 0 ? valid : on).map((r) => r.ordersPerSecond));
     const untracedThroughput = median(tracingRuns.filter((r) => r.tracing === 'off').map((r) => r.ordersPerSecond));
 
-    // The untraced system's part ends here. It is stopped before the latency run: even idle it spent 160–235 ms of
+    // The untraced system's part ends here. It is shut down before the latency run: even idle it spent 160–235 ms of
     // CPU a second in the runs of 2026-11-26 (its replicas' heartbeats), a load no deployment of Causeway has.
     await settleUntraced();
     const untracedCheckoutCpu = await alone([traced], () => cpuPerCheckout(untraced));
@@ -239,9 +240,18 @@ export async function checkoutSession(settings: SessionSettings, log: (s: string
 
     const rate = Math.max(1, Math.round(tracedThroughput * 5) / 10); // half, to 0.1/s
     log(`    open-loop latency: ${rate} checkouts/s (half of ${tracedThroughput}) for ${settings.latencySeconds} s, the traced system alone`);
-    const linesBefore = traced.lines.length;
-    const latencyRun = await withSpanCheck(() => openLoopLatency(traced, rate, settings.latencySeconds));
-    const latency = { ...latencyRun.result, spans: latencyRun.spans, incidents: incidentsIn(traced.lines.slice(linesBefore)) };
+    // The run's own log lines: from its start to its end, not the settling on either side of it (where, among
+    // others, each process's warning of the stop during the last measure would arrive).
+    let runLines: { from: number; to: number; startMs: number; endMs: number } | undefined;
+    const latencyRun = await withSpanCheck(async () => {
+      const from = traced.lines.length;
+      const startMs = Date.now();
+      const result = await openLoopLatency(traced, rate, settings.latencySeconds);
+      runLines = { from, to: traced.lines.length, startMs, endMs: Date.now() };
+      return result;
+    });
+    const incidents = incidentsIn(traced.lines.slice(runLines!.from, runLines!.to), { fromMs: runLines!.startMs, toMs: runLines!.endMs });
+    const latency = { ...latencyRun.result, spans: latencyRun.spans, incidents };
     log(`    open-loop latency: p99 ${latency.p99Ms} ms; meanwhile ${describeIncidents(latency.incidents)}`);
     // A failed checkout's latency is the time it took to fail: the run does not measure the shop working.
     if (latency.failed > 0) log(`    INVALID: ${latency.failed} of ${latency.requests} checkouts of the latency run failed`);

@@ -31,11 +31,19 @@ describe('incidentsIn', () => {
     ];
     expect(incidentsIn(lines)).toEqual({ stalls: [], elections: 2 });
   });
+
+  it('leaves out what was logged outside the run, by its timestamp', () => {
+    const at = (iso: string, ms: number) =>
+      JSON.stringify({ service: 'payment', level: 'warn', message: `the event loop was blocked for ${ms} ms`, event_loop_blocked_ms: ms, timestamp: iso });
+    const lines = [at('2026-11-27T11:00:00.000Z', 12000), at('2026-11-27T11:00:30.000Z', 150), at('2026-11-27T11:02:00.000Z', 300)];
+    const window = { fromMs: Date.parse('2026-11-27T11:00:10.000Z'), toMs: Date.parse('2026-11-27T11:01:10.000Z') };
+    expect(incidentsIn(lines, window).stalls).toEqual([{ process: 'payment', ms: 150 }]);
+  });
 });
 
 describe('describeIncidents', () => {
   it('says when nothing happened', () => {
-    expect(describeIncidents({ stalls: [], elections: 0 })).toBe('no stall of 100 ms or more; no election');
+    expect(describeIncidents({ stalls: [], elections: 0 })).toBe('no stall reported; no election');
   });
 
   it('lists the longest stalls first, at most four, and counts the rest', () => {

@@ -1,8 +1,12 @@
 /**
  * What the system itself said went wrong during a measured run, read from its log lines: the event-loop stalls its
- * processes reported (every service warns of a stall of 100 ms or more, `event_loop_blocked_ms`) and the leaders
- * elected. A latency tail is either the box being busy (no stall, no election) or one of these, and the run's
- * figures alone cannot tell which.
+ * processes reported and the leaders elected. A tail made of a stall or an election shows here; one made of
+ * checkouts waiting for a busy core does not.
+ *
+ * What counts as a stall is the services' own check (platform/event-loop.ts): a timer due every 100 ms that runs
+ * more than 100 ms late is logged (`event_loop_blocked_ms`). A block of B ms makes it late by between B − 100 and
+ * B ms, so every block longer than 200 ms is reported, a shorter one only by chance; and a process kept waiting for
+ * a core is late too, so a reported stall may be the box's load as well as a long task.
  */
 
 export interface Stall {
@@ -18,7 +22,8 @@ export interface RunIncidents {
   elections: number;
 }
 
-export function incidentsIn(lines: readonly string[]): RunIncidents {
+/** Records outside `window` (by their `timestamp`, ms since the epoch), when one is given, are left out. */
+export function incidentsIn(lines: readonly string[], window?: { fromMs: number; toMs: number }): RunIncidents {
   const stalls: Stall[] = [];
   let elections = 0;
   for (const line of lines) {
@@ -32,6 +37,10 @@ export function incidentsIn(lines: readonly string[]): RunIncidents {
     } catch {
       continue;
     }
+    if (window && typeof record.timestamp === 'string') {
+      const at = Date.parse(record.timestamp);
+      if (at < window.fromMs || at > window.toMs) continue;
+    }
     if (stall && typeof record.event_loop_blocked_ms === 'number') {
       const process = [record.executor, record.replica, record.service].find((v): v is string => typeof v === 'string') ?? 'unknown';
       stalls.push({ process, ms: record.event_loop_blocked_ms });
@@ -41,12 +50,12 @@ export function incidentsIn(lines: readonly string[]): RunIncidents {
   return { stalls, elections };
 }
 
-/** "no stall of 100 ms or more, no election", or what there was, longest stall first. */
+/** "no stall reported; no election", or what there was, longest stall first. */
 export function describeIncidents({ stalls, elections }: RunIncidents): string {
   const longest = [...stalls].sort((a, b) => b.ms - a.ms);
   const shown = longest.slice(0, 4).map((s) => `${s.process} ${s.ms} ms`);
   if (longest.length > shown.length) shown.push(`${longest.length - shown.length} more`);
-  const stallText = stalls.length === 0 ? 'no stall of 100 ms or more' : `stalls: ${shown.join(', ')}`;
+  const stallText = stalls.length === 0 ? 'no stall reported' : `stalls: ${shown.join(', ')}`;
   const electionText = elections === 0 ? 'no election' : `${elections} election${elections === 1 ? '' : 's'}`;
   return `${stallText}; ${electionText}`;
 }
