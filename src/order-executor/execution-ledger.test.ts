@@ -175,6 +175,31 @@ describe('ExecutionLedger two-phase commit decisions', () => {
     expect(copy.unfinished().map((e) => e.orderId)).toEqual(['o1']);
   });
 
+  it('encodes ahead only what can no longer change: a snapshot after it is the snapshot without it', () => {
+    const entries = [
+      at(1, encodeCommand(command('o1'))),
+      at(2, encodeCommand(decided('o2', 'commit'))),
+      at(3, encodeCommand({ finished: 'o2', leader: 'executor-1', participants: { 'books-database': 'committed', payment: 'captured' } })),
+      at(4, encodeCommand(decided('o3', 'abort'))),
+    ];
+    const ahead = new ExecutionLedger();
+    const plain = new ExecutionLedger();
+    // Each entry is encoded ahead as it is applied, the decided-but-unfinished o2 and o3 included (they are not yet
+    // final, so nothing of theirs may be kept); a snapshot between entries must match the plain ledger's too.
+    for (const entry of entries) {
+      ahead.encodeAhead(ahead.apply(entry));
+      plain.apply(entry);
+      expect(ahead.snapshot()).toBe(plain.snapshot());
+    }
+    // o3 finishes without being encoded ahead (the executor skips it in a replay): the snapshot has its final state,
+    // not anything encoded while it was unfinished.
+    const finish = at(5, encodeCommand({ finished: 'o3', leader: 'executor-1', participants: { 'books-database': 'aborted', payment: 'declined' } }));
+    ahead.apply(finish);
+    plain.apply(finish);
+    expect(ahead.snapshot()).toBe(plain.snapshot());
+    expect(JSON.parse(ahead.snapshot()).unfinished).toEqual([]);
+  });
+
   it('still restores a snapshot written before two-phase commit (version 1)', () => {
     const old = JSON.stringify({ version: 1, lastApplied: 2, executedTotal: 2, executions: [['a', 'executor-1', 1, 1], ['b', 'executor-1', 1, 2, 'OUT_OF_STOCK', 'no']] });
     const ledger = new ExecutionLedger();

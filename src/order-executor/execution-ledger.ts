@@ -386,6 +386,18 @@ export class ExecutionLedger {
     return `${JSON.stringify(head).slice(0, -1)},"executions":[${executions}],"unfinished":[${unfinished}]}`;
   }
 
+  /**
+   * Encodes what `applied` made final (an execution without a two-phase commit, or one whose Finish was just
+   * applied) for the snapshots now, while it is fresh, rather than in the next snapshot. Without this the first
+   * snapshot of a process's life encoded every execution at once: at 10,000 executions a follower's capture held
+   * its event loop for 110–118 ms, in the middle of the checkouts. The executor calls it for live entries only, so a
+   * restart's replay does not pay for it.
+   */
+  encodeAhead(applied: Applied): void {
+    const e = applied.kind === 'executed' || (applied.kind === 'finished' && applied.first) ? applied.execution : undefined;
+    if (e && (!e.commit || e.commit.finished)) this.encoded(e);
+  }
+
   /** An execution's tuple as JSON, kept once it is final (see snapshot). */
   private encoded(e: Execution): string {
     const cached = this.encodedFinal.get(e);

@@ -117,6 +117,7 @@ runMain('order-executor', async () => {
       apply: (entries, replay) => {
         for (const entry of entries) {
           const applied = ledger.apply(entry);
+          if (!replay) ledger.encodeAhead(applied);
           twoPhase?.applied(applied);
           if (applied.kind === 'noop' || applied.kind === 'finished') continue;
           if (applied.kind === 'executed') {
