@@ -240,17 +240,18 @@ export async function checkoutSession(settings: SessionSettings, log: (s: string
 
     const rate = Math.max(1, Math.round(tracedThroughput * 5) / 10); // half, to 0.1/s
     log(`    open-loop latency: ${rate} checkouts/s (half of ${tracedThroughput}) for ${settings.latencySeconds} s, the traced system alone`);
-    // The run's own log lines: from its start to its end, not the settling on either side of it (where, among
-    // others, each process's warning of the stop during the last measure would arrive).
-    let runLines: { from: number; to: number; startMs: number; endMs: number } | undefined;
+    // What the system logged during the run itself, by the lines' timestamps: not the settling on either side of it
+    // (where, among others, each process's warning of the stop during the last measure arrives), but including a
+    // line logged in the run that reached the harness after it. The line count only spares scanning older lines.
+    const linesBefore = traced.lines.length;
+    let run = { fromMs: 0, toMs: 0 };
     const latencyRun = await withSpanCheck(async () => {
-      const from = traced.lines.length;
-      const startMs = Date.now();
+      const fromMs = Date.now();
       const result = await openLoopLatency(traced, rate, settings.latencySeconds);
-      runLines = { from, to: traced.lines.length, startMs, endMs: Date.now() };
+      run = { fromMs, toMs: Date.now() };
       return result;
     });
-    const incidents = incidentsIn(traced.lines.slice(runLines!.from, runLines!.to), { fromMs: runLines!.startMs, toMs: runLines!.endMs });
+    const incidents = incidentsIn(traced.lines.slice(linesBefore), run);
     const latency = { ...latencyRun.result, spans: latencyRun.spans, incidents };
     log(`    open-loop latency: p99 ${latency.p99Ms} ms; meanwhile ${describeIncidents(latency.incidents)}`);
     // A failed checkout's latency is the time it took to fail: the run does not measure the shop working.

@@ -114,7 +114,7 @@ async function main(): Promise<void> {
     // Event spans missing from the traced runs and the latency run: anything but 0 makes those runs invalid.
     spansDropped: session.spansDropped,
     // Open loop at half the traced saturation, latency from each request's scheduled send time; `incidents`: the
-    // event-loop stalls (≥ 100 ms) and elections the traced system logged meanwhile.
+    // event-loop stalls (see stalls.ts for which the services report) and elections the traced system logged meanwhile.
     latency,
     latencySpans,
     // Under two-phase commit: orders/s from enqueue to the decision applied (both participants prepared), and one
