@@ -8,6 +8,7 @@ import { createChannel, createClient, ClientError, Status } from 'nice-grpc';
 import { SuggestionsDefinition } from '../src/gen/causeway/v1/suggestions';
 import { FraudDetectionDefinition } from '../src/gen/causeway/v1/fraud_detection';
 import { TransactionVerificationDefinition } from '../src/gen/causeway/v1/transaction_verification';
+import { ClearRefusal } from '../src/gen/causeway/v1/checkout';
 import { OtlpReceiver } from './support/otlp-receiver';
 import { coursePageOrder, postCheckout, startSystem, waitFor, type RunningSystem, getJson } from './support/system';
 
@@ -172,6 +173,34 @@ describe('the final clock broadcast', () => {
 
     const cleared = await sg.clearOrder({ orderId, finalClock: { entries: clock(3, 2, 1) } });
     expect(cleared.cleared).toBe(true);
+  });
+
+  it('answers a ClearOrders batch order by order: one refusal keeps only its own order', async () => {
+    const sg = grpc()[SG];
+    const stamp = Date.now();
+    const ids = ['ahead', 'done', 'unknown'].map((name) => `ord_test_batch_${name}_${stamp}`);
+    for (const orderId of ids.slice(0, 2)) {
+      await sg.initOrder({ order: { orderId, items: [{ name: 'Dune', quantity: 1 }], shippingMethod: '', termsAccepted: true, giftWrapping: false } });
+      await sg.suggest({ orderId, clock: { entries: clock(3, 2, 0) }, causeTraceparent: '' });
+    }
+    const { outcomes } = await sg.clearOrders({
+      orders: [
+        { orderId: ids[0], finalClock: { entries: clock(3, 2, 0) } },
+        { orderId: ids[1], finalClock: { entries: clock(3, 2, 1) } },
+        { orderId: ids[2], finalClock: { entries: clock(3, 2, 1) } },
+      ],
+    });
+    expect(outcomes.map((o) => [o.cleared, o.refusal])).toEqual([
+      [false, ClearRefusal.CLEAR_REFUSAL_CLOCK_AHEAD],
+      [true, ClearRefusal.CLEAR_REFUSAL_UNSPECIFIED],
+      [false, ClearRefusal.CLEAR_REFUSAL_UNKNOWN_ORDER],
+    ]);
+    expect(outcomes[0].reason).toMatch(/ahead/);
+    expect(outcomes[0].localClock?.entries).toEqual(clock(3, 2, 1));
+    expect(outcomes[1].localClock?.entries).toEqual(clock(3, 2, 1));
+    // The refused order is still there (a later, complete final clock clears it); the cleared one is gone.
+    await expect(sg.clearOrder({ orderId: ids[1], finalClock: { entries: clock(3, 2, 1) } })).rejects.toMatchObject({ code: Status.NOT_FOUND });
+    expect((await sg.clearOrder({ orderId: ids[0], finalClock: { entries: clock(3, 2, 1) } })).cleared).toBe(true);
   });
 
   it('runs event D once its InitOrder arrives, when the call from B overtook it', async () => {

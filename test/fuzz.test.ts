@@ -139,9 +139,9 @@ describe('HTTP fuzzing', () => {
 
 describe('gRPC fuzzing', () => {
   const METHODS: Record<string, string[]> = {
-    'transaction-verification': ['causeway.v1.TransactionVerification/InitOrder', 'causeway.v1.TransactionVerification/StartChecks', 'causeway.v1.TransactionVerification/InitAndStartChecks', 'causeway.v1.TransactionVerification/VerifyCard', 'causeway.v1.TransactionVerification/ClearOrder'],
-    'fraud-detection': ['causeway.v1.FraudDetection/InitOrder', 'causeway.v1.FraudDetection/CheckUser', 'causeway.v1.FraudDetection/CheckCard', 'causeway.v1.FraudDetection/ClearOrder'],
-    suggestions: ['causeway.v1.Suggestions/InitOrder', 'causeway.v1.Suggestions/Suggest', 'causeway.v1.Suggestions/ClearOrder'],
+    'transaction-verification': ['causeway.v1.TransactionVerification/InitOrder', 'causeway.v1.TransactionVerification/StartChecks', 'causeway.v1.TransactionVerification/InitAndStartChecks', 'causeway.v1.TransactionVerification/VerifyCard', 'causeway.v1.TransactionVerification/ClearOrder', 'causeway.v1.TransactionVerification/ClearOrders'],
+    'fraud-detection': ['causeway.v1.FraudDetection/InitOrder', 'causeway.v1.FraudDetection/CheckUser', 'causeway.v1.FraudDetection/CheckCard', 'causeway.v1.FraudDetection/ClearOrder', 'causeway.v1.FraudDetection/ClearOrders'],
+    suggestions: ['causeway.v1.Suggestions/InitOrder', 'causeway.v1.Suggestions/Suggest', 'causeway.v1.Suggestions/ClearOrder', 'causeway.v1.Suggestions/ClearOrders'],
     'order-queue': ['causeway.v1.OrderQueue/Enqueue', 'causeway.v1.OrderQueue/EnqueueBatch', 'causeway.v1.OrderQueue/Dequeue', 'causeway.v1.OrderQueue/Ack', 'causeway.v1.OrderQueue/Nack', 'causeway.v1.OrderQueue/Stats'],
     'executor-1': ['causeway.v1.OrderExecutor/Status', 'causeway.v1.OrderExecutor/Executions'],
     payment: ['causeway.v1.Payment/Tokenize', 'causeway.v1.Payment/PrepareBatch', 'causeway.v1.Payment/FinishBatch', 'causeway.v1.Payment/Get', 'causeway.v1.Payment/Status'],

@@ -70,6 +70,29 @@ describe('OTLP trace export', () => {
     expect(batch.traceId).not.toBe(checkout.traceId);
   });
 
+  it("shows in the checkout's trace the final clock broadcast, linked to the three ClearOrders batches that carried it", async () => {
+    const broadcast = await waitFor('the final clock broadcast span', async () =>
+      receiver.spans().find((s) => s.traceId === checkout.traceId && s.name === 'final clock broadcast'),
+    );
+    const checkoutSpan = trace.find((s) => s.name === 'checkout')!;
+    expect(broadcast).toMatchObject({ service: 'orchestrator', parentSpanId: checkoutSpan.spanId });
+    expect(broadcast.attributes['order.id']).toBe(checkout.orderId);
+    expect(broadcast.attributes['vector_clock.final']).toBe('(3,2,1)');
+    expect(broadcast.status.code).not.toBe(2);
+    expect(broadcast.links).toHaveLength(3);
+    // Each link is a batch of its own trace, whose ClearOrders call reached its service.
+    const calls = await waitFor('the three ClearOrders server spans', async () => {
+      const found = broadcast.links.map((l) =>
+        receiver.spans().find((s) => s.traceId === l.traceId && s.kind === 2 && s.name.endsWith('/ClearOrders')),
+      );
+      return found.every(Boolean) ? found.map((s) => s!) : undefined;
+    });
+    expect(calls.map((s) => s.service).sort()).toEqual(['fraud-detection', 'suggestions', 'transaction-verification']);
+    expect(broadcast.links.map((l) => l.traceId)).not.toContain(checkout.traceId);
+    // The per-order ClearOrder calls are gone from the checkout's trace.
+    expect(receiver.spans().filter((s) => s.traceId === checkout.traceId && /ClearOrders?$/.test(s.name))).toEqual([]);
+  });
+
   it("answers the HTTP request with a server span that continues the caller's traceparent", async () => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     const parentSpanId = '00f067aa0ba902b7';

@@ -1,10 +1,14 @@
 import { ServerError, Status } from 'nice-grpc';
-import type {
-  ClearOrderRequest,
-  ClearOrderResponse,
-  InitOrderRequest,
-  InitOrderResponse,
-  Order,
+import {
+  ClearRefusal,
+  type ClearOrderOutcome,
+  type ClearOrderRequest,
+  type ClearOrderResponse,
+  type ClearOrdersRequest,
+  type ClearOrdersResponse,
+  type InitOrderRequest,
+  type InitOrderResponse,
+  type Order,
 } from '../gen/causeway/v1/checkout';
 import type { Logger } from '../platform/logger';
 import type { TimeSource } from '../platform/time';
@@ -18,7 +22,7 @@ import { clockFromWire, clockRecord, clockToWire } from './wire';
  * final broadcast if local ≤ final.
  */
 export function participantHandlers(orders: OrderCache<Order>, arrivals: OrderArrivals, time: TimeSource, logger: Logger) {
-  return {
+  const handlers = {
     async initOrder(request: InitOrderRequest): Promise<InitOrderResponse> {
       const order = request.order;
       if (!order?.orderId) throw new ServerError(Status.INVALID_ARGUMENT, 'order.orderId is required');
@@ -33,29 +37,47 @@ export function participantHandlers(orders: OrderCache<Order>, arrivals: OrderAr
     },
 
     async clearOrder(request: ClearOrderRequest): Promise<ClearOrderResponse> {
-      const finalClock = clockFromWire(request.finalClock);
-      try {
-        const outcome = orders.clear(request.orderId, finalClock);
-        if (!outcome.cleared) {
-          logger.warn(`order ${request.orderId} not cleared: ${outcome.reason}`, {
-            order_id: request.orderId,
-            vector_clock: clockRecord(outcome.localClock),
-            final_clock: clockRecord(finalClock),
-          });
-          throw new ServerError(
-            Status.FAILED_PRECONDITION,
-            `order ${request.orderId}: ${outcome.reason} ` +
-              `(local ${JSON.stringify(clockRecord(outcome.localClock))}, final ${JSON.stringify(clockRecord(finalClock))})`,
-          );
-        }
-        logger.debug(`order ${request.orderId} cleared`, { order_id: request.orderId });
-        return { cleared: true, localClock: clockToWire(outcome.localClock) };
-      } catch (err) {
-        if (err instanceof UnknownOrderError) throw new ServerError(Status.NOT_FOUND, err.message);
-        throw err;
-      }
+      const outcome = clear(request);
+      if (outcome.refusal === ClearRefusal.CLEAR_REFUSAL_UNKNOWN_ORDER) throw new ServerError(Status.NOT_FOUND, outcome.reason);
+      if (!outcome.cleared) throw new ServerError(Status.FAILED_PRECONDITION, outcome.reason);
+      return { cleared: true, localClock: outcome.localClock };
+    },
+
+    /** Many orders' final clocks at once: each is cleared or refused on its own, as ClearOrder would. */
+    async clearOrders(request: ClearOrdersRequest): Promise<ClearOrdersResponse> {
+      return { outcomes: request.orders.map(clear) };
     },
   };
+
+  return handlers;
+
+  function clear(request: ClearOrderRequest): ClearOrderOutcome {
+    const finalClock = clockFromWire(request.finalClock);
+    let outcome;
+    try {
+      outcome = orders.clear(request.orderId, finalClock);
+    } catch (err) {
+      if (err instanceof UnknownOrderError) return { cleared: false, localClock: undefined, refusal: ClearRefusal.CLEAR_REFUSAL_UNKNOWN_ORDER, reason: err.message };
+      throw err;
+    }
+    if (!outcome.cleared) {
+      logger.warn(`order ${request.orderId} not cleared: ${outcome.reason}`, {
+        order_id: request.orderId,
+        vector_clock: clockRecord(outcome.localClock),
+        final_clock: clockRecord(finalClock),
+      });
+      return {
+        cleared: false,
+        localClock: clockToWire(outcome.localClock),
+        refusal: ClearRefusal.CLEAR_REFUSAL_CLOCK_AHEAD,
+        reason:
+          `order ${request.orderId}: ${outcome.reason} ` +
+          `(local ${JSON.stringify(clockRecord(outcome.localClock))}, final ${JSON.stringify(clockRecord(finalClock))})`,
+      };
+    }
+    logger.debug(`order ${request.orderId} cleared`, { order_id: request.orderId });
+    return { cleared: true, localClock: clockToWire(outcome.localClock), refusal: ClearRefusal.CLEAR_REFUSAL_UNSPECIFIED, reason: '' };
+  }
 }
 
 /** Maps an unknown order inside an event handler to NOT_FOUND. */

@@ -1,9 +1,10 @@
-import type { ChainResult, Order } from '../gen/causeway/v1/checkout';
+import { ClearRefusal, type ChainResult, type ClearOrdersRequest, type ClearOrdersResponse, type Order } from '../gen/causeway/v1/checkout';
 import { ClientError, Status } from 'nice-grpc';
 import type { QueuedOrder } from '../gen/causeway/v1/order_queue';
 import type { EnqueueBatcher } from '../order-queue-client/enqueue-batcher';
 import { CheckoutFlow, DependencyError, projections, toQueuedOrder, type CardTokenizer } from './checkout';
 import type { CheckoutRequest } from './schema';
+import { FinalClockBroadcast } from './final-clock-broadcast';
 
 /** Who sees the card: each service only what its events need, the queue and the executors only its last four digits. */
 const order: Order = {
@@ -74,21 +75,24 @@ describe('the order as queued (and replicated by the executors)', () => {
 
 describe('a checkout: its token, its answer and its final clock broadcast', () => {
   const logger = { level: 'info', isLevelEnabled: () => true, error() {}, warn() {}, info() {}, debug() {} };
-  const participant = { initOrder: async () => ({}), clearOrder: async () => ({}) };
+  const allCleared = async ({ orders }: ClearOrdersRequest): Promise<ClearOrdersResponse> => ({
+    outcomes: orders.map(() => ({ cleared: true, localClock: undefined, refusal: ClearRefusal.CLEAR_REFUSAL_UNSPECIFIED, reason: '' })),
+  });
+  const participant = { initOrder: async () => ({}), clearOrders: allCleared };
   const approved = { events: [], suggestedBooks: [] };
 
   function flow(
     tokenize: CardTokenizer['tokenize'],
     options: {
       chain?: () => Promise<ChainResult>;
-      clearOrder?: () => Promise<object>;
+      clearOrders?: (request: ClearOrdersRequest) => Promise<ClearOrdersResponse>;
       initFraudDetection?: () => Promise<object>;
       warnings?: string[];
     } = {},
   ) {
     const queued: QueuedOrder[] = [];
     const tokenized: string[][] = [];
-    const clearing = { ...participant, clearOrder: options.clearOrder ?? participant.clearOrder };
+    const clearing = { ...participant, clearOrders: options.clearOrders ?? participant.clearOrders };
     const verification = { ...clearing, initAndStartChecks: options.chain ?? (async () => approved) };
     const fraud = { ...clearing, initOrder: options.initFraudDetection ?? participant.initOrder };
     const checkout = new CheckoutFlow(
@@ -98,6 +102,7 @@ describe('a checkout: its token, its answer and its final clock broadcast', () =
       { enqueue: async (o: QueuedOrder) => (queued.push(o), true) } as unknown as EnqueueBatcher,
       { tokenize: (n: string, e: string) => (tokenized.push([n, e]), tokenize(n, e)) },
       { amountCents: async (items) => items.reduce((sum, i) => sum + 1000 * i.quantity, 0) },
+      new FinalClockBroadcast({ 'transaction-verification': clearing, 'fraud-detection': clearing, suggestions: clearing }, logger as never, { maxBatch: 16, maxInFlight: 1 }),
       { ...logger, warn: (message: string) => options.warnings?.push(message) },
     );
     return { checkout, queued, tokenized };
@@ -179,7 +184,7 @@ describe('a checkout: its token, its answer and its final clock broadcast', () =
     const held = new Promise<void>((r) => (release = r));
     let cleared = 0;
     const { checkout, queued } = flow(async () => ({ token: 'tok_xyz', maskedCard: '**** 1111' }), {
-      clearOrder: async () => (await held, cleared++, {}),
+      clearOrders: async (request) => (await held, (cleared += request.orders.length), allCleared(request)),
     });
     expect((await checkout.checkout(request)).status).toBe('Order Approved');
     expect(queued).toHaveLength(1);

@@ -6,7 +6,7 @@ import { CLOCK_PROCESSES } from '../checkout/events';
 import { FRAUD_DETECTION_CLIENT, SUGGESTIONS_CLIENT, TRANSACTION_VERIFICATION_CLIENT } from '../checkout/tokens';
 import type { EnqueueBatcher } from '../order-queue-client/enqueue-batcher';
 import { clockRecord, clockFromWire, clockToWire } from '../checkout/wire';
-import type { ChainResult, ClearOrderResponse, Order } from '../gen/causeway/v1/checkout';
+import type { ChainResult, Order } from '../gen/causeway/v1/checkout';
 import type { FraudDetectionClient } from '../gen/causeway/v1/fraud_detection';
 import type { SuggestionsClient } from '../gen/causeway/v1/suggestions';
 import type { TransactionVerificationClient } from '../gen/causeway/v1/transaction_verification';
@@ -17,7 +17,8 @@ import type { CheckoutResult } from './api-types';
 import { checkoutStarted } from './checkout-metrics';
 import type { CheckoutRequest } from './schema';
 import type { PriceList } from './prices';
-import { CARD_TOKENIZER, ENQUEUE_BATCHER, PRICE_LIST } from './tokens';
+import type { FinalClockBroadcast } from './final-clock-broadcast';
+import { CARD_TOKENIZER, ENQUEUE_BATCHER, FINAL_CLOCK_BROADCAST, PRICE_LIST } from './tokens';
 
 /** What checkout needs of the payment service (PaymentClient). */
 export interface CardTokenizer {
@@ -119,11 +120,9 @@ export class CheckoutFlow {
     @inject(ENQUEUE_BATCHER) private readonly queue: EnqueueBatcher,
     @inject(CARD_TOKENIZER) private readonly payment: CardTokenizer,
     @inject(PRICE_LIST) private readonly prices: Pick<PriceList, 'amountCents'>,
+    @inject(FINAL_CLOCK_BROADCAST) private readonly finalClock: Pick<FinalClockBroadcast, 'broadcast' | 'drain'>,
     @inject(LOGGER) private readonly logger: Logger,
   ) {}
-
-  /** The final-clock broadcasts still running after their checkout was answered. */
-  private readonly clearing = new Set<Promise<void>>();
 
   checkout(request: CheckoutRequest): Promise<CheckoutResult> {
     const orderId = `ord_${randomUUID()}`;
@@ -142,7 +141,8 @@ export class CheckoutFlow {
           events: result.events.map((e) => `${e.event}${VectorClock.from(e.vectorClock).format(CLOCK_PROCESSES)}`).join(' '),
         });
         // Clearing the order in the three services does not change the answer, so the answer does not wait for it.
-        this.clearInBackground(orderId, chain);
+        // The last event's clock is the final clock: every event of the order happened before or at it.
+        this.finalClock.broadcast(orderId, chain.events.at(-1)?.clock ?? clockToWire(VectorClock.zero()));
         if (result.status === 'Order Approved') {
           const paid = await payment.settled();
           await this.enqueue(order, span.spanContext(), paid);
@@ -175,13 +175,8 @@ export class CheckoutFlow {
   }
 
   /** Resolves once every final-clock broadcast already started has finished: main waits for it before closing the clients. */
-  async drain(): Promise<void> {
-    await Promise.all([...this.clearing]);
-  }
-
-  private clearInBackground(orderId: string, chain: ChainResult): void {
-    const clearing = this.broadcastFinalClock(orderId, chain).finally(() => this.clearing.delete(clearing));
-    this.clearing.add(clearing);
+  drain(): Promise<void> {
+    return this.finalClock.drain();
   }
 
   /**
@@ -205,26 +200,6 @@ export class CheckoutFlow {
         return { token: paymentToken, amountCents: amount };
       },
     };
-  }
-
-  /** The last event's clock is the final clock: every event of the order happened before or at it. */
-  private async broadcastFinalClock(orderId: string, chain: ChainResult): Promise<void> {
-    const last = chain.events.at(-1);
-    const finalClock = last?.clock ?? clockToWire(VectorClock.zero());
-    const request = { orderId, finalClock };
-    const outcomes = await Promise.allSettled<ClearOrderResponse>([
-      this.verification.clearOrder(request),
-      this.fraud.clearOrder(request),
-      this.suggestions.clearOrder(request),
-    ]);
-    outcomes.forEach((outcome, i) => {
-      if (outcome.status === 'rejected') {
-        this.logger.warn(`order ${orderId}: ${CLOCK_PROCESSES[i]} did not clear it: ${(outcome.reason as Error).message}`, {
-          order_id: orderId,
-          final_clock: clockRecord(clockFromWire(finalClock)),
-        });
-      }
-    });
   }
 
   /**

@@ -33,6 +33,8 @@ export interface OrchestratorConfig extends ProcessConfig {
   processTable: string | undefined;
   /** Checkouts run at once before answering 503 + Retry-After. */
   maxInFlightCheckouts: number;
+  /** How long an answered checkout's final clock waits for others to share the services' ClearOrders calls. */
+  clearLingerMs: number;
   /** Where the orders it answered are kept (orders.db). */
   dataDir: string;
   /** Orders older than this are deleted from orders.db. */
@@ -70,6 +72,7 @@ export function loadOrchestratorConfig(env: Env = process.env): OrchestratorConf
     localMode: readBool(env, 'CAUSEWAY_LOCAL_MODE', false),
     processTable: env.CAUSEWAY_PID_FILE || undefined,
     maxInFlightCheckouts: readInt(env, 'CAUSEWAY_MAX_INFLIGHT_CHECKOUTS', 256, 1),
+    clearLingerMs: readInt(env, 'CAUSEWAY_CLEAR_LINGER_MS', 50, 0, 10_000),
     dataDir: readDataDir(env, 'ORCHESTRATOR_DATA_DIR', 'orchestrator'),
     orderRetentionDays: readInt(env, 'CAUSEWAY_ORDER_RETENTION_DAYS', 30, 1, 36_500),
     booksDatabase: readBooksDatabasePeers(env),

@@ -24,7 +24,8 @@ import { LocalLeaderKiller } from './leader-killer';
 import { ORDER_STORE, OrderStore, WRITER_SCRIPT } from './order-store';
 import { EXECUTION_LOOKUP, ORDER_RECONCILER_OPTIONS, OrderReconciler, type OrderReconcilerOptions } from './order-reconciler';
 import { ORDER_RETENTION_OPTIONS, OrderRetention, type OrderRetentionOptions } from './order-retention';
-import { CARD_TOKENIZER, ENQUEUE_BATCHER, PRICE_LIST } from './tokens';
+import { CARD_TOKENIZER, ENQUEUE_BATCHER, FINAL_CLOCK_BROADCAST, PRICE_LIST } from './tokens';
+import { FinalClockBroadcast } from './final-clock-broadcast';
 import { PaymentClient } from '../payment-client/client';
 import { PriceList } from './prices';
 import { EnqueueBatcher } from '../order-queue-client/enqueue-batcher';
@@ -43,9 +44,20 @@ runMain('orchestrator', async () => {
     clients.connect(definition, typeof target === 'string' ? config.addresses[target] : target.address, { traced });
 
   container.register(LOGGER, { useValue: logger });
-  container.register(TRANSACTION_VERIFICATION_CLIENT, { useValue: connect(TransactionVerificationDefinition, 'transaction-verification') });
-  container.register(FRAUD_DETECTION_CLIENT, { useValue: connect(FraudDetectionDefinition, 'fraud-detection') });
-  container.register(SUGGESTIONS_CLIENT, { useValue: connect(SuggestionsDefinition, 'suggestions') });
+  const verification = connect(TransactionVerificationDefinition, 'transaction-verification');
+  const fraud = connect(FraudDetectionDefinition, 'fraud-detection');
+  const suggestions = connect(SuggestionsDefinition, 'suggestions');
+  container.register(TRANSACTION_VERIFICATION_CLIENT, { useValue: verification });
+  container.register(FRAUD_DETECTION_CLIENT, { useValue: fraud });
+  container.register(SUGGESTIONS_CLIENT, { useValue: suggestions });
+  // Each checkout's final clock waits up to clearLingerMs for others to share the three ClearOrders calls.
+  container.register(FINAL_CLOCK_BROADCAST, {
+    useValue: new FinalClockBroadcast(
+      { 'transaction-verification': verification, 'fraud-detection': fraud, suggestions },
+      logger,
+      { maxBatch: 256, maxInFlight: 1, lingerMs: config.clearLingerMs },
+    ),
+  });
   // Approved orders of concurrent checkouts share EnqueueBatch calls (one fsync, one call per batch).
   container.register(ENQUEUE_BATCHER, {
     useValue: EnqueueBatcher.over(connect(OrderQueueDefinition, 'order-queue'), { maxBatch: 256, maxInFlight: 2 }),

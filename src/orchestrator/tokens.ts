@@ -4,3 +4,5 @@ export const ENQUEUE_BATCHER = Symbol('EnqueueBatcher');
 export const CARD_TOKENIZER = Symbol('CardTokenizer');
 /** The books' prices, for the amount an approved order carries (PriceList). */
 export const PRICE_LIST = Symbol('PriceList');
+/** The final clock broadcast that clears each order from the checkout services (FinalClockBroadcast). */
+export const FINAL_CLOCK_BROADCAST = Symbol('FinalClockBroadcast');

@@ -3,6 +3,12 @@ export interface CallBatcherOptions {
   maxBatch: number;
   /** Most calls in flight at once; items arriving meanwhile wait for the next call. */
   maxInFlight: number;
+  /**
+   * How long the first waiting item waits for others before its call goes (unless maxBatch fill first). 0, the
+   * default, sends at the end of the event-loop turn: right for a caller that waits for the answer; work no caller
+   * waits for can linger to share its calls at any load.
+   */
+  lingerMs?: number;
 }
 
 interface Waiting<Item, Outcome> {
@@ -13,8 +19,9 @@ interface Waiting<Item, Outcome> {
 
 /**
  * Coalesces concurrent requests into batch calls, the way a group commit coalesces fsyncs: items that arrive in
- * the same event-loop turn, or while `maxInFlight` calls are out, travel together. An idle caller sends each item
- * at once, alone; a busy one sends one call per batch instead of one per item. Each caller's promise settles with
+ * the same event-loop turn (or within `lingerMs` of the first), or while `maxInFlight` calls are out, travel
+ * together. Without a linger an idle caller sends each item at once, alone; a busy one sends one call per batch
+ * instead of one per item. Each caller's promise settles with
  * its own item's outcome (the call answers one per item, in order); a failed call fails every item it carried, so
  * the batch calls this serves must be safe to retry (idempotent per item).
  */
@@ -22,6 +29,7 @@ export class CallBatcher<Item, Outcome> {
   private waiting: Waiting<Item, Outcome>[] = [];
   private inFlight = 0;
   private scheduled = false;
+  private linger: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly send: (items: Item[]) => Promise<Outcome[]>,
@@ -35,17 +43,34 @@ export class CallBatcher<Item, Outcome> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ item, resolve, reject });
       this.schedule();
+      this.lingerCut();
     });
   }
 
   private schedule(): void {
     if (this.scheduled || this.inFlight >= this.options.maxInFlight || this.waiting.length === 0) return;
     this.scheduled = true;
-    // Let every request made in this turn join the batch.
-    setImmediate(() => {
-      this.scheduled = false;
-      this.flush();
-    });
+    const lingerMs = this.options.lingerMs ?? 0;
+    if (lingerMs > 0 && this.waiting.length < this.options.maxBatch) {
+      this.linger = setTimeout(() => this.go(), lingerMs);
+    } else {
+      // Let every request made in this turn join the batch.
+      setImmediate(() => this.go());
+    }
+  }
+
+  /** A full batch does not wait out its linger. */
+  private lingerCut(): void {
+    if (this.linger === undefined || this.waiting.length < this.options.maxBatch) return;
+    clearTimeout(this.linger);
+    this.linger = undefined;
+    setImmediate(() => this.go());
+  }
+
+  private go(): void {
+    this.linger = undefined;
+    this.scheduled = false;
+    this.flush();
   }
 
   private flush(): void {

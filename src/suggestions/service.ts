@@ -20,6 +20,7 @@ export class SuggestionsService implements SuggestionsServiceImplementation {
   private readonly chain: EventChain<Order>;
   readonly initOrder;
   readonly clearOrder;
+  readonly clearOrders;
 
   constructor(
     @inject(ORDER_CACHE) orders: OrderCache<Order>,
@@ -30,7 +31,7 @@ export class SuggestionsService implements SuggestionsServiceImplementation {
     @inject(LOGGER) logger: Logger,
   ) {
     this.chain = new EventChain(orders, logger);
-    ({ initOrder: this.initOrder, clearOrder: this.clearOrder } = participantHandlers(orders, arrivals, time, logger));
+    ({ initOrder: this.initOrder, clearOrder: this.clearOrder, clearOrders: this.clearOrders } = participantHandlers(orders, arrivals, time, logger));
   }
 
   /** The only event here: its call may overtake this service's InitOrder (order-arrivals.ts), so it waits for it. */

@@ -20,6 +20,7 @@ export class TransactionVerificationService implements TransactionVerificationSe
   private readonly chain: EventChain<Order>;
   readonly initOrder;
   readonly clearOrder;
+  readonly clearOrders;
 
   constructor(
     @inject(ORDER_CACHE) orders: OrderCache<Order>,
@@ -29,7 +30,7 @@ export class TransactionVerificationService implements TransactionVerificationSe
     @inject(LOGGER) logger: Logger,
   ) {
     this.chain = new EventChain(orders, logger);
-    ({ initOrder: this.initOrder, clearOrder: this.clearOrder } = participantHandlers(orders, arrivals, time, logger));
+    ({ initOrder: this.initOrder, clearOrder: this.clearOrder, clearOrders: this.clearOrders } = participantHandlers(orders, arrivals, time, logger));
   }
 
   startChecks(request: Handoff, context: CallContext): Promise<ChainResult> {
