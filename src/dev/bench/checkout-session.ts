@@ -66,7 +66,7 @@ export interface CheckoutSession {
   traced: number;
   untraced: number;
   spansDropped: number;
-  /** With the stalls and elections the traced system logged during the run (`incidents`). */
+  /** With the stalls, elections and snapshots the traced system logged during the run (`incidents`). */
   latency: OpenLoopLatency & { spans: SpanCheck; incidents: RunIncidents };
   cpu: { traced: Record<string, number>; untraced: Record<string, number> };
   /** The median of queueRuns, orders/s. */

@@ -18,6 +18,7 @@ describe('incidentsIn', () => {
         { process: 'books-3', ms: 101 },
       ],
       elections: 0,
+      snapshots: [],
     });
   });
 
@@ -29,7 +30,19 @@ describe('incidentsIn', () => {
       line({ service: 'books-database', replica: 'books-1', message: 'became leader for term 5 (votes from books-1, books-3)', term: 5 }),
       line({ service: 'order-executor', executor: 'executor-2', message: 'leader is executor-1 (term 3)', term: 3 }),
     ];
-    expect(incidentsIn(lines)).toEqual({ stalls: [], elections: 2 });
+    expect(incidentsIn(lines)).toEqual({ stalls: [], elections: 2, snapshots: [] });
+  });
+
+  it('lists the snapshots taken, with how long each capture held its process', () => {
+    const lines = [
+      line({ service: 'order-executor', executor: 'executor-3', message: 'snapshot at index 10000 (812 KiB; captured in 14 ms, on disk 40 ms after the capture began); log before it dropped', snapshot_index: 10000, snapshot_capture_ms: 14 }),
+      line({ service: 'books-database', replica: 'books-1', message: 'snapshot at index 20000 (3 KiB; captured in 1 ms, on disk 9 ms after the capture began); log before it dropped', snapshot_index: 20000, snapshot_capture_ms: 1 }),
+    ];
+    expect(incidentsIn(lines).snapshots).toEqual([
+      { process: 'executor-3', captureMs: 14 },
+      { process: 'books-1', captureMs: 1 },
+    ]);
+    expect(describeIncidents(incidentsIn(lines))).toBe('no stall reported; no election; 2 snapshots (executor-3, books-1; longest capture 14 ms)');
   });
 
   it('leaves out what was logged outside the run, by its timestamp', () => {
@@ -43,11 +56,11 @@ describe('incidentsIn', () => {
 
 describe('describeIncidents', () => {
   it('says when nothing happened', () => {
-    expect(describeIncidents({ stalls: [], elections: 0 })).toBe('no stall reported; no election');
+    expect(describeIncidents({ stalls: [], elections: 0, snapshots: [] })).toBe('no stall reported; no election; no snapshot');
   });
 
   it('lists the longest stalls first, at most four, and counts the rest', () => {
     const stalls = [110, 700, 150, 130, 400, 105].map((ms, i) => ({ process: `p${i}`, ms }));
-    expect(describeIncidents({ stalls, elections: 1 })).toBe('stalls: p1 700 ms, p4 400 ms, p2 150 ms, p3 130 ms, 2 more; 1 election');
+    expect(describeIncidents({ stalls, elections: 1, snapshots: [] })).toBe('stalls: p1 700 ms, p4 400 ms, p2 150 ms, p3 130 ms, 2 more; 1 election; no snapshot');
   });
 });

@@ -49,7 +49,7 @@ export function sharedRaftHooks(
     compacted: (snapshot, bytes, { captureMs, totalMs }) =>
       logger.info(
         `snapshot at index ${snapshot.index} (${Math.round(bytes / 1024)} KiB; captured in ${captureMs.toFixed(0)} ms, on disk ${totalMs.toFixed(0)} ms after the capture began); log before it dropped`,
-        { snapshot_index: snapshot.index },
+        { snapshot_index: snapshot.index, snapshot_capture_ms: Math.round(captureMs) },
       ),
     observe: (events) => elections.observe(events),
     fatal: (error) => {
