@@ -16,6 +16,13 @@ import type { OrderArrivals } from './order-arrivals';
 import { DuplicateOrderError, OrderCache, UnknownOrderError } from './order-cache';
 import { clockFromWire, clockRecord, clockToWire } from './wire';
 
+/** The status ClearOrder answers for each refusal (ClearOrders answers the refusal itself, order by order). */
+const REFUSAL_STATUS: Partial<Record<ClearRefusal, Status>> = {
+  [ClearRefusal.CLEAR_REFUSAL_UNKNOWN_ORDER]: Status.NOT_FOUND,
+  [ClearRefusal.CLEAR_REFUSAL_CLOCK_AHEAD]: Status.FAILED_PRECONDITION,
+  [ClearRefusal.CLEAR_REFUSAL_INVALID_CLOCK]: Status.INVALID_ARGUMENT,
+};
+
 /**
  * The InitOrder and ClearOrder handlers every checkout service shares: cache the
  * order with a zero clock (and wake the calls waiting for it); forget it on the
@@ -38,9 +45,8 @@ export function participantHandlers(orders: OrderCache<Order>, arrivals: OrderAr
 
     async clearOrder(request: ClearOrderRequest): Promise<ClearOrderResponse> {
       const outcome = clear(request);
-      if (outcome.refusal === ClearRefusal.CLEAR_REFUSAL_UNKNOWN_ORDER) throw new ServerError(Status.NOT_FOUND, outcome.reason);
-      if (!outcome.cleared) throw new ServerError(Status.FAILED_PRECONDITION, outcome.reason);
-      return { cleared: true, localClock: outcome.localClock };
+      if (outcome.cleared) return { cleared: true, localClock: outcome.localClock };
+      throw new ServerError(REFUSAL_STATUS[outcome.refusal] ?? Status.FAILED_PRECONDITION, outcome.reason);
     },
 
     /** Many orders' final clocks at once: each is cleared or refused on its own, as ClearOrder would. */
@@ -51,13 +57,18 @@ export function participantHandlers(orders: OrderCache<Order>, arrivals: OrderAr
 
   return handlers;
 
+  /** One order's final clock: cleared, or refused with the reason ClearOrder would answer. Never throws for one bad order. */
   function clear(request: ClearOrderRequest): ClearOrderOutcome {
-    const finalClock = clockFromWire(request.finalClock);
+    let finalClock;
     let outcome;
     try {
+      finalClock = clockFromWire(request.finalClock);
       outcome = orders.clear(request.orderId, finalClock);
     } catch (err) {
       if (err instanceof UnknownOrderError) return { cleared: false, localClock: undefined, refusal: ClearRefusal.CLEAR_REFUSAL_UNKNOWN_ORDER, reason: err.message };
+      if (err instanceof ServerError && err.code === Status.INVALID_ARGUMENT) {
+        return { cleared: false, localClock: undefined, refusal: ClearRefusal.CLEAR_REFUSAL_INVALID_CLOCK, reason: `order ${request.orderId}: ${err.details}` };
+      }
       throw err;
     }
     if (!outcome.cleared) {

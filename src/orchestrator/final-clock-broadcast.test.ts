@@ -57,11 +57,45 @@ describe('FinalClockBroadcast', () => {
     broadcast.broadcast('ord_fine', finalClock);
     await broadcast.drain();
     expect(warnings.sort()).toEqual([
-      'order ord_ahead: fraud-detection did not clear it: UNAVAILABLE: No connection established',
-      'order ord_ahead: transaction-verification did not clear it: local clock is ahead of the final clock',
-      'order ord_fine: fraud-detection did not clear it: UNAVAILABLE: No connection established',
+      'order ord_ahead: fraud-detection did not clear it (CALL_FAILED): UNAVAILABLE: No connection established',
+      'order ord_ahead: transaction-verification did not clear it (CLEAR_REFUSAL_CLOCK_AHEAD): local clock is ahead of the final clock',
+      'order ord_fine: fraud-detection did not clear it (CALL_FAILED): UNAVAILABLE: No connection established',
     ]);
     expect(sg.calls).toEqual([['ord_ahead', 'ord_fine']]);
+  });
+
+  it('takes an answer with the wrong number of outcomes as a failed call for every order it carried', async () => {
+    const tv = service(async () => ({ outcomes: [cleared] }));
+    const [fd, sg] = [service(), service()];
+    const { warnings, log } = logger();
+    const broadcast = new FinalClockBroadcast({ 'transaction-verification': tv.clearing, 'fraud-detection': fd.clearing, suggestions: sg.clearing }, log, {
+      maxBatch: 64,
+      maxInFlight: 1,
+    });
+    broadcast.broadcast('ord_1', finalClock);
+    broadcast.broadcast('ord_2', finalClock);
+    await broadcast.drain();
+    expect(warnings.sort()).toEqual([
+      'order ord_1: transaction-verification did not clear it (CALL_FAILED): transaction-verification answered 1 outcomes for 2 final clocks',
+      'order ord_2: transaction-verification did not clear it (CALL_FAILED): transaction-verification answered 1 outcomes for 2 final clocks',
+    ]);
+  });
+
+  it('drain() sends the final clocks still lingering at once, and lingers no more after it', async () => {
+    const [tv, fd, sg] = [service(), service(), service()];
+    const broadcast = new FinalClockBroadcast({ 'transaction-verification': tv.clearing, 'fraud-detection': fd.clearing, suggestions: sg.clearing }, logger().log, {
+      maxBatch: 64,
+      maxInFlight: 1,
+      lingerMs: 60_000,
+    });
+    broadcast.broadcast('ord_1', finalClock);
+    await new Promise((r) => setImmediate(r));
+    expect(tv.calls).toEqual([]);
+    await broadcast.drain();
+    expect(tv.calls).toEqual([['ord_1']]);
+    broadcast.broadcast('ord_2', finalClock);
+    await broadcast.drain();
+    for (const s of [tv, fd, sg]) expect(s.calls).toEqual([['ord_1'], ['ord_2']]);
   });
 
   it('drain() waits for broadcasts still lingering or out', async () => {

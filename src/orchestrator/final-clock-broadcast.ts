@@ -1,7 +1,7 @@
 import { context, ROOT_CONTEXT, SpanStatusCode, trace, type Link, type SpanContext } from '@opentelemetry/api';
 import { CLOCK_PROCESSES } from '../checkout/events';
 import { clockFromWire } from '../checkout/wire';
-import type { ClearOrderOutcome, ClearOrderRequest, ClearOrdersRequest, ClearOrdersResponse, VectorClock as WireClock } from '../gen/causeway/v1/checkout';
+import { clearRefusalToJSON, type ClearOrderOutcome, type ClearOrderRequest, type ClearOrdersRequest, type ClearOrdersResponse, type VectorClock as WireClock } from '../gen/causeway/v1/checkout';
 import { CallBatcher, type CallBatcherOptions } from '../platform/call-batcher';
 import type { Logger } from '../platform/logger';
 import type { CheckoutServiceName } from '../platform/config';
@@ -13,9 +13,10 @@ export interface OrderClearing {
 
 const tracer = trace.getTracer('causeway.orchestrator');
 
-/** One order's outcome in a batch, and the span of the batch that carried it. */
+/** One order's outcome in a batch (or why the batch failed), and the span of the batch that carried it. */
 interface Batched {
-  outcome: ClearOrderOutcome;
+  outcome?: ClearOrderOutcome;
+  failure?: string;
   batch: SpanContext;
 }
 
@@ -39,47 +40,53 @@ export class FinalClockBroadcast {
   ) {
     this.batchers = CLOCK_PROCESSES.map((name) => [
       name,
-      new CallBatcher(
-        (orders: ClearOrderRequest[]) =>
-          tracer.startActiveSpan('final clock batch', { attributes: { 'peer.service': name, 'causeway.batch.orders': orders.length } }, ROOT_CONTEXT, async (span) => {
-            try {
-              const { outcomes } = await services[name].clearOrders({ orders });
-              return outcomes.map((outcome) => ({ outcome, batch: span.spanContext() }));
-            } catch (err) {
-              span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-              throw err;
-            } finally {
-              span.end();
-            }
-          }),
-        options,
-        { callee: name, items: 'final clocks' },
-      ),
+      new CallBatcher((orders: ClearOrderRequest[]) => this.send(services[name], name, orders), options, { callee: name, items: 'final clocks' }),
     ]);
   }
 
   /**
-   * Starts the order's broadcast and returns at once. A service that keeps the order (it is unknown there, or
-   * its clock is ahead) or cannot be reached is logged as a warning and marks the span as an error; nothing is
-   * thrown, as the checkout was answered already.
+   * One batch to one service, a trace of its own. It never rejects: a failed call, or an answer with the wrong
+   * number of outcomes, becomes each order's `failure`, beside the batch's span for the orders' links.
+   */
+  private send(service: OrderClearing, name: CheckoutServiceName, orders: ClearOrderRequest[]): Promise<Batched[]> {
+    return tracer.startActiveSpan('final clock batch', { attributes: { 'peer.service': name, 'causeway.batch.orders': orders.length } }, ROOT_CONTEXT, async (span) => {
+      const batch = span.spanContext();
+      try {
+        const { outcomes } = await service.clearOrders({ orders });
+        if (outcomes.length !== orders.length) throw new Error(`${name} answered ${outcomes.length} outcomes for ${orders.length} final clocks`);
+        return outcomes.map((outcome) => ({ outcome, batch }));
+      } catch (err) {
+        const failure = (err as Error).message;
+        span.setStatus({ code: SpanStatusCode.ERROR, message: failure });
+        return orders.map(() => ({ failure, batch }));
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  /**
+   * Starts the order's broadcast and returns at once. A service that keeps the order (it is unknown there, its
+   * clock is ahead, or the clock is not one) or cannot be reached is logged as a warning, with the refusal, and
+   * marks the span as an error; nothing is thrown, as the checkout was answered already.
    */
   broadcast(orderId: string, finalClock: WireClock): void {
     const parent = context.active();
     const startTime = Date.now();
     const request = { orderId, finalClock };
-    const done = Promise.allSettled(this.batchers.map(([, batcher]) => batcher.submit(request)))
+    const done = Promise.all(this.batchers.map(([, batcher]) => batcher.submit(request)))
       .then((answers) => {
         const kept: string[] = [];
-        const links: Link[] = [];
-        answers.forEach((answer, i) => {
+        const links: Link[] = answers.map(({ batch }) => ({ context: batch, attributes: { 'causeway.link': 'batch' } }));
+        answers.forEach(({ outcome, failure }, i) => {
+          if (outcome?.cleared) return;
           const service = this.batchers[i][0];
-          if (answer.status === 'fulfilled') links.push({ context: answer.value.batch, attributes: { 'causeway.link': 'batch' } });
-          const why = answer.status === 'rejected' ? (answer.reason as Error).message : answer.value.outcome.cleared ? undefined : answer.value.outcome.reason;
-          if (why === undefined) return;
           kept.push(service);
-          this.logger.warn(`order ${orderId}: ${service} did not clear it: ${why}`, {
+          const refusal = outcome ? clearRefusalToJSON(outcome.refusal) : 'CALL_FAILED';
+          this.logger.warn(`order ${orderId}: ${service} did not clear it (${refusal}): ${outcome?.reason ?? failure}`, {
             order_id: orderId,
             final_clock: clockFromWire(finalClock).toRecord(CLOCK_PROCESSES),
+            refusal,
           });
         });
         // Made once the answers are in, so that it can link to the batches that carried the order.
@@ -95,8 +102,12 @@ export class FinalClockBroadcast {
     this.running.add(done);
   }
 
-  /** Resolves once every broadcast already started has finished: main waits for it before closing the clients. */
+  /**
+   * Resolves once every broadcast already started has finished: main waits for it before closing the clients.
+   * Final clocks still lingering go at once, and from then on none lingers.
+   */
   async drain(): Promise<void> {
+    for (const [, batcher] of this.batchers) batcher.stopLingering();
     await Promise.all([...this.running]);
   }
 }

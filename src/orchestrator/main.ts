@@ -55,7 +55,7 @@ runMain('orchestrator', async () => {
     useValue: new FinalClockBroadcast(
       { 'transaction-verification': verification, 'fraud-detection': fraud, suggestions },
       logger,
-      { maxBatch: 256, maxInFlight: 1, lingerMs: config.clearLingerMs },
+      { maxBatch: 256, maxInFlight: 2, lingerMs: config.clearLingerMs },
     ),
   });
   // Approved orders of concurrent checkouts share EnqueueBatch calls (one fsync, one call per batch).

@@ -33,7 +33,7 @@ export class CallBatcher<Item, Outcome> {
 
   constructor(
     private readonly send: (items: Item[]) => Promise<Outcome[]>,
-    private readonly options: CallBatcherOptions,
+    private options: CallBatcherOptions,
     /** Who answers and what the items are, for the error when a call answers the wrong number of outcomes. */
     private readonly names = { callee: 'the call', items: 'items' },
   ) {}
@@ -59,6 +59,15 @@ export class CallBatcher<Item, Outcome> {
     }
   }
 
+  /** From now on items go without lingering, and any lingering now go at once (a caller shutting down). */
+  stopLingering(): void {
+    this.options = { ...this.options, lingerMs: 0 };
+    if (this.linger === undefined) return;
+    clearTimeout(this.linger);
+    this.linger = undefined;
+    setImmediate(() => this.go());
+  }
+
   /** A full batch does not wait out its linger. */
   private lingerCut(): void {
     if (this.linger === undefined || this.waiting.length < this.options.maxBatch) return;
@@ -77,7 +86,8 @@ export class CallBatcher<Item, Outcome> {
     while (this.inFlight < this.options.maxInFlight && this.waiting.length > 0) {
       const batch = this.waiting.splice(0, this.options.maxBatch);
       this.inFlight++;
-      this.send(batch.map((w) => w.item))
+      // A send that throws instead of rejecting fails its items as a rejection would.
+      new Promise<Outcome[]>((resolve) => resolve(this.send(batch.map((w) => w.item))))
         .then(
           (outcomes) => {
             if (outcomes.length !== batch.length) {

@@ -85,15 +85,21 @@ const median = (values: number[]) => Math.round(percentile(values, 50) * 10) / 1
 async function callsPerCheckout(system: RunningSystem, receiver: OtlpReceiver): Promise<number> {
   const { body } = await postCheckout(system.baseUrl, coursePageOrder());
   // Its enqueue travels in an EnqueueBatch call, and its final clock in a ClearOrders call to each of the three
-  // services, each traced on its own (a batch serves many checkouts). The order's 'order durable' and 'final clock
-  // broadcast' spans in this trace stand for them: one call each, as if nothing were batched.
+  // services, each traced on its own (a batch serves many checkouts). The order's 'order durable' span stands for
+  // the enqueue; its 'final clock broadcast' span links to the three batches, whose ClearOrders server spans are
+  // counted: one call each, as if nothing were batched. Each ClearOrders server span ends after that service's spans
+  // of the checkout, and a service exports its spans in order, so once they are in, the checkout's are too.
   return waitFor(
     'the checkout trace',
     async () => {
-      const spans = receiver.spans().filter((s) => s.traceId === body.traceId);
+      const all = receiver.spans();
+      const spans = all.filter((s) => s.traceId === body.traceId);
+      const broadcast = spans.find((s) => s.name === 'final clock broadcast');
+      if (!broadcast || !spans.some((s) => s.name === 'order durable')) return undefined;
+      const cleared = broadcast.links.filter((l) => all.some((s) => s.traceId === l.traceId && s.kind === 2 && s.name.endsWith('/ClearOrders')));
       const servers = spans.filter((s) => s.kind === 2 && s.name.startsWith('causeway.v1.'));
-      const batched = spans.some((s) => s.name === 'order durable') && spans.some((s) => s.name === 'final clock broadcast');
-      return batched ? servers.length + 1 + CHECKOUT_SERVICES.length : undefined;
+      const tokenized = servers.some((s) => s.name.endsWith('/Tokenize'));
+      return cleared.length === CHECKOUT_SERVICES.length && tokenized ? servers.length + 1 + cleared.length : undefined;
     },
     30_000,
   );
