@@ -122,6 +122,7 @@ async function main(): Promise<void> {
     queueCommitRate: session.queueRate,
     queueCommitRuns: session.queueRuns,
     queueCommitElections: session.queueElections,
+    queueCommitWarmUp: session.queueWarmUp,
     commitLatency: session.commit,
     // CPU time per checkout of each process (ms, /proc/<pid>/stat), 8 checkouts at a time: where the cores go.
     cpuMsPerCheckout: session.cpu,
@@ -155,7 +156,12 @@ async function main(): Promise<void> {
       ],
       [`tracing overhead (throughput lost), off: median of ${off.length}`, `${(results.tracingOverhead * 100).toFixed(1)} % (off: ${results.checkoutThroughputUntraced}/s, ${range(off.map((r) => r.ordersPerSecond))})`, '≤ 15 %'],
       ['spans dropped (traced runs, latency run)', `${results.spansDropped}${results.spansDropped > 0 ? ' — INVALID runs' : ''}`, '0'],
-      ['queue commit rate (enqueue → 2PC decision applied), median of bursts', `${results.queueCommitRate} orders/s (${results.queueCommitRuns.join(', ')}; ${results.queueCommitElections} executor elections meanwhile)`, '≥ 2000/s'],
+      [
+        'queue commit rate (enqueue → 2PC decision applied), median of bursts',
+        `${results.queueCommitRate} orders/s (${results.queueCommitRuns.join(', ')}; ${results.queueCommitElections} executor elections meanwhile; ` +
+          `warm-up burst ${results.queueCommitWarmUp.rate}/s, ${results.queueCommitWarmUp.elections} elections)`,
+        '≥ 2000/s',
+      ],
       ['commit latency, one order at a time (enqueue → decision applied)', `p50 ${results.commitLatency.p50Ms} ms, p99 ${results.commitLatency.p99Ms} ms (${results.commitLatency.orders} orders)`, ''],
       ['failover p50 / p99 / max', `${failover.p50Ms} / ${failover.p99Ms} / ${failover.maxMs} ms`, '≤ 200 / 500 ms'],
       ['kill → new leader p50', `${failover.electionP50Ms} ms`, ''],
