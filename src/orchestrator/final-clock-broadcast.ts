@@ -1,6 +1,6 @@
 import { context, ROOT_CONTEXT, SpanStatusCode, trace, type Link, type SpanContext } from '@opentelemetry/api';
 import { CLOCK_PROCESSES } from '../checkout/events';
-import { clockFromWire } from '../checkout/wire';
+import { clockFromWire, clockRecord } from '../checkout/wire';
 import { clearRefusalToJSON, type ClearOrderOutcome, type ClearOrderRequest, type ClearOrdersRequest, type ClearOrdersResponse, type VectorClock as WireClock } from '../gen/causeway/v1/checkout';
 import { CallBatcher, type CallBatcherOptions } from '../platform/call-batcher';
 import type { Logger } from '../platform/logger';
@@ -76,6 +76,7 @@ export class FinalClockBroadcast {
     const request = { orderId, finalClock };
     const done = Promise.all(this.batchers.map(([, batcher]) => batcher.submit(request)))
       .then((answers) => {
+        const clock = clockFromWire(finalClock);
         const kept: string[] = [];
         const links: Link[] = answers.map(({ batch }) => ({ context: batch, attributes: { 'causeway.link': 'batch' } }));
         answers.forEach(({ outcome, failure }, i) => {
@@ -85,14 +86,14 @@ export class FinalClockBroadcast {
           const refusal = outcome ? clearRefusalToJSON(outcome.refusal) : 'CALL_FAILED';
           this.logger.warn(`order ${orderId}: ${service} did not clear it (${refusal}): ${outcome?.reason ?? failure}`, {
             order_id: orderId,
-            final_clock: clockFromWire(finalClock).toRecord(CLOCK_PROCESSES),
+            final_clock: clockRecord(clock),
             refusal,
           });
         });
         // Made once the answers are in, so that it can link to the batches that carried the order.
         const span = tracer.startSpan(
           'final clock broadcast',
-          { startTime, links, attributes: { 'order.id': orderId, 'vector_clock.final': clockFromWire(finalClock).format(CLOCK_PROCESSES) } },
+          { startTime, links, attributes: { 'order.id': orderId, 'vector_clock.final': clock.format(CLOCK_PROCESSES) } },
           parent,
         );
         if (kept.length > 0) span.setStatus({ code: SpanStatusCode.ERROR, message: `not cleared by ${kept.join(', ')}` });

@@ -62,15 +62,17 @@ export class CallBatcher<Item, Outcome> {
   /** From now on items go without lingering, and any lingering now go at once (a caller shutting down). */
   stopLingering(): void {
     this.options = { ...this.options, lingerMs: 0 };
-    if (this.linger === undefined) return;
-    clearTimeout(this.linger);
-    this.linger = undefined;
-    setImmediate(() => this.go());
+    this.cutLinger();
   }
 
   /** A full batch does not wait out its linger. */
   private lingerCut(): void {
-    if (this.linger === undefined || this.waiting.length < this.options.maxBatch) return;
+    if (this.waiting.length >= this.options.maxBatch) this.cutLinger();
+  }
+
+  /** The items lingering now go at the end of this turn instead. */
+  private cutLinger(): void {
+    if (this.linger === undefined) return;
     clearTimeout(this.linger);
     this.linger = undefined;
     setImmediate(() => this.go());

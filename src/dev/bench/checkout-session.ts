@@ -278,8 +278,8 @@ export async function checkoutSession(settings: SessionSettings, log: (s: string
     // systems the second, too), so one burst warms the commit path up unmeasured, as the checkout runs have their
     // warm-up. Its rate and elections are kept beside the measured ones.
     const warmUpTermBefore = await term();
-    const queueWarmUp = { rate: await queueCommitRate(traced), elections: 0 };
-    queueWarmUp.elections = (await term()) - warmUpTermBefore;
+    const warmUpRate = await queueCommitRate(traced);
+    const queueWarmUp = { rate: warmUpRate, elections: (await term()) - warmUpTermBefore };
     const termBefore = await term();
     const queueRuns: number[] = [];
     for (let i = 0; i < settings.queueBursts; i++) queueRuns.push(await queueCommitRate(traced));
