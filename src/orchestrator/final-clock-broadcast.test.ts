@@ -1,5 +1,6 @@
 import { ClearRefusal, type ClearOrderOutcome, type ClearOrdersRequest, type ClearOrdersResponse } from '../gen/causeway/v1/checkout';
 import type { Logger } from '../platform/logger';
+import type { CallBatcherOptions } from '../platform/call-batcher';
 import { FinalClockBroadcast, type OrderClearing } from './final-clock-broadcast';
 
 const cleared: ClearOrderOutcome = { cleared: true, localClock: undefined, refusal: ClearRefusal.CLEAR_REFUSAL_UNSPECIFIED, reason: '' };
@@ -20,15 +21,18 @@ function logger() {
   return { warnings, log };
 }
 
+type Service = ReturnType<typeof service>;
+
+/** The broadcast over transaction-verification, fraud-detection and suggestions, in that order. */
+function broadcastOver([tv, fd, sg]: Service[], log: Logger, options: CallBatcherOptions): FinalClockBroadcast {
+  return new FinalClockBroadcast({ 'transaction-verification': tv.clearing, 'fraud-detection': fd.clearing, suggestions: sg.clearing }, log, options);
+}
+
 describe('FinalClockBroadcast', () => {
   it('sends the final clocks of checkouts within the linger in one ClearOrders call per service', async () => {
     const [tv, fd, sg] = [service(), service(), service()];
     const { warnings, log } = logger();
-    const broadcast = new FinalClockBroadcast({ 'transaction-verification': tv.clearing, 'fraud-detection': fd.clearing, suggestions: sg.clearing }, log, {
-      maxBatch: 64,
-      maxInFlight: 1,
-      lingerMs: 30,
-    });
+    const broadcast = broadcastOver([tv, fd, sg], log, { maxBatch: 64, maxInFlight: 1, lingerMs: 30 });
     broadcast.broadcast('ord_1', finalClock);
     await new Promise((r) => setTimeout(r, 5));
     broadcast.broadcast('ord_2', finalClock);
@@ -49,10 +53,7 @@ describe('FinalClockBroadcast', () => {
     });
     const sg = service();
     const { warnings, log } = logger();
-    const broadcast = new FinalClockBroadcast({ 'transaction-verification': tv.clearing, 'fraud-detection': fd.clearing, suggestions: sg.clearing }, log, {
-      maxBatch: 64,
-      maxInFlight: 1,
-    });
+    const broadcast = broadcastOver([tv, fd, sg], log, { maxBatch: 64, maxInFlight: 1 });
     broadcast.broadcast('ord_ahead', finalClock);
     broadcast.broadcast('ord_fine', finalClock);
     await broadcast.drain();
@@ -68,10 +69,7 @@ describe('FinalClockBroadcast', () => {
     const tv = service(async () => ({ outcomes: [cleared] }));
     const [fd, sg] = [service(), service()];
     const { warnings, log } = logger();
-    const broadcast = new FinalClockBroadcast({ 'transaction-verification': tv.clearing, 'fraud-detection': fd.clearing, suggestions: sg.clearing }, log, {
-      maxBatch: 64,
-      maxInFlight: 1,
-    });
+    const broadcast = broadcastOver([tv, fd, sg], log, { maxBatch: 64, maxInFlight: 1 });
     broadcast.broadcast('ord_1', finalClock);
     broadcast.broadcast('ord_2', finalClock);
     await broadcast.drain();
@@ -83,11 +81,7 @@ describe('FinalClockBroadcast', () => {
 
   it('drain() sends the final clocks still lingering at once, and lingers no more after it', async () => {
     const [tv, fd, sg] = [service(), service(), service()];
-    const broadcast = new FinalClockBroadcast({ 'transaction-verification': tv.clearing, 'fraud-detection': fd.clearing, suggestions: sg.clearing }, logger().log, {
-      maxBatch: 64,
-      maxInFlight: 1,
-      lingerMs: 60_000,
-    });
+    const broadcast = broadcastOver([tv, fd, sg], logger().log, { maxBatch: 64, maxInFlight: 1, lingerMs: 60_000 });
     broadcast.broadcast('ord_1', finalClock);
     await new Promise((r) => setImmediate(r));
     expect(tv.calls).toEqual([]);
@@ -103,11 +97,7 @@ describe('FinalClockBroadcast', () => {
     const held = new Promise<void>((r) => (release = r));
     const tv = service(async ({ orders }) => (await held, { outcomes: orders.map(() => cleared) }));
     const [fd, sg] = [service(), service()];
-    const broadcast = new FinalClockBroadcast({ 'transaction-verification': tv.clearing, 'fraud-detection': fd.clearing, suggestions: sg.clearing }, logger().log, {
-      maxBatch: 64,
-      maxInFlight: 1,
-      lingerMs: 20,
-    });
+    const broadcast = broadcastOver([tv, fd, sg], logger().log, { maxBatch: 64, maxInFlight: 1, lingerMs: 20 });
     broadcast.broadcast('ord_1', finalClock);
     let drained = false;
     const drain = broadcast.drain().then(() => (drained = true));
