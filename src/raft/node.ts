@@ -111,8 +111,18 @@ export class RaftNode {
 
   // ---------------------------------------------------------------- inputs
 
-  tick(): void {
-    this.ticks++;
+  /**
+   * One tick of the caller's timer. `elapsed` is how many tick periods of real time it stands for (more than one
+   * when the timer ran late, its process busy). The two clocks it drives differ on purpose:
+   * - what this node owes others (a leader's heartbeats, a snapshot's retransmission) counts `elapsed`, so a busy
+   *   leader still heartbeats on time: its timer fired every 25–50 ms in a burst of 3,000 orders, so four ticks
+   *   came to 100–200 ms of silence, and followers started pre-votes;
+   * - what acts against others (a follower's election timeout, a leader's CheckQuorum) counts one per call, so a
+   *   process that was itself held up does not count the messages still waiting for it as missing.
+   */
+  tick(elapsed = 1): void {
+    if (!Number.isSafeInteger(elapsed) || elapsed < 1) throw new Error(`tick of ${elapsed} periods`);
+    this.ticks += elapsed;
     if (this.role === 'leader') this.tickLeader();
     else this.tickElection();
   }

@@ -269,6 +269,46 @@ describe('§5.3 log replication', () => {
     expect([nodes.b.status().commit, nodes.c.status().commit]).toEqual([7, 7]);
   });
 
+  describe('a late tick (its timer held up by a busy process)', () => {
+    it("counts all its periods toward a leader's heartbeats: one late tick sends them", () => {
+      const nodes = { a: makeNode('a', 1), b: makeNode('b', 2), c: makeNode('c', 3) };
+      tickUntilLeader(nodes, 'a');
+      settle(nodes);
+      // heartbeatTicks is 2: one tick that stands for two periods is due for them.
+      nodes.a.tick(2);
+      expect(nodes.a.ready().messages.filter((m) => m.type === 'Append').map((m) => m.to).sort()).toEqual(['b', 'c']);
+    });
+
+    it("counts once toward a follower's election timeout: no campaign for messages it has not read yet", () => {
+      const nodes = { a: makeNode('a', 1), b: makeNode('b', 2), c: makeNode('c', 3) };
+      tickUntilLeader(nodes, 'a');
+      settle(nodes);
+      // Ten late ticks of 100 periods each: far past any timeout in real time, but ten ticks of awake time.
+      for (let i = 0; i < 10 - 1; i++) nodes.b.tick(100);
+      expect(nodes.b.status()).toMatchObject({ role: 'follower', leader: 'a' });
+      expect(nodes.b.ready().messages.filter((m) => m.type === 'PreVote')).toEqual([]);
+      // Its ticks counted one each: the timeout (10–19 ticks) still comes, after enough of them.
+      for (let i = 0; i < 10 && nodes.b.status().leader !== null; i++) nodes.b.tick(100);
+      expect(nodes.b.ready().messages.filter((m) => m.type === 'PreVote').length).toBe(2);
+    });
+
+    it("counts once toward a leader's CheckQuorum: a held-up leader does not step down for answers still unread", () => {
+      const nodes = { a: makeNode('a', 1), b: makeNode('b', 2), c: makeNode('c', 3) };
+      tickUntilLeader(nodes, 'a');
+      settle(nodes);
+      for (let i = 0; i < 9; i++) {
+        nodes.a.tick(50);
+        nodes.a.ready();
+      }
+      expect(nodes.a.status().role).toBe('leader');
+    });
+
+    it('refuses a tick of no period or a fraction of one', () => {
+      expect(() => makeNode('a').tick(0)).toThrow('tick of 0 periods');
+      expect(() => makeNode('a').tick(1.5)).toThrow('tick of 1.5 periods');
+    });
+  });
+
   it('does not let a proposal on a follower through', () => {
     expect(makeNode('b').propose(['o1'])).toBeUndefined();
   });

@@ -175,6 +175,21 @@ describe('RaftDriver', () => {
     expect(tick.mock.calls.length).toBe(ticksAtFailure);
   });
 
+  it('tells the core how many tick periods a late tick stands for', async () => {
+    const c = cluster(['n1', 'n2', 'n3']);
+    drivers.push(c.driver);
+    const tick = jest.spyOn(c.node, 'tick');
+    c.driver.start();
+    await until('a few ticks', () => tick.mock.calls.length >= 3);
+    // The event loop held for 30 tick periods (tickMs is 1): the next tick stands for about as many.
+    const held = performance.now();
+    while (performance.now() - held < 30);
+    const before = tick.mock.calls.length;
+    await until('the late tick', () => tick.mock.calls.length > before);
+    expect(tick.mock.calls[before][0]).toBeGreaterThanOrEqual(25);
+    expect(tick.mock.calls[before][0]).toBeLessThanOrEqual(100);
+  });
+
   it('compacts every N applied entries, keeping exactly the durable entries after the snapshot', async () => {
     const c = await elected({ snapshotEntries: 3 });
     // n2 acknowledges up to `index`: the leader commits it; entries after it stay durable and unapplied.

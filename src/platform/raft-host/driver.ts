@@ -15,6 +15,9 @@ export interface RaftStorage {
 
 const tracer = trace.getTracer('causeway.raft');
 
+/** The most tick periods one late tick stands for (a process stopped for seconds needs no burst of ticks). */
+const MAX_TICK_CATCH_UP = 100;
+
 /** A linearizable read was not confirmed in time (no majority answered): it may be retried. */
 export class ReadTimeoutError extends Error {
   constructor(timeoutMs: number) {
@@ -114,8 +117,12 @@ export class RaftDriver {
   }
 
   start(): void {
+    let tickedTo = performance.now();
     this.timer = setInterval(() => {
-      this.node.tick();
+      // Tick periods of real time since the last tick (at least one): a busy event loop runs this late (RaftNode.tick).
+      const elapsed = Math.max(1, Math.min(MAX_TICK_CATCH_UP, Math.floor((performance.now() - tickedTo) / this.tickMs)));
+      tickedTo = Math.max(tickedTo + elapsed * this.tickMs, performance.now() - this.tickMs);
+      this.node.tick(elapsed);
       this.schedule();
     }, this.tickMs);
     this.schedule();
