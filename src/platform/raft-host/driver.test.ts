@@ -1,6 +1,6 @@
 import { RaftNode } from '../../raft/node';
 import type { Entry, HardState, Message, NodeId, Ready, Snapshot } from '../../raft/types';
-import { NotLeaderError, RaftDriver, type RaftDriverHooks, type RaftStorage } from './driver';
+import { NotLeaderError, RaftDriver, TickPeriods, type RaftDriverHooks, type RaftStorage } from './driver';
 
 /** Stable storage in memory, a little slow like a disk, that remembers the order of what happened. */
 class MemoryStorage implements RaftStorage {
@@ -101,6 +101,34 @@ function cluster(peers: NodeId[], options: { snapshotEntries?: number; apply?: (
 }
 
 const message = (m: Partial<Message> & Pick<Message, 'type' | 'from'>): Message => ({ to: 'n1', term: 1, ...m });
+
+describe('TickPeriods', () => {
+  it('counts one period for a tick on time, and every period a late one covers', () => {
+    const periods = new TickPeriods(10, 0);
+    expect([10, 20, 30].map((t) => periods.since(t))).toEqual([1, 1, 1]);
+    expect(periods.since(75)).toBe(4);
+    expect(periods.since(80)).toBe(1);
+  });
+
+  it('keeps count of real time when ticks come a little late each time', () => {
+    const periods = new TickPeriods(10, 0);
+    const counted = Array.from({ length: 20 }, (_, i) => periods.since((i + 1) * 10.6)).reduce((a, b) => a + b, 0);
+    expect(counted).toBe(21);
+  });
+
+  it('never runs ahead of the clock when ticks come a little early', () => {
+    const periods = new TickPeriods(10, 0);
+    for (let i = 1; i <= 50; i++) periods.since(i * 9.5);
+    // 475 ms of real time in 50 early ticks; a tick held 60 ms past the next period still counts the 6 missed.
+    expect(periods.since(475 + 9.5 + 60)).toBe(6);
+  });
+
+  it('stands for at most `max` periods', () => {
+    const periods = new TickPeriods(10, 0, 100);
+    expect(periods.since(5_000)).toBe(100);
+    expect(periods.since(5_010)).toBe(1);
+  });
+});
 
 describe('RaftDriver', () => {
   const drivers: RaftDriver[] = [];

@@ -15,8 +15,31 @@ export interface RaftStorage {
 
 const tracer = trace.getTracer('causeway.raft');
 
-/** The most tick periods one late tick stands for (a process stopped for seconds needs no burst of ticks). */
-const MAX_TICK_CATCH_UP = 100;
+/**
+ * How many tick periods of real time each tick of a timer stands for: one when it fires on time, more when a busy
+ * event loop ran it late (RaftNode.tick counts them toward heartbeats). The count never runs ahead of the clock
+ * (timers may fire a little early) and keeps up with it when every tick is a little late; one tick stands for at
+ * most `max` periods, and the rest of a longer stop is dropped (a process stopped for seconds needs no burst of
+ * heartbeats).
+ */
+export class TickPeriods {
+  constructor(
+    private readonly tickMs: number,
+    private countedTo: number,
+    private readonly max = 100,
+  ) {}
+
+  since(now: number): number {
+    const owed = Math.floor((now - this.countedTo) / this.tickMs);
+    if (owed > this.max) {
+      this.countedTo = now;
+      return this.max;
+    }
+    const periods = Math.max(1, owed);
+    this.countedTo = Math.min(now, this.countedTo + periods * this.tickMs);
+    return periods;
+  }
+}
 
 /** A linearizable read was not confirmed in time (no majority answered): it may be retried. */
 export class ReadTimeoutError extends Error {
@@ -117,12 +140,9 @@ export class RaftDriver {
   }
 
   start(): void {
-    let tickedTo = performance.now();
+    const periods = new TickPeriods(this.tickMs, performance.now());
     this.timer = setInterval(() => {
-      // Tick periods of real time since the last tick (at least one): a busy event loop runs this late (RaftNode.tick).
-      const elapsed = Math.max(1, Math.min(MAX_TICK_CATCH_UP, Math.floor((performance.now() - tickedTo) / this.tickMs)));
-      tickedTo = Math.max(tickedTo + elapsed * this.tickMs, performance.now() - this.tickMs);
-      this.node.tick(elapsed);
+      this.node.tick(periods.since(performance.now()));
       this.schedule();
     }, this.tickMs);
     this.schedule();
