@@ -73,8 +73,10 @@ export class RaftNode {
   private snapshot: Snapshot | undefined;
   /** A snapshot received from the leader and not yet handed to the caller in a Ready. */
   private pendingSnapshot: Snapshot | undefined;
-  /** Ticks since start, to pace snapshot retransmissions. */
+  /** Tick periods of real time since start (RaftNode.tick's `elapsed`), to pace heartbeats. */
   private ticks = 0;
+  /** Ticks since start, one per call, to pace snapshot retransmissions (a wait for an answer, like a timeout). */
+  private tickCalls = 0;
 
   private electionElapsed = 0;
   private randomizedElectionTimeout = 0;
@@ -114,15 +116,17 @@ export class RaftNode {
   /**
    * One tick of the caller's timer. `elapsed` is how many tick periods of real time it stands for (more than one
    * when the timer ran late, its process busy). The two clocks it drives differ on purpose:
-   * - what this node owes others (a leader's heartbeats, a snapshot's retransmission) counts `elapsed`, so a busy
-   *   leader still heartbeats on time: its timer fired every 25–50 ms in a burst of 3,000 orders, so four ticks
-   *   came to 100–200 ms of silence, and followers started pre-votes;
-   * - what acts against others (a follower's election timeout, a leader's CheckQuorum) counts one per call, so a
-   *   process that was itself held up does not count the messages still waiting for it as missing.
+   * - what this node owes others (a leader's heartbeats) counts `elapsed`, so a busy leader still heartbeats on
+   *   time: its timer fired every 25–50 ms in a burst of 3,000 orders, so four ticks came to 100–200 ms of silence,
+   *   and followers started pre-votes;
+   * - whatever waits for an answer (a follower's election timeout, a leader's CheckQuorum, a snapshot's resend)
+   *   counts one per call, so a process that was itself held up does not count the messages still waiting for it
+   *   as missing.
    */
   tick(elapsed = 1): void {
     if (!Number.isSafeInteger(elapsed) || elapsed < 1) throw new Error(`tick of ${elapsed} periods`);
     this.ticks += elapsed;
+    this.tickCalls++;
     if (this.role === 'leader') this.tickLeader();
     else this.tickElection();
   }
@@ -534,8 +538,8 @@ export class RaftNode {
   private sendSnapshot(to: NodeId, pr: Progress): void {
     const snapshot = this.snapshot!;
     const sent = pr.snapshotSent;
-    if (sent && sent.index === snapshot.index && this.ticks - sent.at < this.config.electionTicks) return;
-    pr.snapshotSent = { index: snapshot.index, at: this.ticks };
+    if (sent && sent.index === snapshot.index && this.tickCalls - sent.at < this.config.electionTicks) return;
+    pr.snapshotSent = { index: snapshot.index, at: this.tickCalls };
     this.send({ type: 'Snapshot', to, term: this.term, snapshot, commit: this.commit });
   }
 

@@ -1,6 +1,7 @@
 /**
  * Thousands of seeded fault schedules (drop, delay, duplicate, reorder,
- * partition, crash and restart, crash between persisting and sending) against
+ * partition, crash and restart, crash between persisting and sending, late
+ * ticks that stand for several periods) against
  * the Raft core and the executors' queue protocol, checking after every step:
  * - Election Safety: at most one leader per term;
  * - Log Matching: same index and term ⇒ identical prefixes;
@@ -19,7 +20,7 @@ import { Cluster, type Faults, type SimOptions } from './sim/network';
 const SCHEDULES = Number(process.env.RAFT_SCHEDULES ?? 2000);
 const STEPS = 300;
 
-const FAULTS: Faults = { drop: 0.1, duplicate: 0.05, maxDelay: 6, partitionChance: 0.01, crashChance: 0.004, crashMidReady: 0.002 };
+const FAULTS: Faults = { drop: 0.1, duplicate: 0.05, maxDelay: 6, partitionChance: 0.01, crashChance: 0.004, crashMidReady: 0.002, lateTick: 0.05 };
 
 function checkInvariants(cluster: Cluster): void {
   const up = cluster.nodes.filter((n) => n.node);
@@ -31,9 +32,10 @@ function checkInvariants(cluster: Cluster): void {
       cluster.leaders.set(s.term, sim.id);
       for (const [index, term] of cluster.committed) {
         if (index <= s.snapshotIndex) continue; // its snapshot stands for it
-        // Leader Completeness (§5.4) speaks of the leaders of later terms: a deposed leader of an older term that
-        // has not heard of its successors (possible without CheckQuorum) may lack what they committed.
-        if (term > s.term) continue;
+        // Leader Completeness (§5.4) speaks of the leaders of terms after the one the entry was committed in: a
+        // deposed leader of an older term that has not heard of its successors (possible without CheckQuorum) may
+        // lack what they committed, even an entry of an older term that a later one committed with its own.
+        if (cluster.committedIn.get(index)! > s.term) continue;
         if (sim.node!.entryAt(index)?.term !== term) {
           throw new Error(`leader ${sim.id} (term ${s.term}) lacks committed entry ${index}@${term}`);
         }
@@ -44,6 +46,7 @@ function checkInvariants(cluster: Cluster): void {
       const seen = cluster.committed.get(i);
       if (seen !== undefined && seen !== term) throw new Error(`index ${i} committed as term ${seen} and ${term}`);
       cluster.committed.set(i, term);
+      if (!cluster.committedIn.has(i)) cluster.committedIn.set(i, sim.node!.entryAt(s.commit)!.term);
     }
     const ids = sim.executed.map((e) => e.orderId);
     if (new Set(ids).size !== ids.length) throw new Error(`${sim.id} executed an order twice`);

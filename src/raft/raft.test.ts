@@ -301,6 +301,12 @@ describe('§5.3 log replication', () => {
         nodes.a.ready();
       }
       expect(nodes.a.status().role).toBe('leader');
+      // A leader that really hears from no one still steps down, after its election ticks.
+      for (let i = 0; i < 2 * 10 && nodes.a.status().role === 'leader'; i++) {
+        nodes.a.tick(50);
+        nodes.a.ready();
+      }
+      expect(nodes.a.status().role).toBe('follower');
     });
 
     it('refuses a tick of no period or a fraction of one', () => {
@@ -700,16 +706,18 @@ describe('§7 log compaction and InstallSnapshot', () => {
     nodes.a.compact(nodes.a.status().applied, 'S');
     // The snapshot never arrives, so c keeps answering heartbeats with rejections.
     const lost = (m: Message) => m.type === 'Snapshot';
-    const snapshotsToC = (ticks: number) => {
+    const snapshotsToC = (ticks: number, elapsed = 1) => {
       let n = 0;
       for (let t = 0; t < ticks; t++) {
-        nodes.a.tick();
+        nodes.a.tick(elapsed);
         n += settle(nodes, lost).filter((m) => m.type === 'Snapshot' && m.to === 'c').length;
       }
       return n;
     };
     expect(snapshotsToC(9)).toBe(1);
     expect(snapshotsToC(10)).toBe(1);
+    // Late ticks (a held-up leader) do not resend it sooner: its answer may be waiting unread.
+    expect(snapshotsToC(10, 50)).toBe(1);
   });
 
   it('restarts from a snapshot and the entries after it, re-applying only those', () => {

@@ -132,8 +132,8 @@ function cpuOf(system: RunningSystem): () => number {
  * keep timers running and its two Raft leaders heartbeat their followers every 40 ms, and on this 2-core box a
  * saturated system beside one idle system answered 24–36 % fewer checkouts, at 23–50 % more CPU per checkout, than
  * with that system stopped (2026-11-27, four interleaved pairs, traced and untraced alike). No deployment has a
- * second shop idling on its cores, so no figure here counts one. The stopped system's Raft timers count ticks, not
- * time, so it holds no election when it goes on.
+ * second shop idling on its cores, so no figure here counts one. A stopped system holds no election when it goes
+ * on: its election timeouts count one per tick of its timers, however long they were stopped (RaftNode.tick).
  */
 
 /** Runs `measure` on one system while reading the CPU the other system spends meanwhile. */

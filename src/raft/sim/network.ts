@@ -20,9 +20,11 @@ export interface Faults {
   crashChance: number;
   /** Chance that a crash hits after persisting a Ready but before sending it. */
   crashMidReady: number;
+  /** Chance, per node and step, that its tick comes late and stands for 2–7 periods (RaftNode.tick's `elapsed`). */
+  lateTick: number;
 }
 
-export const CALM: Faults = { drop: 0, duplicate: 0, maxDelay: 1, partitionChance: 0, crashChance: 0, crashMidReady: 0 };
+export const CALM: Faults = { drop: 0, duplicate: 0, maxDelay: 1, partitionChance: 0, crashChance: 0, crashMidReady: 0, lateTick: 0 };
 
 export interface SimOptions {
   /** Compact the log once this many entries are applied past the last snapshot (0: never). */
@@ -142,6 +144,12 @@ export class Cluster {
   readonly leaders = new Map<number, NodeId>();
   /** Every committed entry ever seen: index → term. */
   readonly committed = new Map<number, number>();
+  /**
+   * The term each index was first seen committed in: the term of the entry at the observer's commit index (a leader
+   * commits only entries of its own term, and it learns of a commit before any follower does). An entry of an older
+   * term is committed in the term of the later entry that carries it (§5.4.2).
+   */
+  readonly committedIn = new Map<number, number>();
   faults: Faults;
 
   /** Snapshots installed from a leader, and local compactions, over the whole run. */
@@ -181,7 +189,7 @@ export class Cluster {
     const due = this.inFlight.filter((f) => f.deliverAt <= this.now);
     this.inFlight = this.inFlight.filter((f) => f.deliverAt > this.now);
     for (const { message } of due) this.nodeById(message.to)?.node?.step(message);
-    for (const sim of this.nodes) sim.node?.tick();
+    for (const sim of this.nodes) sim.node?.tick(this.random() < this.faults.lateTick ? 2 + Math.floor(this.random() * 6) : 1);
     for (const sim of this.nodes) this.leaderWork(sim);
     for (const sim of this.nodes) this.processReady(sim);
     check(this);
