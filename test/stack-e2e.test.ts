@@ -143,14 +143,22 @@ describe('a checkout in Jaeger', () => {
       },
       60_000,
     );
+    // A service exports its spans in batches, and a checkout's can straddle two (the orchestrator's HTTP span ends
+    // last, after the answer): wait for every span the tests below look at, not just for the first of them.
     trace = await waitFor(
-      'the checkout trace in Jaeger with all six event spans and the queue',
+      'the checkout trace in Jaeger with its HTTP span, all six event spans and the queue',
       async () => {
         const found = (await jaeger(`traces/${checkout.traceId}`))?.data?.[0] as JaegerTrace | undefined;
         if (!found) return undefined;
         const names = found.spans.map((s) => s.operationName);
         const services = new Set(Object.values(found.processes).map((p) => p.serviceName));
-        return ['A', 'B', 'C', 'D', 'E', 'F'].every((e) => names.includes(`event ${e}`)) && services.has('order-queue') && services.has('payment') ? found : undefined;
+        const complete =
+          ['A', 'B', 'C', 'D', 'E', 'F'].every((e) => names.includes(`event ${e}`)) &&
+          names.includes('POST /checkout') &&
+          names.filter((n) => n === 'causeway.v1.FraudDetection/CheckUser').length === 2 &&
+          services.has('order-queue') &&
+          services.has('payment');
+        return complete ? found : undefined;
       },
       45_000,
     );
