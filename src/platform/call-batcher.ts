@@ -30,29 +30,33 @@ export class CallBatcher<Item, Outcome> {
   private inFlight = 0;
   private scheduled = false;
   private linger: NodeJS.Timeout | undefined;
+  /** options.lingerMs, until stopLingering. */
+  private lingerMs: number;
 
   constructor(
     private readonly send: (items: Item[]) => Promise<Outcome[]>,
-    private options: CallBatcherOptions,
+    private readonly options: CallBatcherOptions,
     /** Who answers and what the items are, for the error when a call answers the wrong number of outcomes. */
     private readonly names = { callee: 'the call', items: 'items' },
-  ) {}
+  ) {
+    this.lingerMs = options.lingerMs ?? 0;
+  }
 
   /** Resolves with this item's outcome once its batch call has answered. */
   submit(item: Item): Promise<Outcome> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ item, resolve, reject });
       this.schedule();
-      this.lingerCut();
+      // A full batch does not wait out its linger.
+      if (this.waiting.length >= this.options.maxBatch) this.cutLinger();
     });
   }
 
   private schedule(): void {
     if (this.scheduled || this.inFlight >= this.options.maxInFlight || this.waiting.length === 0) return;
     this.scheduled = true;
-    const lingerMs = this.options.lingerMs ?? 0;
-    if (lingerMs > 0 && this.waiting.length < this.options.maxBatch) {
-      this.linger = setTimeout(() => this.go(), lingerMs);
+    if (this.lingerMs > 0 && this.waiting.length < this.options.maxBatch) {
+      this.linger = setTimeout(() => this.go(), this.lingerMs);
     } else {
       // Let every request made in this turn join the batch.
       setImmediate(() => this.go());
@@ -61,13 +65,8 @@ export class CallBatcher<Item, Outcome> {
 
   /** From now on items go without lingering, and any lingering now go at once (a caller shutting down). */
   stopLingering(): void {
-    this.options = { ...this.options, lingerMs: 0 };
+    this.lingerMs = 0;
     this.cutLinger();
-  }
-
-  /** A full batch does not wait out its linger. */
-  private lingerCut(): void {
-    if (this.waiting.length >= this.options.maxBatch) this.cutLinger();
   }
 
   /** The items lingering now go at the end of this turn instead. */

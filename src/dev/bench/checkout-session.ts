@@ -279,8 +279,8 @@ export async function checkoutSession(settings: SessionSettings, log: (s: string
     // warm-up. Its rate and elections are kept beside the measured ones.
     const warmUpTermBefore = await term();
     const warmUpRate = await queueCommitRate(traced);
-    const queueWarmUp = { rate: warmUpRate, elections: (await term()) - warmUpTermBefore };
     const termBefore = await term();
+    const queueWarmUp = { rate: warmUpRate, elections: termBefore - warmUpTermBefore };
     const queueRuns: number[] = [];
     for (let i = 0; i < settings.queueBursts; i++) queueRuns.push(await queueCommitRate(traced));
     const queueElections = (await term()) - termBefore;

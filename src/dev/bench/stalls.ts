@@ -1,7 +1,7 @@
 /**
  * What the system itself said went wrong during a measured run, read from its log lines: the event-loop stalls its
- * processes reported, the leaders elected, and the Raft snapshots taken (each holds up its process while captured). A tail made of a stall or an election shows here; one made of
- * checkouts waiting for a busy core does not.
+ * processes reported, the leaders elected, and the Raft snapshots taken (each holds up its process while captured).
+ * A tail made of a stall or an election shows here; one made of checkouts waiting for a busy core does not.
  *
  * What counts as a stall is the services' own check (platform/event-loop.ts): a timer due every 100 ms that runs
  * more than 100 ms late is logged (`event_loop_blocked_ms`). A block of B ms makes it late by between B − 100 and
