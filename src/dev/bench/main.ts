@@ -10,9 +10,9 @@
  * BENCH_HEALS (default 20) how many times the leader, and a follower, are cut off and healed (the heal measure
  * runs executors in network namespaces: it needs root, `ip` and `nft`, checked before anything runs).
  * For a quick try of the checkout measures (not for the README's figures): BENCH_TRACING_RUNS (saturation runs
- * per system, default 3), BENCH_RUN_SECONDS (each, default 8), BENCH_WARMUP_SECONDS (default 15) and
+ * per system, default 5), BENCH_RUN_SECONDS (each, default 8), BENCH_WARMUP_SECONDS (default 15) and
  * BENCH_LATENCY_SECONDS (the open-loop run, default 60) and BENCH_QUEUE_BURSTS (bursts of 3,000 orders whose median
- * is the queue's commit rate, default 3).
+ * is the queue's commit rate, default 5).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -50,11 +50,11 @@ async function main(): Promise<void> {
 
   log('1-4/8 RPC floor R, checkout with tracing on (100 % sampled, exported over OTLP to a local receiver) and off, interleaved; open-loop latency; CPU; queue commit rate and commit latency');
   const settings = {
-    runs: Number(process.env.BENCH_TRACING_RUNS ?? 3),
+    runs: Number(process.env.BENCH_TRACING_RUNS ?? 5),
     runSeconds: Number(process.env.BENCH_RUN_SECONDS ?? 8),
     warmUpSeconds: Number(process.env.BENCH_WARMUP_SECONDS ?? 15),
     latencySeconds: Number(process.env.BENCH_LATENCY_SECONDS ?? 60),
-    queueBursts: Number(process.env.BENCH_QUEUE_BURSTS ?? 3),
+    queueBursts: Number(process.env.BENCH_QUEUE_BURSTS ?? 5),
   };
   const session = await checkoutSession({ env: LOAD_ENV, ...settings }, log);
 
