@@ -2,6 +2,7 @@ import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { ClientError, createChannel, createClientFactory, createServer, ServerError, Status, type Server } from 'nice-grpc';
+import { OrderExecutorDefinition } from '../gen/causeway/v1/order_executor';
 import { HealthCheckResponse_ServingStatus, HealthDefinition } from '../gen/grpc/health/v1/health';
 import { clientCalls, serverTracing } from './grpc-tracing';
 
@@ -120,5 +121,77 @@ describe('serverTracing', () => {
     } finally {
       await skipping.shutdown();
     }
+  });
+});
+
+describe('serverTracing with a guard', () => {
+  const BROKEN = new Error('handler bug');
+  const STREAM = '/causeway.v1.OrderExecutor/Stream';
+  /** A service with one client-streaming method (the Raft transport's), to guard a streaming call. */
+  const StreamOnly = { name: 'OrderExecutor', fullName: 'causeway.v1.OrderExecutor', methods: { stream: OrderExecutorDefinition.methods.stream } } as const;
+  let events: string[] = [];
+  let mappedIn: (string | undefined)[] = [];
+  let guardedServer: Server;
+  let address = '';
+
+  const guard = {
+    enter: (path: string) => events.push(`enter ${path}`),
+    leave: (path: string) => events.push(`leave ${path}`),
+    mapError: (err: unknown) => {
+      mappedIn.push(trace.getActiveSpan()?.spanContext().spanId);
+      return err === BROKEN ? new ServerError(Status.INTERNAL, 'internal error') : err;
+    },
+  };
+  const health = () => createClientFactory().use(clientCalls(1000, true)).create(HealthDefinition, createChannel(address));
+
+  beforeAll(async () => {
+    guardedServer = createServer().use(serverTracing(new Set(), guard));
+    guardedServer.add(HealthDefinition, {
+      async check({ service }) {
+        await new Promise((r) => setTimeout(r, 1));
+        if (service === 'broken') throw BROKEN;
+        return { status: HealthCheckResponse_ServingStatus.SERVING };
+      },
+    });
+    guardedServer.add(StreamOnly, {
+      async stream(requests) {
+        for await (const request of requests) void request;
+        throw BROKEN;
+      },
+    });
+    address = `127.0.0.1:${await guardedServer.listen('127.0.0.1:0')}`;
+  });
+  afterAll(() => guardedServer.shutdown());
+  beforeEach(() => {
+    events = [];
+    mappedIn = [];
+  });
+
+  it('answers with the mapped error, maps it in the server span, and ends the span with its status', async () => {
+    const error = await health().check({ service: 'broken' }).catch((e: unknown) => e);
+    expect((error as ClientError).code).toBe(Status.INTERNAL);
+    expect((error as ClientError).details).toBe('internal error');
+    const s = only(byKind(SpanKind.SERVER));
+    expect(mappedIn).toEqual([s.spanContext().spanId]);
+    expect(s.status).toEqual({ code: SpanStatusCode.ERROR, message: 'INTERNAL: internal error' });
+    expect(events).toEqual([`enter ${CHECK}`, `leave ${CHECK}`]);
+  });
+
+  it('counts a call that succeeds in and out once, and maps nothing', async () => {
+    await health().check({ service: 'ok' });
+    expect(events).toEqual([`enter ${CHECK}`, `leave ${CHECK}`]);
+    expect(mappedIn).toEqual([]);
+  });
+
+  it('guards a streaming call too: its error is mapped, and it is counted out when it ends', async () => {
+    const client = createClientFactory().use(clientCalls(0, false)).create(StreamOnly, createChannel(address));
+    async function* requests() {
+      yield { messages: [] };
+    }
+    const error = await client.stream(requests()).catch((e: unknown) => e);
+    expect((error as ClientError).code).toBe(Status.INTERNAL);
+    expect((error as ClientError).details).toBe('internal error');
+    expect(mappedIn).toHaveLength(1);
+    expect(events).toEqual([`enter ${STREAM}`, `leave ${STREAM}`]);
   });
 });

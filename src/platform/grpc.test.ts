@@ -62,3 +62,31 @@ it('counts the calls a server is handling per method, read when the SDK collects
   expect(await inFlight()).toBe(0);
   held = new Promise<void>((r) => (release = r));
 });
+
+it('answers a handler bug with INTERNAL and no details, logs it with its stack, and keeps a downstream status', async () => {
+  const errors: { message: string; meta?: object }[] = [];
+  const logger = { level: 'info', isLevelEnabled: () => true, warn() {}, info() {}, debug() {}, error: (message: string, meta?: object) => errors.push({ message, meta }) };
+  const { ClientError: DownstreamError, Status } = await import('nice-grpc');
+  const failing = createGrpcServer(logger);
+  failing.add(HealthDefinition, {
+    async check({ service }) {
+      if (service === 'downstream') throw new DownstreamError('/causeway.v1.Payment/Tokenize', Status.UNAVAILABLE, 'payment is down');
+      throw new Error('a bug in the handler');
+    },
+  });
+  const port = await failing.listen('127.0.0.1:0');
+  try {
+    const client = createClient(HealthDefinition, createChannel(`127.0.0.1:${port}`));
+    const bug = await client.check({ service: 'bug' }).catch((e: { code: number; details: string }) => e);
+    expect(bug).toMatchObject({ code: Status.INTERNAL, details: 'internal error' });
+    expect(errors).toHaveLength(1);
+    expect(errors[0].message).toBe(`unexpected error in ${METHOD}`);
+    expect(errors[0].meta).toMatchObject({ error: 'a bug in the handler', stack: expect.stringContaining('a bug in the handler') });
+    const downstream = await client.check({ service: 'downstream' }).catch((e: { code: number; details: string }) => e);
+    expect(downstream).toMatchObject({ code: Status.UNAVAILABLE, details: '/causeway.v1.Payment/Tokenize: payment is down' });
+    expect(errors).toHaveLength(1);
+    expect(await inFlight()).toBe(0);
+  } finally {
+    await failing.shutdown();
+  }
+});

@@ -26,23 +26,12 @@ import type { Logger } from './logger';
  * chain); anything else is a bug: logged with its stack, answered as INTERNAL
  * without details, so no order data leaks into a status message.
  */
-export function errorBoundary(logger: Logger): ServerMiddleware {
-  return async function* boundary(call, context) {
-    try {
-      return yield* call.next(call.request, context);
-    } catch (err) {
-      if (err instanceof ServerError || isAbortError(err)) throw err;
-      if (err instanceof ClientError) throw new ServerError(err.code, `${err.path}: ${err.details}`);
-      const e = err as Error;
-      logger.error(`unexpected error in ${call.method.path}`, { error: e.message, stack: e.stack });
-      throw new ServerError(Status.INTERNAL, 'internal error');
-    }
-  };
-}
-
-/** Traces every call except those on `untraced` (method paths like `/pkg.Service/Method`) and health checks. */
-export function tracing(untraced: readonly string[] = []): ServerMiddleware {
-  return serverTracing(new Set(['/grpc.health.v1.Health/Check', ...untraced]));
+export function statusError(err: unknown, path: string, logger: Logger): unknown {
+  if (err instanceof ServerError || isAbortError(err)) return err;
+  if (err instanceof ClientError) return new ServerError(err.code, `${err.path}: ${err.details}`);
+  const e = err as Error;
+  logger.error(`unexpected error in ${path}`, { error: e.message, stack: e.stack });
+  return new ServerError(Status.INTERNAL, 'internal error');
 }
 
 /**
@@ -61,27 +50,26 @@ metrics
     for (const [method, calls] of inFlightByMethod) result.observe(calls, { 'rpc.method': method });
   });
 
-/** Counts the calls in progress per method (rpc_server_calls_in_flight): a stuck downstream shows as a climb. */
-export function callsInProgress(): ServerMiddleware {
-  return async function* inProgress(call, context) {
-    const method = call.method.path;
-    inFlightByMethod.set(method, (inFlightByMethod.get(method) ?? 0) + 1);
-    try {
-      return yield* call.next(call.request, context);
-    } finally {
-      inFlightByMethod.set(method, inFlightByMethod.get(method)! - 1);
-    }
-  };
+/**
+ * Every gRPC server's one middleware: a span per call (health checks and the `untraced` paths excepted), the calls in
+ * flight per method (rpc_server_calls_in_flight, so a stuck downstream shows as a climb), and the error boundary
+ * (statusError).
+ */
+export function serverCalls(logger: Logger, untraced: readonly string[] = []): ServerMiddleware {
+  return serverTracing(new Set(['/grpc.health.v1.Health/Check', ...untraced]), {
+    enter: (path) => inFlightByMethod.set(path, (inFlightByMethod.get(path) ?? 0) + 1),
+    leave: (path) => inFlightByMethod.set(path, inFlightByMethod.get(path)! - 1),
+    mapError: (err, path) => statusError(err, path, logger),
+  });
 }
 
 /**
- * A gRPC server with tracing (outermost, so it sees the final status), the calls-in-flight count and the error
- * boundary.
+ * A gRPC server with its one middleware (serverCalls).
  * `maxReceiveBytes` raises gRPC's 4 MiB limit on one incoming message, for the few methods that need it.
  */
 export function createGrpcServer(logger: Logger, untraced: readonly string[] = [], maxReceiveBytes?: number): Server {
   const options = maxReceiveBytes ? { 'grpc.max_receive_message_length': maxReceiveBytes } : {};
-  return createServer(options).use(tracing(untraced)).use(callsInProgress()).use(errorBoundary(logger));
+  return createServer(options).use(serverCalls(logger, untraced));
 }
 
 /** Answers grpc.health.v1 Check: SERVING while `serving()` says so. */
