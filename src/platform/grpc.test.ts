@@ -1,6 +1,6 @@
 import { metrics } from '@opentelemetry/api';
 import { AggregationTemporality, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
-import { createChannel, createClient, type Server } from 'nice-grpc';
+import { ClientError, createChannel, createClient, Status, type Server } from 'nice-grpc';
 import { HealthCheckResponse_ServingStatus, HealthDefinition } from '../gen/grpc/health/v1/health';
 import { createLogger } from './logger';
 
@@ -66,11 +66,10 @@ it('counts the calls a server is handling per method, read when the SDK collects
 it('answers a handler bug with INTERNAL and no details, logs it with its stack, and keeps a downstream status', async () => {
   const errors: { message: string; meta?: object }[] = [];
   const logger = { level: 'info', isLevelEnabled: () => true, warn() {}, info() {}, debug() {}, error: (message: string, meta?: object) => errors.push({ message, meta }) };
-  const { ClientError: DownstreamError, Status } = await import('nice-grpc');
   const failing = createGrpcServer(logger);
   failing.add(HealthDefinition, {
     async check({ service }) {
-      if (service === 'downstream') throw new DownstreamError('/causeway.v1.Payment/Tokenize', Status.UNAVAILABLE, 'payment is down');
+      if (service === 'downstream') throw new ClientError('/causeway.v1.Payment/Tokenize', Status.UNAVAILABLE, 'payment is down');
       throw new Error('a bug in the handler');
     },
   });

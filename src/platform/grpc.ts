@@ -26,7 +26,7 @@ import type { Logger } from './logger';
  * chain); anything else is a bug: logged with its stack, answered as INTERNAL
  * without details, so no order data leaks into a status message.
  */
-export function statusError(err: unknown, path: string, logger: Logger): unknown {
+function statusError(err: unknown, path: string, logger: Logger): unknown {
   if (err instanceof ServerError || isAbortError(err)) return err;
   if (err instanceof ClientError) return new ServerError(err.code, `${err.path}: ${err.details}`);
   const e = err as Error;
