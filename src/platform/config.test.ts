@@ -8,6 +8,7 @@ import {
   readInt,
   readList,
   readOtlpEndpoints,
+  readOtlpSignals,
   readPort,
   readProcessConfig,
   readServiceAddress,
@@ -85,6 +86,16 @@ describe('the shared settings', () => {
     expect(readDataDir({}, 'X_DATA_DIR', 'x')).toBe('./data/x');
     expect(readDataDir({ CAUSEWAY_DATA_DIR: '/data' }, 'X_DATA_DIR', 'x')).toBe('/data/x');
     expect(readDataDir({ CAUSEWAY_DATA_DIR: '/data', X_DATA_DIR: '/elsewhere' }, 'X_DATA_DIR', 'x')).toBe('/elsewhere');
+  });
+
+  it('sends every signal over OTLP unless its OTEL_*_EXPORTER says none', () => {
+    expect(readOtlpSignals({})).toEqual({ traces: true, metrics: true, logs: true });
+    expect(readOtlpSignals({ OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: ' otlp ', OTEL_LOGS_EXPORTER: 'none' })).toEqual({
+      traces: false,
+      metrics: true,
+      logs: false,
+    });
+    expect(() => readOtlpSignals({ OTEL_LOGS_EXPORTER: 'console' })).toThrow('OTEL_LOGS_EXPORTER="console" must be one of otlp, none');
   });
 
   it('reads the OTLP endpoint once, with the per-signal overrides', () => {

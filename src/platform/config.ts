@@ -192,6 +192,24 @@ export interface OtlpEndpoints {
   logs: string;
 }
 
+/** Which signals a service sends over OTLP. */
+export interface OtlpSignals {
+  traces: boolean;
+  metrics: boolean;
+  logs: boolean;
+}
+
+/**
+ * OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER and OTEL_LOGS_EXPORTER (the OpenTelemetry spec's names), each `otlp`
+ * (the default) or `none`. With `none` the signal is not produced at all: no span is recorded (the trace context
+ * still passes through), no metric is kept (a Prometheus endpoint, where CAUSEWAY_METRICS_PORT asks for one, still
+ * is), no log record leaves but the JSON line on stdout.
+ */
+export function readOtlpSignals(env: Env): OtlpSignals {
+  const on = (name: string) => readChoice(env, name, ['otlp', 'none'] as const, 'otlp') === 'otlp';
+  return { traces: on('OTEL_TRACES_EXPORTER'), metrics: on('OTEL_METRICS_EXPORTER'), logs: on('OTEL_LOGS_EXPORTER') };
+}
+
 /** OTEL_EXPORTER_OTLP_ENDPOINT, and the per-signal variables that override it (the OpenTelemetry spec's names). */
 export function readOtlpEndpoints(env: Env): OtlpEndpoints {
   const endpoint = readString(env, 'OTEL_EXPORTER_OTLP_ENDPOINT', 'http://localhost:4317');

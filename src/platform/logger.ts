@@ -1,6 +1,7 @@
 import { trace } from '@opentelemetry/api';
 import { OpenTelemetryTransportV3 } from '@opentelemetry/winston-transport';
 import winston from 'winston';
+import { readOtlpSignals } from './config';
 import { CARD_FIELDS, REDACTED, redact } from './redaction';
 
 /** The levels Causeway logs at (winston's npm levels, the ones in use). */
@@ -135,7 +136,7 @@ export function createLogger(service: string, level = process.env.LOG_LEVEL ?? '
     format: causewayRecord(),
     // The console write is synchronous (stdout is a pipe or a file): a line is out before the call it
     // announces is sent, so the launcher's merged log keeps the causal order of the events.
-    transports: [new winston.transports.Console(), new OpenTelemetryTransportV3()],
+    transports: [new winston.transports.Console(), ...(readOtlpSignals(process.env).logs ? [new OpenTelemetryTransportV3()] : [])],
   });
   return new LevelCheckedLogger(logger);
 }

@@ -9,7 +9,7 @@ import { PeriodicExportingMetricReader, type IMetricReader } from '@opentelemetr
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
-import { readBool, readHost, readOtlpEndpoints, readPort } from '../config';
+import { readBool, readHost, readOtlpEndpoints, readOtlpSignals, readPort } from '../config';
 
 type Report = (level: 'warn' | 'info', message: string) => void;
 
@@ -84,21 +84,34 @@ let sdk: NodeSDK | undefined;
 export function startTelemetry(serviceName: string, env: NodeJS.ProcessEnv = process.env): void {
   if (sdk || readBool(env, 'OTEL_SDK_DISABLED', false)) return;
   const endpoints = readOtlpEndpoints(env);
+  const signals = readOtlpSignals(env);
   const metricsPort = env.CAUSEWAY_METRICS_PORT?.trim() ? readPort(env, 'CAUSEWAY_METRICS_PORT', 0) : undefined;
   const report: Report = (level, message) =>
     process.stdout.write(
       JSON.stringify({ level, message, service: serviceName, timestamp: new Date().toISOString() }) + '\n',
     );
-  const exporter = new NextTurnSpanExporter(
-    new ReportingSpanExporter(new OTLPTraceExporter({ url: endpoints.traces }), endpoints.traces, report),
-  );
-  // Metrics go out over OTLP, and, where CAUSEWAY_METRICS_PORT is set, on a Prometheus /metrics endpoint.
-  const metricReaders: IMetricReader[] = [
-    new PeriodicExportingMetricReader({
-      exporter: new OTLPMetricExporter({ url: endpoints.metrics }),
-      exportIntervalMillis: 10_000,
-    }),
-  ];
+  // Without a span processor the SDK registers no tracer provider: spans record nothing, and an incoming trace
+  // context still passes through to the calls this service makes.
+  const spanProcessors = signals.traces
+    ? [
+        new BatchSpanProcessor(
+          new NextTurnSpanExporter(
+            new ReportingSpanExporter(new OTLPTraceExporter({ url: endpoints.traces }), endpoints.traces, report),
+          ),
+        ),
+      ]
+    : [];
+  // Metrics go out over OTLP, and, where CAUSEWAY_METRICS_PORT is set, on a Prometheus /metrics endpoint. With
+  // neither, the SDK registers no meter provider and every instrument is a no-op.
+  const metricReaders: IMetricReader[] = [];
+  if (signals.metrics) {
+    metricReaders.push(
+      new PeriodicExportingMetricReader({
+        exporter: new OTLPMetricExporter({ url: endpoints.metrics }),
+        exportIntervalMillis: 10_000,
+      }),
+    );
+  }
   if (metricsPort !== undefined) {
     metricReaders.push(new PrometheusExporter({ host: readHost(env), port: metricsPort }));
   }
@@ -108,10 +121,13 @@ export function startTelemetry(serviceName: string, env: NodeJS.ProcessEnv = pro
       [ATTR_SERVICE_VERSION]: env.npm_package_version ?? '0.1.0',
       'service.namespace': 'causeway',
     }),
-    spanProcessors: [new BatchSpanProcessor(exporter)],
+    spanProcessors,
     metricReaders,
-    // Log records (from the winston transport in logger.ts) go out over OTLP too, for Loki.
-    logRecordProcessors: [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter({ url: endpoints.logs }) })],
+    // Log records (from the winston transport in logger.ts) go out over OTLP too, for Loki. Left out, the SDK reads
+    // OTEL_LOGS_EXPORTER=none itself and registers no logger provider (and logger.ts adds no transport).
+    logRecordProcessors: signals.logs
+      ? [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter({ url: endpoints.logs }) })]
+      : undefined,
     // No auto-instrumentation: gRPC calls are traced by our own middleware (platform/grpc-tracing.ts) and
     // the orchestrator's HTTP requests by two Fastify hooks (orchestrator/http-tracing.ts).
     instrumentations: [],
