@@ -19,12 +19,15 @@ it('keeps a clean history under a 25 s nemesis of kills, pauses and partitions',
   // At least 4 faults, 2 of them partitions: the nemesis runs over time (up to 25 s more) to reach them.
   const report = await soak(25, (s) => lines.push(s), seed, 'all', { total: 4, partitions: 2 });
   const summary = `seed ${seed}\n${formatReport(report)}\n${lines.join('\n')}`;
+  console.log(summary);
   expect({
     lost: report.lost,
     duplicated: report.duplicated,
     unexpected: report.unexpected,
     divergent: report.divergent,
     settled: report.settled,
+    // Every healed executor followed the leader again; how fast is held to a bound by test/heal-rejoin.test.ts.
+    rejoinTimeouts: report.rejoinTimeouts,
     ...report.commit,
     summary,
   }).toEqual({
@@ -33,6 +36,7 @@ it('keeps a clean history under a 25 s nemesis of kills, pauses and partitions',
     unexpected: 0,
     divergent: 0,
     settled: true,
+    rejoinTimeouts: 0,
     ...NO_COMMIT_VIOLATIONS,
     summary,
   });
@@ -45,6 +49,4 @@ it('keeps a clean history under a 25 s nemesis of kills, pauses and partitions',
   expect(Object.values(report.faults).reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(4);
   const partitions = PARTITION_KINDS.reduce((n, kind) => n + report.faults[kind], 0);
   expect(partitions).toBeGreaterThanOrEqual(2);
-  // Every healed executor followed the leader again; how fast is held to a bound by test/heal-rejoin.test.ts.
-  expect(report.rejoinTimeouts).toBe(0);
 }, 240_000);

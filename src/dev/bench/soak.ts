@@ -44,9 +44,9 @@ export interface SoakReport {
   /** Replicas whose ledger differs from the others'. */
   divergent: number;
   faults: Record<string, number>;
-  /** Per healed partition that cut an executor off: heal → that executor follows the current leader, ms. */
+  /** Per healed partition that cut an executor off: heal → that executor follows the current leader (or leads a whole cluster), ms. */
   rejoinMs: number[];
-  /** Heals after which the executor did not follow the leader within 15 s. */
+  /** Heals after which the executor neither followed the leader nor led the others within 15 s. */
   rejoinTimeouts: number;
   /** Two-phase commit: orders committed and aborted (by reason), as the executors' ledger logged them. */
   committed: number;
@@ -59,7 +59,7 @@ export interface SoakReport {
   settled: boolean;
 }
 
-/** Whether a report is clean: the history, and the commit invariants. */
+/** Whether a report is clean: the history, the commit invariants, and every healed executor back in the cluster. */
 export function soakPassed(r: SoakReport): boolean {
   return (
     r.lost === 0 &&
@@ -67,6 +67,7 @@ export function soakPassed(r: SoakReport): boolean {
     r.unexpected === 0 &&
     r.divergent === 0 &&
     r.settled &&
+    r.rejoinTimeouts === 0 &&
     Object.values(r.commit).every((n) => n === 0)
   );
 }
@@ -121,7 +122,10 @@ async function run(
 ): Promise<SoakReport> {
   // Stock on hand before the first order: the committed orders must account for every copy that goes.
   const initialStock = await waitFor('the seeded stock', () => probe.stockOnHand(), 30_000);
-  const deadline = Date.now() + seconds * 1000;
+  const started = Date.now();
+  const deadline = started + seconds * 1000;
+  // Every fault is logged with when it came, so that a failure reads as the sequence that led to it.
+  const at = () => `t+${((Date.now() - started) / 1000).toFixed(1)} s`;
   const overtime = deadline + seconds * 1000;
   const load = OrderLoad.start(system, 4, 'soak');
   const partitioner = nemesis === 'process' ? undefined : new Partitioner(system);
@@ -143,24 +147,32 @@ async function run(
       if (leader) {
         process.kill(pids[leader.id], 'SIGKILL');
         faults['kill leader']++;
+        log(`soak: ${at()}: killed ${leader.id} (leader)`);
       }
     } else if (kind === 'kill executor') {
-      process.kill(pids[executors[Math.floor(random() * executors.length)]], 'SIGKILL');
+      const victim = executors[Math.floor(random() * executors.length)];
+      process.kill(pids[victim], 'SIGKILL');
       faults['kill executor']++;
+      log(`soak: ${at()}: killed ${victim}`);
     } else if (kind === 'pause executor') {
-      const pid = pids[executors[Math.floor(random() * executors.length)]];
+      const victim = executors[Math.floor(random() * executors.length)];
+      const pid = pids[victim];
       process.kill(pid, 'SIGSTOP');
       paused.add(pid);
       faults['pause executor']++;
-      await sleep(500 + random() * 2500);
+      const ms = Math.round(500 + random() * 2500);
+      log(`soak: ${at()}: paused ${victim} for ${ms} ms`);
+      await sleep(ms);
       process.kill(pid, 'SIGCONT');
       paused.delete(pid);
     } else if (kind === 'kill queue') {
       process.kill(pids['order-queue'], 'SIGKILL');
       faults['kill queue']++;
+      log(`soak: ${at()}: killed order-queue`);
     } else if (kind === 'kill payment') {
       process.kill(pids.payment, 'SIGKILL');
       faults['kill payment']++;
+      log(`soak: ${at()}: killed payment`);
     } else {
       const statuses = await Promise.all(
         Object.entries(probe.books).map(async ([id, c]) => [id, await c.status({}, { signal: AbortSignal.timeout(500) }).catch(() => undefined)] as const),
@@ -169,6 +181,7 @@ async function run(
       if (leader) {
         process.kill(pids[leader], 'SIGKILL');
         faults['kill books leader']++;
+        log(`soak: ${at()}: killed ${leader} (books database leader)`);
       }
     }
   };
@@ -184,6 +197,7 @@ async function run(
       throw err;
     });
     faults[kind]++;
+    log(`soak: ${at()}: ${description}`);
     try {
       await sleep(800 + random() * 2200);
     } finally {
@@ -191,12 +205,15 @@ async function run(
     }
     if (!rejoining) return;
     try {
-      const ms = await p.rejoinMs(rejoining);
+      const ms = await p.rejoinMs(rejoining, 15_000, { orLeading: true });
       rejoinMs.push(ms);
-      log(`soak: ${description}; healed, ${rejoining} following again after ${ms} ms`);
+      const now = (await p.statuses())[rejoining];
+      log(`soak: ${at()}: healed, ${rejoining} ${now?.role === 'leader' ? 'leading' : 'following'} again after ${ms} ms`);
     } catch (err) {
       rejoinTimeouts++;
-      log(`soak: ${description}; healed, but ${(err as Error).message}`);
+      // What the services said about that executor lately (a crash, a restart, a refused message): the why.
+      const said = system.lines.filter((line) => line.includes(rejoining)).slice(-15);
+      log(`soak: ${at()}: healed, but ${(err as Error).message}\n  its last lines:\n    ${said.join('\n    ')}`);
     }
   };
 
@@ -285,7 +302,7 @@ export function formatReport(r: SoakReport): string {
   if (r.rejoinMs.length || r.rejoinTimeouts) {
     const sorted = [...r.rejoinMs].sort((a, b) => a - b);
     rows.push([
-      'heal → follower (ms)',
+      'heal → rejoined (ms)',
       `${sorted.length} heals: p50 ${sorted.length ? percentile(sorted, 50) : '-'}, max ${sorted.at(-1) ?? '-'}${r.rejoinTimeouts ? `; ${r.rejoinTimeouts} not within 15 s` : ''}`,
     ]);
   }
@@ -303,7 +320,9 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${formatReport(report)}\n`);
   const ok = soakPassed(report);
   process.stdout.write(
-    ok ? '\nOK: nothing lost, duplicated or unexpected; every commit invariant holds.\n' : '\nFAILED: the history is not clean, or a commit invariant is broken.\n',
+    ok
+      ? '\nOK: nothing lost, duplicated or unexpected; every commit invariant holds; every healed executor rejoined.\n'
+      : '\nFAILED: the history is not clean, a commit invariant is broken, or a healed executor did not rejoin.\n',
   );
   process.exit(ok ? 0 : 1);
 }
