@@ -12,7 +12,10 @@
 import http from 'node:http';
 import { seededRandom } from '../../raft/random';
 import { dueRequests, latencyFromSchedule, LatencyHistogram, plannedRequests, scheduledAtMs, type LatencySummary } from '../bench/open-loop';
+import { followOrders, request } from './http';
 import { checkoutBody, countBy, DEFAULT_MIX, outcomeOf, parseMix, pickKind, type Answer, type Mix, type OrderKind } from './mix';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface LoadOptions {
   url: string;
@@ -40,41 +43,6 @@ export interface LoadSummary {
   /** Approved orders by their final state ("executed", "failed: OUT_OF_STOCK", "still queued" ...). */
   finalStates?: [string, number][];
   seconds: number;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function request(agent: http.Agent, base: URL, method: string, path: string, body: string | undefined, timeoutMs: number): Promise<{ status: number; body: unknown }> {
-  return new Promise((resolve) => {
-    const payload = body === undefined ? undefined : Buffer.from(body);
-    const req = http.request(
-      {
-        host: base.hostname,
-        port: base.port,
-        path,
-        method,
-        agent,
-        headers: payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {},
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          let parsed: unknown;
-          try {
-            parsed = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-          } catch {
-            parsed = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, body: parsed });
-        });
-        res.on('error', () => resolve({ status: 0, body: undefined }));
-      },
-    );
-    req.setTimeout(timeoutMs, () => req.destroy(new Error('timeout')));
-    req.on('error', () => resolve({ status: 0, body: undefined }));
-    req.end(payload);
-  });
 }
 
 /**
@@ -147,23 +115,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadSummary> {
   let finalStates: [string, number][] | undefined;
   if (options.follow) {
     const approved = answers.filter((a) => a.outcome === 'approved' && a.orderId).map((a) => a.orderId!);
-    const final = new Map<string, string>();
-    const deadline = Date.now() + options.followTimeoutMs;
-    while (final.size < approved.length && Date.now() < deadline) {
-      const open = approved.filter((id) => !final.has(id));
-      options.progress?.(`following approved orders: ${final.size}/${approved.length} decided`);
-      for (let i = 0; i < open.length; i += 32) {
-        await Promise.all(
-          open.slice(i, i + 32).map(async (id) => {
-            const res = await request(agent, base, 'GET', `/orders/${encodeURIComponent(id)}`, undefined, 5000);
-            const order = res.body as { state?: string; failure?: { code?: string } } | undefined;
-            if (order?.state === 'executed') final.set(id, 'executed');
-            else if (order?.state === 'failed') final.set(id, `failed: ${order.failure?.code ?? '?'}`);
-          }),
-        );
-      }
-      if (final.size < approved.length) await sleep(250);
-    }
+    const decided = await followOrders(agent, base, approved, options.followTimeoutMs, options.progress);
+    const final = new Map([...decided].map(([id, o]) => [id, o.state === 'executed' ? 'executed' : `failed: ${o.failure?.code ?? '?'}`]));
     const states = approved.map((id) => final.get(id) ?? 'not decided in time');
     finalStates = countBy(states, (s) => s);
   }
