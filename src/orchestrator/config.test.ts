@@ -45,6 +45,16 @@ describe('orchestrator config', () => {
     expect(() => loadOrchestratorConfig({ ORCHESTRATOR_PORT: '80a' })).toThrow('ORCHESTRATOR_PORT="80a" must be an integer in [0, 65535]');
     expect(() => loadOrchestratorConfig({ CAUSEWAY_MAX_INFLIGHT_CHECKOUTS: '0' })).toThrow('CAUSEWAY_MAX_INFLIGHT_CHECKOUTS="0"');
     expect(() => loadOrchestratorConfig({ CAUSEWAY_LOCAL_MODE: 'sometimes' })).toThrow('CAUSEWAY_LOCAL_MODE="sometimes" must be true or false');
+    expect(() => loadOrchestratorConfig({ CAUSEWAY_CHECKOUT_CONCURRENCY: '0' })).toThrow('CAUSEWAY_CHECKOUT_CONCURRENCY="0"');
+    expect(() => loadOrchestratorConfig({ CAUSEWAY_CHECKOUT_CONCURRENCY: '64', CAUSEWAY_MAX_INFLIGHT_CHECKOUTS: '16' })).toThrow(
+      'CAUSEWAY_CHECKOUT_CONCURRENCY=64 is above CAUSEWAY_MAX_INFLIGHT_CHECKOUTS=16',
+    );
+  });
+
+  it('lets 32 checkouts run at once by default, never more than may be in progress', () => {
+    expect(loadOrchestratorConfig({}).checkoutConcurrency).toBe(32);
+    expect(loadOrchestratorConfig({ CAUSEWAY_MAX_INFLIGHT_CHECKOUTS: '8' }).checkoutConcurrency).toBe(8);
+    expect(loadOrchestratorConfig({ CAUSEWAY_CHECKOUT_CONCURRENCY: '4' }).checkoutConcurrency).toBe(4);
   });
 
   it('starts whatever is wrong in the settings of services it only calls or does not know', () => {

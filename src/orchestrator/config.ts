@@ -31,8 +31,10 @@ export interface OrchestratorConfig extends ProcessConfig {
   localMode: boolean;
   /** Local mode: where the launcher publishes its processes' pids (src/platform/process-table.ts), for kill-leader. */
   processTable: string | undefined;
-  /** Checkouts run at once before answering 503 + Retry-After. */
+  /** Checkouts in progress (running and in line) before answering 503 + Retry-After. */
   maxInFlightCheckouts: number;
+  /** Checkouts running at once; the others wait in arrival order (first come, first served). */
+  checkoutConcurrency: number;
   /** How long an answered checkout's final clock waits for others to share the services' ClearOrders calls. */
   clearLingerMs: number;
   /** Where the orders it answered are kept (orders.db). */
@@ -58,8 +60,22 @@ function readAdminToken(env: Env): string | undefined {
   return token;
 }
 
+/**
+ * CAUSEWAY_CHECKOUT_CONCURRENCY: 32 by default (enough to keep every checkout service busy on a small box), never
+ * above CAUSEWAY_MAX_INFLIGHT_CHECKOUTS; set above it, it is refused.
+ */
+function readCheckoutConcurrency(env: Env, maxInFlight: number): number {
+  if (env.CAUSEWAY_CHECKOUT_CONCURRENCY === undefined || env.CAUSEWAY_CHECKOUT_CONCURRENCY === '') return Math.min(32, maxInFlight);
+  const n = readInt(env, 'CAUSEWAY_CHECKOUT_CONCURRENCY', 32, 1);
+  if (n > maxInFlight) {
+    throw new ConfigError(`CAUSEWAY_CHECKOUT_CONCURRENCY=${n} is above CAUSEWAY_MAX_INFLIGHT_CHECKOUTS=${maxInFlight}: checkouts running at once are part of those in progress`);
+  }
+  return n;
+}
+
 export function loadOrchestratorConfig(env: Env = process.env): OrchestratorConfig {
   const webPort = readServicePort(env, 'web');
+  const maxInFlightCheckouts = readInt(env, 'CAUSEWAY_MAX_INFLIGHT_CHECKOUTS', 256, 1);
   return {
     ...readProcessConfig(env),
     port: readServicePort(env, 'orchestrator'),
@@ -71,7 +87,8 @@ export function loadOrchestratorConfig(env: Env = process.env): OrchestratorConf
     corsOrigins: readList(env, 'CAUSEWAY_CORS_ORIGINS', [`http://localhost:${webPort}`, `http://127.0.0.1:${webPort}`]),
     localMode: readBool(env, 'CAUSEWAY_LOCAL_MODE', false),
     processTable: env.CAUSEWAY_PID_FILE || undefined,
-    maxInFlightCheckouts: readInt(env, 'CAUSEWAY_MAX_INFLIGHT_CHECKOUTS', 256, 1),
+    maxInFlightCheckouts,
+    checkoutConcurrency: readCheckoutConcurrency(env, maxInFlightCheckouts),
     clearLingerMs: readInt(env, 'CAUSEWAY_CLEAR_LINGER_MS', 50, 0, 10_000),
     dataDir: readDataDir(env, 'ORCHESTRATOR_DATA_DIR', 'orchestrator'),
     orderRetentionDays: readInt(env, 'CAUSEWAY_ORDER_RETENTION_DAYS', 30, 1, 36_500),

@@ -51,6 +51,63 @@ describe('POST /checkout back-pressure', () => {
   });
 });
 
+describe('POST /checkout line', () => {
+  it('runs checkoutConcurrency at once and answers the ones in line in arrival order', async () => {
+    const started: string[] = [];
+    const releases = new Map<string, () => void>();
+    const flow = {
+      checkout: async (body: { userComment: string }) => {
+        started.push(body.userComment);
+        await new Promise<void>((r) => releases.set(body.userComment, r));
+        return { orderId: `ord_${body.userComment}`, status: 'Order Approved', state: 'queued', suggestedBooks: [], traceId: null, events: [] } satisfies CheckoutResult;
+      },
+    } as unknown as CheckoutFlow;
+    const app = buildHttpApp({
+      flow,
+      store: OrderStore.open(':memory:', { retentionMs: 60_000 }),
+      health: {} as DownstreamHealth,
+      cluster: {} as ClusterView,
+      catalog: [],
+      books: {} as BooksInventory,
+      corsOrigins: [],
+      maxInFlight: 4,
+      checkoutConcurrency: 1,
+      logger: createLogger('test', 'error'),
+    });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    const post = (name: string) =>
+      fetch(`${url}/checkout`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ user: {}, creditCard: {}, items: [], userComment: name }),
+      });
+    const until = async (ok: () => boolean) => {
+      while (!ok()) await new Promise((r) => setTimeout(r, 5));
+    };
+    // One at a time: each is sent once the server has read the one before (its body too, on a request this small).
+    let arrived = 0;
+    app.server.on('request', () => arrived++);
+    const answers: Promise<Response>[] = [];
+    for (const name of ['first', 'second', 'third', 'fourth']) {
+      answers.push(post(name));
+      await until(() => arrived === answers.length);
+    }
+    await until(() => started.length === 1);
+    // Four in progress (one running, three in line): a fifth is turned away, and nothing else has started.
+    const refused = await post('fifth');
+    expect(refused.status).toBe(503);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('OVERLOADED');
+    expect(started).toEqual(['first']);
+    for (const [i, name] of ['first', 'second', 'third', 'fourth'].entries()) {
+      await until(() => releases.has(name));
+      expect(started).toEqual(['first', 'second', 'third', 'fourth'].slice(0, i + 1));
+      releases.get(name)!();
+      expect((await answers[i]).status).toBe(200);
+    }
+    await app.close();
+  });
+});
+
 /** Control endpoints as the HTTP layer alone sees them: local mode only, and never for a foreign page. */
 describe('POST /cluster/kill-leader', () => {
   const apps: FastifyInstance[] = [];

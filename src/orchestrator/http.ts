@@ -1,5 +1,6 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from '../platform/logger';
+import { CheckoutAdmission } from './admission';
 import { DependencyError, type CheckoutFlow } from './checkout';
 import type { ClusterView } from './cluster';
 import type { DownstreamHealth } from './health';
@@ -28,8 +29,10 @@ export interface HttpDeps {
   health: DownstreamHealth;
   cluster: ClusterView;
   corsOrigins: readonly string[];
-  /** Checkouts in progress at once; beyond this, 503 with Retry-After instead of unbounded latency. */
+  /** Checkouts in progress (running and waiting their turn); beyond this, 503 with Retry-After instead of unbounded latency. */
   maxInFlight: number;
+  /** Checkouts running at once; the others wait in arrival order (src/orchestrator/admission.ts). Default: maxInFlight. */
+  checkoutConcurrency?: number;
   logger: Logger;
 }
 
@@ -108,16 +111,9 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
 
   traceRequests(app, (request) => request.method === 'OPTIONS' || request.url === '/health' || request.url.startsWith('/cluster/events'));
 
-  let inFlight = 0;
+  const admission = new CheckoutAdmission(Math.min(deps.checkoutConcurrency ?? deps.maxInFlight, deps.maxInFlight), deps.maxInFlight);
   app.post<{ Body: CheckoutRequest }>('/checkout', { schema: { body: checkoutRequestSchema } }, async (request, reply) => {
-    if (inFlight >= deps.maxInFlight) {
-      return reply
-        .code(503)
-        .header('Retry-After', '1')
-        .send(errorBody('OVERLOADED', `${inFlight} checkouts are already in progress; retry in a second`));
-    }
-    inFlight++;
-    try {
+    const answered = admission.run(async () => {
       const result = await withRequestSpan(request, () => deps.flow.checkout(request.body));
       // Recorded before the answer leaves: an order the customer saw can always be looked up again.
       try {
@@ -131,9 +127,12 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
           .send(errorBody('ORDER_NOT_RECORDED', 'the order was processed but could not be recorded; its outcome is unknown'));
       }
       return result;
-    } finally {
-      inFlight--;
-    }
+    });
+    if (answered) return answered;
+    return reply
+      .code(503)
+      .header('Retry-After', '1')
+      .send(errorBody('OVERLOADED', `${admission.inProgress} checkouts are already in progress or in line; retry in a second`));
   });
 
   app.get<{ Params: { id: string } }>('/orders/:id', async (request, reply) => {

@@ -129,6 +129,7 @@ runMain('orchestrator', async () => {
     leaderKiller: config.localMode ? new LocalLeaderKiller(cluster, pidOf, logger) : undefined,
     corsOrigins: config.corsOrigins,
     maxInFlight: config.maxInFlightCheckouts,
+    checkoutConcurrency: config.checkoutConcurrency,
     logger,
   });
   retention.start();
