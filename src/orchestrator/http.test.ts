@@ -108,6 +108,67 @@ describe('POST /checkout line', () => {
   });
 });
 
+describe('POST /checkout line, a client that leaves', () => {
+  it('does not run a checkout whose client closed the connection while it waited its turn', async () => {
+    const started: string[] = [];
+    const releases = new Map<string, () => void>();
+    const flow = {
+      checkout: async (body: { userComment: string }) => {
+        started.push(body.userComment);
+        await new Promise<void>((r) => releases.set(body.userComment, r));
+        return { orderId: `ord_${body.userComment}`, status: 'Order Approved', state: 'queued', suggestedBooks: [], traceId: null, events: [] } satisfies CheckoutResult;
+      },
+    } as unknown as CheckoutFlow;
+    const app = buildHttpApp({
+      flow,
+      store: OrderStore.open(':memory:', { retentionMs: 60_000 }),
+      health: {} as DownstreamHealth,
+      cluster: {} as ClusterView,
+      catalog: [],
+      books: {} as BooksInventory,
+      corsOrigins: [],
+      maxInFlight: 4,
+      checkoutConcurrency: 1,
+      logger: createLogger('test', 'error'),
+    });
+    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    let arrived = 0;
+    let closed = 0;
+    app.server.on('request', () => arrived++);
+    app.server.on('connection', (socket) => socket.on('close', () => closed++));
+    const until = async (ok: () => boolean) => {
+      while (!ok()) await new Promise((r) => setTimeout(r, 5));
+    };
+    const post = (name: string, signal?: AbortSignal) =>
+      fetch(`${url}/checkout`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ user: {}, creditCard: {}, items: [], userComment: name }),
+        signal,
+      });
+    const first = post('first');
+    await until(() => releases.has('first'));
+    const leaving = new AbortController();
+    const gone = post('gone', leaving.signal).catch((err: Error) => err.name);
+    await until(() => arrived === 2);
+    leaving.abort();
+    expect(await gone).toBe('AbortError');
+    // The server has seen the connection close before the turn comes.
+    await until(() => closed === 1);
+    const third = post('third');
+    await until(() => arrived === 3);
+    releases.get('first')!();
+    expect((await first).status).toBe(200);
+    // The turn went to `gone` first (arrival order) and then to `third`: `gone` never ran.
+    await until(() => started.length === 2);
+    expect(started).toEqual(['first', 'third']);
+    await until(() => releases.has('third'));
+    releases.get('third')!();
+    expect((await third).status).toBe(200);
+    await app.close();
+  });
+});
+
 /** Control endpoints as the HTTP layer alone sees them: local mode only, and never for a foreign page. */
 describe('POST /cluster/kill-leader', () => {
   const apps: FastifyInstance[] = [];

@@ -114,6 +114,12 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
   const admission = new CheckoutAdmission(Math.min(deps.checkoutConcurrency ?? deps.maxInFlight, deps.maxInFlight), deps.maxInFlight);
   app.post<{ Body: CheckoutRequest }>('/checkout', { schema: { body: checkoutRequestSchema } }, async (request, reply) => {
     const answered = admission.run(async () => {
+      if (request.raw.socket?.destroyed || reply.raw.destroyed) {
+        // The client gave up while this checkout waited its turn: nobody will read the answer, and a client that
+        // retries would otherwise buy twice. Nothing has been done for it yet, so nothing is lost.
+        deps.logger.info('checkout not run: its client left while it waited in line');
+        return reply.code(503).send(errorBody('CLIENT_GONE', 'the client closed the connection before the checkout began'));
+      }
       const result = await withRequestSpan(request, () => deps.flow.checkout(request.body));
       // Recorded before the answer leaves: an order the customer saw can always be looked up again.
       try {
