@@ -51,8 +51,8 @@ describe('orchestrator config', () => {
     );
   });
 
-  it('lets 32 checkouts run at once by default, never more than may be in progress', () => {
-    expect(loadOrchestratorConfig({}).checkoutConcurrency).toBe(32);
+  it('lets 64 checkouts run at once by default, never more than may be in progress', () => {
+    expect(loadOrchestratorConfig({}).checkoutConcurrency).toBe(64);
     expect(loadOrchestratorConfig({ CAUSEWAY_MAX_INFLIGHT_CHECKOUTS: '8' }).checkoutConcurrency).toBe(8);
     expect(loadOrchestratorConfig({ CAUSEWAY_CHECKOUT_CONCURRENCY: '4' }).checkoutConcurrency).toBe(4);
   });
