@@ -296,6 +296,7 @@ describe("the services' instruments in Prometheus", () => {
     ['Counter', 'executor_leader_changes_total', undefined],
     ['async Counter', 'orders_executed_total', undefined],
     ['UpDownCounter', 'checkout_in_flight', 'orchestrator'],
+    ['UpDownCounter', 'checkout_waiting', 'orchestrator'],
     ['async UpDownCounter', 'rpc_server_calls_in_flight', 'transaction-verification'],
     ['Histogram', 'checkout_duration_milliseconds_bucket', 'orchestrator'],
     ['Histogram', 'checkout_event_duration_milliseconds_bucket', 'fraud-detection'],

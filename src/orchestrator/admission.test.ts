@@ -68,6 +68,20 @@ describe('CheckoutAdmission', () => {
     expect(admission.inProgress).toBe(0);
   });
 
+  it('reports each checkout joining the line and leaving it when its turn comes', async () => {
+    let line = 0;
+    const seen: number[] = [];
+    const admission = new CheckoutAdmission(1, 5, (delta) => seen.push((line += delta)));
+    const g = gate();
+    const first = admission.run(() => g.promise);
+    const second = admission.run(async () => 'second');
+    const third = admission.run(async () => 'third');
+    expect(seen).toEqual([1, 2]);
+    g.open();
+    await Promise.all([first, second, third]);
+    expect(seen).toEqual([1, 2, 1, 0]);
+  });
+
   it('refuses a capacity below the concurrency, or a concurrency below 1', () => {
     expect(() => new CheckoutAdmission(0, 10)).toThrow(/concurrency/);
     expect(() => new CheckoutAdmission(8, 4)).toThrow(/capacity/);

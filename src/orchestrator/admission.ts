@@ -13,9 +13,11 @@ export class CheckoutAdmission {
   private running = 0;
   private readonly waiting: (() => void)[] = [];
 
+  /** `onWaiting` hears +1 when a checkout joins the line and -1 when its turn comes (a metric's UpDownCounter). */
   constructor(
     private readonly concurrency: number,
     private readonly capacity: number,
+    private readonly onWaiting: (delta: 1 | -1) => void = () => undefined,
   ) {
     if (!(Number.isInteger(concurrency) && concurrency >= 1)) throw new Error(`concurrency must be a whole number ≥ 1, not ${concurrency}`);
     if (!(Number.isInteger(capacity) && capacity >= concurrency)) throw new Error(`capacity (${capacity}) must be a whole number ≥ concurrency (${concurrency})`);
@@ -41,7 +43,11 @@ export class CheckoutAdmission {
         ? (this.running++, Promise.resolve())
         : new Promise<void>((resolve) => {
             // The slot is handed over by `leave`, so `running` already counts this checkout when it resolves.
-            this.waiting.push(resolve);
+            this.onWaiting(1);
+            this.waiting.push(() => {
+              this.onWaiting(-1);
+              resolve();
+            });
           });
     return turn.then(async () => {
       try {

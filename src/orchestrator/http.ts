@@ -1,6 +1,7 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from '../platform/logger';
 import { CheckoutAdmission } from './admission';
+import { checkoutWaiting } from './checkout-metrics';
 import { DependencyError, type CheckoutFlow } from './checkout';
 import type { ClusterView } from './cluster';
 import type { DownstreamHealth } from './health';
@@ -111,7 +112,7 @@ export function buildHttpApp(deps: HttpDeps): FastifyInstance {
 
   traceRequests(app, (request) => request.method === 'OPTIONS' || request.url === '/health' || request.url.startsWith('/cluster/events'));
 
-  const admission = new CheckoutAdmission(Math.min(deps.checkoutConcurrency ?? deps.maxInFlight, deps.maxInFlight), deps.maxInFlight);
+  const admission = new CheckoutAdmission(Math.min(deps.checkoutConcurrency ?? deps.maxInFlight, deps.maxInFlight), deps.maxInFlight, checkoutWaiting);
   app.post<{ Body: CheckoutRequest }>('/checkout', { schema: { body: checkoutRequestSchema } }, async (request, reply) => {
     const answered = admission.run(async () => {
       if (request.raw.socket?.destroyed || reply.raw.destroyed) {
