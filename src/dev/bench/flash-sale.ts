@@ -8,11 +8,11 @@
  * flash-sale`'s runFlashSale). It prints, per setting, the range over the rounds of what the README's "A flash
  * sale" quotes, and writes every report to bench/results/flash-sale/<date>.json.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { pidFilePath } from '../launcher/processes';
 import { ROOT, startSystem } from '../harness/system';
 import { runFlashSale, type FlashSaleReport } from '../load/flash-sale';
+import { writeDatedResult } from './results-chart';
 
 const TOKEN = 'flash-sale-bench-token-0123456789';
 /** What a concurrency is called in the table: 256 lets every checkout that may be in progress run at once. */
@@ -114,11 +114,7 @@ async function main(): Promise<void> {
   }
   process.stdout.write(`${formatFlashSaleBench(runs)}\n`);
   const dir = path.join(ROOT, 'bench', 'results', 'flash-sale');
-  fs.mkdirSync(dir, { recursive: true });
-  const day = new Date().toISOString().slice(0, 10);
-  let file = path.join(dir, `${day}.json`);
-  for (let k = 2; fs.existsSync(file); k++) file = path.join(dir, `${day}-${k}.json`);
-  fs.writeFileSync(file, `${JSON.stringify({ rounds, settings, sales: SALES, runs }, null, 2)}\n`);
+  const file = writeDatedResult(dir, new Date().toISOString().slice(0, 10), { rounds, settings, sales: SALES, runs });
   process.stdout.write(`written to ${path.relative(process.cwd(), file)}\n`);
   process.exit(runs.every((r) => r.report.ok) ? 0 : 1);
 }

@@ -14,7 +14,6 @@
  * BENCH_LATENCY_SECONDS (the open-loop run, default 60) and BENCH_QUEUE_BURSTS (bursts of 3,000 orders whose median
  * is the queue's commit rate, default 5).
  */
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, startSystem } from '../harness/system';
@@ -25,7 +24,7 @@ import { measureHealsOnFreshSystem } from './heals';
 import { measureBooksDatabase } from './books-database';
 import { checkoutSession } from './checkout-session';
 import { describeIncidents } from './stalls';
-import { writeCharts } from './results-chart';
+import { writeCharts, writeDatedResult } from './results-chart';
 import { table } from './stats';
 
 function machine(): string {
@@ -190,12 +189,8 @@ async function main(): Promise<void> {
   log('CPU ms per checkout, by process (tracing on / off):');
   for (const name of Object.keys(session.cpu.traced)) log(`  ${name.padEnd(26)} ${String(session.cpu.traced[name]).padStart(6)} / ${session.cpu.untraced[name] ?? '-'}`);
   const dir = path.join(ROOT, 'bench', 'results');
-  fs.mkdirSync(dir, { recursive: true });
   // A second run on the same day keeps the first: <date>-2.json, -3, …
-  const day = results.date.slice(0, 10);
-  let file = path.join(dir, `${day}.json`);
-  for (let n = 2; fs.existsSync(file); n++) file = path.join(dir, `${day}-${n}.json`);
-  fs.writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+  const file = writeDatedResult(dir, results.date.slice(0, 10), results);
   log(`\nwrote ${path.relative(ROOT, file)}`);
   for (const written of writeCharts(dir)) log(`wrote ${path.relative(ROOT, written)}`);
 }

@@ -35,6 +35,18 @@ export function shortened(r: BenchResults): boolean {
 /** `<date>.json`, or `<date>-<n>.json` for a later run the same day. */
 const DATED = /^\d{4}-\d{2}-\d{2}(?:-\d+)?\.json$/;
 
+/**
+ * Writes `value` as JSON to `dir/<day>.json` (made if missing); a later run the same day keeps the first and goes
+ * to `<day>-2.json`, `-3`, … Returns the file written.
+ */
+export function writeDatedResult(dir: string, day: string, value: unknown): string {
+  fs.mkdirSync(dir, { recursive: true });
+  let file = path.join(dir, `${day}.json`);
+  for (let n = 2; fs.existsSync(file); n++) file = path.join(dir, `${day}-${n}.json`);
+  fs.writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
+  return file;
+}
+
 export function readResults(dir: string): BenchResults[] {
   if (!fs.existsSync(dir)) return [];
   return fs
