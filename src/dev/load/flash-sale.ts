@@ -26,6 +26,7 @@ import { readProcessTable } from '../../platform/process-table';
 import { snapshot } from '../bench/cpu';
 import { percentile } from '../bench/stats';
 import { pidFilePath } from '../launcher/processes';
+import { argValue } from './args';
 import { followOrders, request, type DecidedOrder } from './http';
 import { countBy, outcomeOf, randomCard } from './mix';
 import { seededRandom } from '../../raft/random';
@@ -300,14 +301,6 @@ export async function runFlashSale(options: FlashSaleOptions): Promise<FlashSale
   } finally {
     agent.destroy();
   }
-}
-
-function argValue(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  if (i < 0) return undefined;
-  const value = process.argv[i + 1];
-  if (value === undefined || value.startsWith('--')) throw new Error(`${name} needs a value`);
-  return value;
 }
 
 function count(name: string, fallback: number, min: number): number {

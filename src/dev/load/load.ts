@@ -12,6 +12,7 @@
 import http from 'node:http';
 import { seededRandom } from '../../raft/random';
 import { dueRequests, latencyFromSchedule, LatencyHistogram, plannedRequests, scheduledAtMs, type LatencySummary } from '../bench/open-loop';
+import { argValue } from './args';
 import { followOrders, request } from './http';
 import { checkoutBody, countBy, DEFAULT_MIX, outcomeOf, parseMix, pickKind, type Answer, type Mix, type OrderKind } from './mix';
 
@@ -152,14 +153,6 @@ export function formatSummary(s: LoadSummary, options: Pick<LoadOptions, 'rate' 
     lines.push('', 'approved orders, in the end:', ...s.finalStates.map(([k, n]) => `  ${k.padEnd(36)} ${String(n).padStart(7)}`));
   }
   return lines.join('\n');
-}
-
-function argValue(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  if (i < 0) return undefined;
-  const value = process.argv[i + 1];
-  if (value === undefined || value.startsWith('--')) throw new Error(`${name} needs a value`);
-  return value;
 }
 
 function positive(name: string, fallback: number): number {
