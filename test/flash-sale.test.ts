@@ -4,9 +4,8 @@
  * copies there were sold, the rest refused OUT_OF_STOCK, nothing oversold, the stock left accounted for) and every
  * process's CPU over the sale. It fails loudly without the admin token rather than selling nothing.
  */
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { ROOT, startSystem, type RunningSystem } from './support/system';
+import { runBuiltTool } from './support/cli';
+import { startSystem, type RunningSystem } from './support/system';
 
 const TOKEN = 'flash-sale-test-token-0123456789';
 let system: RunningSystem;
@@ -20,21 +19,11 @@ afterAll(async () => {
   await system?.stop();
 });
 
-function flashSale(args: string[], token: string | null = TOKEN): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function flashSale(args: string[], token: string | null = TOKEN) {
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (token === null) delete env.CAUSEWAY_ADMIN_TOKEN;
   else env.CAUSEWAY_ADMIN_TOKEN = token;
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'dev', 'load', 'flash-sale.js'), '--url', system.baseUrl, '--data-dir', system.dataDir, ...args], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runBuiltTool('dev/load/flash-sale.js', ['--url', system.baseUrl, '--data-dir', system.dataDir, ...args], env);
 }
 
 it('sells exactly the copies there are to 60 buyers at once, refuses the rest, and says where the CPU went', async () => {

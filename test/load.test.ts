@@ -3,9 +3,8 @@
  * open-loop mix of good, fraudulent and invalid orders, every answer counted by what it was, and every approved
  * order followed to its execution.
  */
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { ROOT, startSystem, type RunningSystem } from './support/system';
+import { runBuiltTool } from './support/cli';
+import { startSystem, type RunningSystem } from './support/system';
 
 let system: RunningSystem;
 
@@ -18,16 +17,7 @@ afterAll(async () => {
   await system?.stop();
 });
 
-function load(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'dev', 'load', 'load.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const load = (args: string[]) => runBuiltTool('dev/load/load.js', args);
 
 it('sends an open-loop mix, counts every answer by kind and outcome, and follows approved orders to execution', async () => {
   const run = await load(['--url', system.baseUrl, '--rate', '10', '--seconds', '3', '--mix', 'good=3,fraud=1,invalid=1', '--seed', '42', '--json']);
