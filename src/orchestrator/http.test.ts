@@ -52,7 +52,16 @@ describe('POST /checkout back-pressure', () => {
 });
 
 describe('POST /checkout line', () => {
-  it('runs checkoutConcurrency at once and answers the ones in line in arrival order', async () => {
+  const until = async (ok: () => boolean) => {
+    while (!ok()) await new Promise((r) => setTimeout(r, 5));
+  };
+
+  /**
+   * The HTTP layer with one checkout at a time and room for four, behind a flow that records each checkout it
+   * starts (by its comment) and holds it until the test releases it; counts the requests the server has read and
+   * the connections it has seen close.
+   */
+  async function serveLine() {
     const started: string[] = [];
     const releases = new Map<string, () => void>();
     const flow = {
@@ -75,22 +84,26 @@ describe('POST /checkout line', () => {
       logger: createLogger('test', 'error'),
     });
     const url = await app.listen({ host: '127.0.0.1', port: 0 });
-    const post = (name: string) =>
+    const seen = { arrived: 0, closed: 0 };
+    app.server.on('request', () => seen.arrived++);
+    app.server.on('connection', (socket) => socket.on('close', () => seen.closed++));
+    const post = (name: string, signal?: AbortSignal) =>
       fetch(`${url}/checkout`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ user: {}, creditCard: {}, items: [], userComment: name }),
+        signal,
       });
-    const until = async (ok: () => boolean) => {
-      while (!ok()) await new Promise((r) => setTimeout(r, 5));
-    };
+    return { app, started, releases, seen, post };
+  }
+
+  it('runs checkoutConcurrency at once and answers the ones in line in arrival order', async () => {
+    const { app, started, releases, seen, post } = await serveLine();
     // One at a time: each is sent once the server has read the one before (its body too, on a request this small).
-    let arrived = 0;
-    app.server.on('request', () => arrived++);
     const answers: Promise<Response>[] = [];
     for (const name of ['first', 'second', 'third', 'fourth']) {
       answers.push(post(name));
-      await until(() => arrived === answers.length);
+      await until(() => seen.arrived === answers.length);
     }
     await until(() => started.length === 1);
     // Four in progress (one running, three in line): a fifth is turned away, and nothing else has started.
@@ -106,57 +119,20 @@ describe('POST /checkout line', () => {
     }
     await app.close();
   });
-});
 
-describe('POST /checkout line, a client that leaves', () => {
   it('does not run a checkout whose client closed the connection while it waited its turn', async () => {
-    const started: string[] = [];
-    const releases = new Map<string, () => void>();
-    const flow = {
-      checkout: async (body: { userComment: string }) => {
-        started.push(body.userComment);
-        await new Promise<void>((r) => releases.set(body.userComment, r));
-        return { orderId: `ord_${body.userComment}`, status: 'Order Approved', state: 'queued', suggestedBooks: [], traceId: null, events: [] } satisfies CheckoutResult;
-      },
-    } as unknown as CheckoutFlow;
-    const app = buildHttpApp({
-      flow,
-      store: OrderStore.open(':memory:', { retentionMs: 60_000 }),
-      health: {} as DownstreamHealth,
-      cluster: {} as ClusterView,
-      catalog: [],
-      books: {} as BooksInventory,
-      corsOrigins: [],
-      maxInFlight: 4,
-      checkoutConcurrency: 1,
-      logger: createLogger('test', 'error'),
-    });
-    const url = await app.listen({ host: '127.0.0.1', port: 0 });
-    let arrived = 0;
-    let closed = 0;
-    app.server.on('request', () => arrived++);
-    app.server.on('connection', (socket) => socket.on('close', () => closed++));
-    const until = async (ok: () => boolean) => {
-      while (!ok()) await new Promise((r) => setTimeout(r, 5));
-    };
-    const post = (name: string, signal?: AbortSignal) =>
-      fetch(`${url}/checkout`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ user: {}, creditCard: {}, items: [], userComment: name }),
-        signal,
-      });
+    const { app, started, releases, seen, post } = await serveLine();
     const first = post('first');
     await until(() => releases.has('first'));
     const leaving = new AbortController();
     const gone = post('gone', leaving.signal).catch((err: Error) => err.name);
-    await until(() => arrived === 2);
+    await until(() => seen.arrived === 2);
     leaving.abort();
     expect(await gone).toBe('AbortError');
     // The server has seen the connection close before the turn comes.
-    await until(() => closed === 1);
+    await until(() => seen.closed === 1);
     const third = post('third');
-    await until(() => arrived === 3);
+    await until(() => seen.arrived === 3);
     releases.get('first')!();
     expect((await first).status).toBe(200);
     // The turn went to `gone` first (arrival order) and then to `third`: `gone` never ran.
